@@ -1,0 +1,9 @@
+"""``python -m tumbler``."""
+
+from __future__ import annotations
+
+import sys
+
+from tumbler.cli import main
+
+sys.exit(main())

@@ -1,0 +1,141 @@
+"""Read stage: bytes → TOML document → :class:`~tumbler.model.Lock` plus every finding.
+
+The fast path is one ``tomllib.loads`` and one ``Pylock.from_dict``, then tumbler's own
+static rules (:mod:`tumbler.rules`). Only when packaging refuses the file does
+:mod:`tumbler.collect` run to find every other error too.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from packaging.pylock import PackageDirectory, Pylock, PylockValidationError
+from packaging.version import InvalidVersion, Version
+
+from tumbler.collect import packaging_findings
+from tumbler.errors import InputError, LockInvalidError
+from tumbler.findings import Finding, Severity, has_errors, sort_findings
+from tumbler.model import Lock
+from tumbler.rules import static_findings
+from tumbler.source import LockSource
+
+__all__ = ["Loaded", "load", "load_lock", "parse_document"]
+
+# packaging logs "pylock minor version ... is not supported" through logging; tumbler
+# reports that itself (R10), so keep Python's last-resort handler from printing it.
+logging.getLogger("packaging.pylock").addHandler(logging.NullHandler())
+logging.getLogger("packaging.pylock").propagate = False
+
+_SOURCE_KEYS = ("vcs", "directory", "archive", "sdist", "wheels")
+_PLACEHOLDER = {"path": "."}
+
+
+@dataclass(frozen=True, slots=True)
+class Loaded:
+    """What reading one lock file found: the lock (when valid enough) and every finding."""
+
+    source: LockSource
+    document: Mapping[str, Any]
+    lock: Lock | None
+    findings: tuple[Finding, ...]
+
+
+def parse_document(source: LockSource) -> dict[str, Any]:
+    """Decode and parse the TOML; a file that is not UTF-8 TOML is an input error (R5)."""
+    try:
+        text = source.data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            f"{source.origin}: not a text file (byte {exc.start} is not UTF-8); "
+            "a pylock.toml is UTF-8 TOML (R5)",
+            rule="R5",
+        ) from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"{source.origin}: not valid TOML: {exc} (R5)", rule="R5") from None
+
+
+def _major_version_error(doc: Mapping[str, Any]) -> Finding | None:
+    raw = doc.get("lock-version")
+    if not isinstance(raw, str):
+        return None
+    try:
+        version = Version(raw)
+    except InvalidVersion:
+        return None
+    if version.major == 1:
+        return None
+    return Finding(
+        location="lock-version",
+        rule="R9",
+        severity=Severity.ERROR,
+        message=f"lock-version {raw!r} is not supported: tumbler reads major version 1",
+        hint="upgrade tumbler, or regenerate the lock with lock-version 1.x",
+    )
+
+
+def _sourceless(packages: object) -> list[int]:
+    if not isinstance(packages, list):
+        return []
+    return [
+        i
+        for i, p in enumerate(packages)
+        if isinstance(p, Mapping) and isinstance(p.get("name"), str)
+        and not any(k in p for k in _SOURCE_KEYS)
+    ]
+
+
+def load(source: LockSource) -> Loaded:
+    """Parse and validate ``source``; every problem becomes a finding.
+
+    Raises :class:`~tumbler.errors.InputError` only when the bytes are not TOML at all.
+    A package with no source (R24) is kept, with no source, instead of refusing the file
+    as packaging does: the standard only fails an install that selects it (I5d).
+    """
+    doc = parse_document(source)
+    unsupported = _major_version_error(doc)
+    if unsupported is not None:
+        return Loaded(source, doc, None, (unsupported,))
+    sourceless = _sourceless(doc.get("packages"))
+    prepared: Mapping[str, Any] = doc
+    if sourceless:
+        packages = list(doc["packages"])
+        for i in sourceless:
+            packages[i] = {**packages[i], "directory": _PLACEHOLDER}
+        prepared = {**doc, "packages": packages}
+    pylock: Pylock | None
+    try:
+        pylock = Pylock.from_dict(prepared)
+    except PylockValidationError:
+        pylock = None
+        findings = packaging_findings(prepared)
+    else:
+        findings = []
+        if sourceless:
+            packages_model = list(pylock.packages)
+            for i in sourceless:
+                packages_model[i] = dataclasses.replace(packages_model[i], directory=None)
+            pylock = dataclasses.replace(pylock, packages=packages_model)
+    findings.extend(static_findings(doc, pylock, source.path))
+    result = sort_findings(findings)
+    lock = None if pylock is None else Lock(pylock=pylock, origin=source.origin, path=source.path)
+    return Loaded(source, doc, lock, result)
+
+
+def load_lock(source: LockSource) -> Lock:
+    """The valid lock in ``source``, or :class:`~tumbler.errors.LockInvalidError`.
+
+    Warnings do not stop a command; errors do. The file-name rule (R1) is left to
+    ``validate``: ``diff`` and ``format`` work on any name.
+    """
+    loaded = load(dataclasses.replace(source, path=None))
+    errors = tuple(f for f in loaded.findings if f.severity is Severity.ERROR)
+    if loaded.lock is None or has_errors(errors):
+        raise LockInvalidError(source.origin, errors)
+    return dataclasses.replace(loaded.lock, path=source.path)
