@@ -1,0 +1,278 @@
+"""The ``tumbler`` command: parse arguments, wire the stages, render, pick the exit code.
+
+Exit codes: 0 ok, 1 findings or differences, 2 usage or input error. No domain logic
+lives here; a :class:`~tumbler.errors.TumblerError` becomes one line on stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from tumbler import __version__
+from tumbler.errors import InputError, LockInvalidError, TumblerError, UsageError
+from tumbler.findings import Finding, Severity, has_errors, sort_findings, strict
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from tumbler.present import FileReport, Style
+
+__all__ = ["main"]
+
+EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+
+
+def _style(choice: str) -> Style:
+    from tumbler.present import Style
+
+    if choice == "always":
+        return Style(colour=True)
+    if choice == "never" or "NO_COLOR" in os.environ:
+        return Style(colour=False)
+    return Style(colour=sys.stdout.isatty() or bool(os.environ.get("FORCE_COLOR")))
+
+
+def _emit(text: str) -> None:
+    if text:
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+
+
+def _names(values: Sequence[str] | None) -> list[str]:
+    return [n.strip() for v in values or () for n in v.split(",") if n.strip()]
+
+
+def _input_error_finding(error: InputError) -> Finding:
+    return Finding(
+        location="",
+        rule=error.rule or "R5",
+        severity=Severity.ERROR,
+        message=str(error).split(": ", 1)[-1],
+    )
+
+
+def _report(reports: list[FileReport], fmt: str, style: Style, verdict: str) -> None:
+    from tumbler.present import findings_json, findings_markdown, findings_text
+
+    if fmt == "json":
+        _emit(findings_json(reports, verdict=verdict))
+    elif fmt == "markdown":
+        _emit(findings_markdown(reports, verdict=verdict))
+    else:
+        _emit(findings_text(reports, style, verdict=verdict))
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    from tumbler.load import load
+    from tumbler.present import FileReport
+    from tumbler.select import select
+    from tumbler.source import read_source
+    from tumbler.targets import parse_target
+    from tumbler.verify import verify_files
+
+    targets = [parse_target(spec) for spec in args.environment or ()]
+    if args.verify_files and not targets:
+        targets = [parse_target("host")]
+    reports: list[FileReport] = []
+    failed: set[str] = set()
+    for ref in args.files:
+        try:
+            loaded = load(read_source(ref))
+        except InputError as error:
+            failed.add(ref)
+            reports.append(FileReport(ref, (_input_error_finding(error),)))
+            if args.format == "text":
+                print(f"tumbler: error: {error}", file=sys.stderr)
+            continue
+        findings = list(loaded.findings)
+        if loaded.lock is not None and not has_errors(loaded.findings):
+            pylock = loaded.lock.pylock
+            index_of = {id(p): i for i, p in enumerate(pylock.packages)}
+            for target in targets:
+                selection = select(
+                    pylock,
+                    target,
+                    extras=_names(args.extras),
+                    dependency_groups=None if args.groups is None else _names(args.groups),
+                )
+                findings.extend(selection.findings)
+                if args.verify_files:
+                    base = loaded.source.path.parent if loaded.source.path else None
+                    findings.extend(verify_files(selection.chosen, index_of, base))
+        result = sort_findings(findings)
+        reports.append(FileReport(ref, strict(result) if args.strict else result))
+    if args.format == "text":
+        reports = [r for r in reports if r.origin not in failed]
+    _report(reports, args.format, _style(args.color), "valid")
+    if failed:
+        return EXIT_ERROR
+    return EXIT_FINDINGS if any(r.errors for r in reports) else EXIT_OK
+
+
+def _cmd_audit(args: argparse.Namespace) -> int:
+    from tumbler.audit import audit
+    from tumbler.load import load
+    from tumbler.present import FileReport
+    from tumbler.source import read_source
+
+    reports: list[FileReport] = []
+    for ref in args.files:
+        loaded = load(read_source(ref))
+        findings = list(loaded.findings)
+        if loaded.lock is not None:
+            findings.extend(audit(loaded.lock.pylock))
+        reports.append(FileReport(ref, sort_findings(findings)))
+    _report(reports, args.format, _style(args.color), "clean")
+    return EXIT_FINDINGS if any(r.findings for r in reports) else EXIT_OK
+
+
+def _cmd_format(args: argparse.Namespace) -> int:
+    import json
+
+    from tumbler.atomic import write_atomic
+    from tumbler.load import load_lock
+    from tumbler.render import render
+    from tumbler.source import read_source
+
+    changed: list[str] = []
+    for ref in args.files:
+        source = read_source(ref)
+        if source.path is None:
+            raise UsageError(f"{ref}: format rewrites files in place; give a file path")
+        lock = load_lock(source)
+        text = render(lock.pylock, regenerate=f"tumbler format {source.path.name}")
+        if text.encode("utf-8") == source.data:
+            continue
+        changed.append(ref)
+        if not args.check:
+            write_atomic(source.path, text)
+    if args.format == "json":
+        _emit(json.dumps({"changed": changed, "check": args.check}, indent=2))
+    else:
+        verb = "would reformat" if args.check else "reformatted"
+        for ref in changed:
+            _emit(f"{verb} {ref}")
+        unchanged = len(args.files) - len(changed)
+        _emit(f"{len(changed)} file{'s' if len(changed) != 1 else ''} {verb}, {unchanged} unchanged")
+    return EXIT_FINDINGS if args.check and changed else EXIT_OK
+
+
+def _cmd_diff(args: argparse.Namespace) -> int:
+    from tumbler.diff import diff_locks
+    from tumbler.load import load_lock
+    from tumbler.present import diff_json, diff_markdown, diff_text
+    from tumbler.source import read_git_revision, read_source
+
+    if args.base is not None:
+        if args.new is not None:
+            raise UsageError("with --base REV give one file: tumbler diff --base REV FILE")
+        new_ref = args.old
+        old_source = read_git_revision(args.base, new_ref)
+    else:
+        if args.new is None:
+            raise UsageError("give two locks (tumbler diff OLD NEW) or --base REV FILE")
+        new_ref = args.new
+        old_source = read_source(args.old)
+    old = load_lock(old_source)
+    new = load_lock(read_source(new_ref))
+    diff = diff_locks(old.pylock, new.pylock)
+    if args.format == "json":
+        _emit(diff_json(diff, old.origin, new.origin))
+    elif args.format == "markdown":
+        _emit(diff_markdown(diff, old.origin, new.origin))
+    else:
+        _emit(diff_text(diff, old.origin, new.origin, _style(args.color)))
+    return EXIT_OK if diff.equal else EXIT_FINDINGS
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="tumbler",
+        description="Lock, check, diff, validate, audit and install PEP 751 lock files.",
+    )
+    parser.add_argument("--version", action="version", version=f"tumbler {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def common(sub: argparse.ArgumentParser, formats: tuple[str, ...]) -> None:
+        sub.add_argument("--format", choices=formats, default="text", help="output format")
+        sub.add_argument(
+            "--color", choices=("auto", "always", "never"), default="auto", help="colour output"
+        )
+
+    validate = commands.add_parser(
+        "validate", help="check lock files against the standard (PEP 751)"
+    )
+    validate.add_argument("files", nargs="+", metavar="FILE", help="lock file, or - for stdin")
+    validate.add_argument("--strict", action="store_true", help="treat warnings as errors")
+    validate.add_argument(
+        "--environment",
+        action="append",
+        metavar="ENV",
+        help="also run the install-time selection for ENV: host or <os>-<arch>[-<python>], "
+        "e.g. linux-x86_64-3.12 (repeatable)",
+    )
+    validate.add_argument("--extras", action="append", metavar="NAMES", help="extras to select")
+    validate.add_argument(
+        "--groups", action="append", metavar="NAMES", help="dependency groups to select"
+    )
+    validate.add_argument(
+        "--verify-files",
+        action="store_true",
+        help="download the selected files and check their size and hashes",
+    )
+    common(validate, ("text", "json", "markdown"))
+    validate.set_defaults(run=_cmd_validate)
+
+    audit = commands.add_parser("audit", help="lint a lock for what a reviewer should see")
+    audit.add_argument("files", nargs="+", metavar="FILE")
+    common(audit, ("text", "json", "markdown"))
+    audit.set_defaults(run=_cmd_audit)
+
+    fmt = commands.add_parser("format", help="rewrite locks in tumbler's canonical layout")
+    fmt.add_argument("files", nargs="+", metavar="FILE")
+    fmt.add_argument("--check", action="store_true", help="only report; exit 1 if a file would change")
+    common(fmt, ("text", "json"))
+    fmt.set_defaults(run=_cmd_format)
+
+    diff = commands.add_parser("diff", help="what changed between two locks")
+    diff.add_argument("old", metavar="OLD", help="lock file, or REV:path (e.g. HEAD~1:pylock.toml)")
+    diff.add_argument("new", metavar="NEW", nargs="?", help="lock file, or REV:path")
+    diff.add_argument("--base", metavar="REV", help="compare FILE with its version at git REV")
+    common(diff, ("text", "json", "markdown"))
+    diff.set_defaults(run=_cmd_diff)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run tumbler with ``argv`` (default ``sys.argv[1:]``) and return the exit code."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        code: int = args.run(args)
+    except LockInvalidError as error:
+        print(f"tumbler: error: {error}", file=sys.stderr)
+        for finding in error.findings[:5]:
+            if isinstance(finding, Finding):
+                print(
+                    f"  {finding.location or '(file)'}: {finding.rule}: {finding.message}",
+                    file=sys.stderr,
+                )
+        return error.exit_code
+    except TumblerError as error:
+        print(f"tumbler: error: {error}", file=sys.stderr)
+        return error.exit_code
+    except KeyboardInterrupt:
+        print("tumbler: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_ERROR
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

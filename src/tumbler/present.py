@@ -1,0 +1,262 @@
+"""Presentation edge: findings and diffs as terminal text, Markdown or JSON.
+
+Pure functions from typed values to strings; the CLI decides where they go and whether
+the terminal gets colour.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from tumbler.diff import ChangeKind, FieldChange, LockDiff, PackageChange
+from tumbler.findings import Finding, Severity
+
+__all__ = [
+    "FileReport",
+    "Style",
+    "diff_json",
+    "diff_markdown",
+    "diff_text",
+    "findings_json",
+    "findings_markdown",
+    "findings_text",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Style:
+    """ANSI colour, or none."""
+
+    colour: bool = False
+
+    def paint(self, text: str, code: str) -> str:
+        """``text`` in SGR ``code`` when colour is on."""
+        return f"\x1b[{code}m{text}\x1b[0m" if self.colour else text
+
+
+@dataclass(frozen=True, slots=True)
+class FileReport:
+    """The findings for one file, as validate and audit report them."""
+
+    origin: str
+    findings: tuple[Finding, ...]
+
+    @property
+    def errors(self) -> int:
+        """How many findings are errors."""
+        return sum(f.severity is Severity.ERROR for f in self.findings)
+
+    @property
+    def warnings(self) -> int:
+        """How many findings are warnings."""
+        return len(self.findings) - self.errors
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def findings_text(reports: Sequence[FileReport], style: Style, *, verdict: str = "valid") -> str:
+    """One line per finding (``file: location: error[R34] message``), hints indented."""
+    lines: list[str] = []
+    for report in reports:
+        for f in report.findings:
+            colour = "1;31" if f.severity is Severity.ERROR else "33"
+            label = style.paint(f"{f.severity.value}[{f.rule}]", colour)
+            where = f"{report.origin}: {f.location}" if f.location else report.origin
+            lines.append(f"{where}: {label} {f.message}")
+            if f.hint:
+                lines.append(f"    hint: {f.hint}")
+        counts = f"{_count(report.errors, 'error')}, {_count(report.warnings, 'warning')}"
+        if report.errors:
+            lines.append(f"{report.origin}: {style.paint('not ' + verdict, '1;31')} ({counts})")
+        else:
+            lines.append(f"{report.origin}: {style.paint(verdict, '32')} ({counts})")
+    return "\n".join(lines)
+
+
+def findings_json(reports: Sequence[FileReport], *, verdict: str = "valid") -> str:
+    """A JSON document: one object per file with its findings."""
+    return json.dumps(
+        {
+            "files": [
+                {
+                    "file": r.origin,
+                    verdict: r.errors == 0,
+                    "errors": r.errors,
+                    "warnings": r.warnings,
+                    "findings": [f.to_json() for f in r.findings],
+                }
+                for r in reports
+            ]
+        },
+        indent=2,
+    )
+
+
+def _md(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def findings_markdown(reports: Sequence[FileReport], *, verdict: str = "valid") -> str:
+    """A Markdown section per file with a table of findings."""
+    out: list[str] = []
+    for r in reports:
+        status = verdict if r.errors == 0 else f"not {verdict}"
+        out.append(f"### `{r.origin}`: {status}")
+        out.append("")
+        if not r.findings:
+            out.append("No findings.")
+            out.append("")
+            continue
+        out.append("| severity | rule | location | message | hint |")
+        out.append("|---|---|---|---|---|")
+        for f in r.findings:
+            out.append(
+                f"| {f.severity.value} | {f.rule} | `{_md(f.location)}` | {_md(f.message)} "
+                f"| {_md(f.hint)} |"
+            )
+        out.append("")
+    return "\n".join(out)
+
+
+_ORDER = (
+    ChangeKind.ADDED,
+    ChangeKind.REMOVED,
+    ChangeKind.UPGRADED,
+    ChangeKind.DOWNGRADED,
+    ChangeKind.CHANGED,
+)
+_SIGN = {
+    ChangeKind.ADDED: ("+", "32"),
+    ChangeKind.REMOVED: ("-", "31"),
+    ChangeKind.UPGRADED: ("↑", "36"),
+    ChangeKind.DOWNGRADED: ("↓", "33"),
+    ChangeKind.CHANGED: ("~", "35"),
+}
+_TITLE = {
+    ChangeKind.ADDED: "Added",
+    ChangeKind.REMOVED: "Removed",
+    ChangeKind.UPGRADED: "Upgraded",
+    ChangeKind.DOWNGRADED: "Downgraded",
+    ChangeKind.CHANGED: "Changed",
+}
+
+
+def _version(change: PackageChange) -> str:
+    old, new = change.old_version or "", change.new_version or ""
+    if change.kind is ChangeKind.ADDED:
+        return new
+    if change.kind is ChangeKind.REMOVED:
+        return old
+    if old != new:
+        return f"{old or '(none)'} → {new or '(none)'}"
+    return new
+
+
+def _field_text(f: FieldChange) -> str:
+    if f.old is None:
+        return f"+ {f.new}"
+    if f.new is None:
+        return f"- {f.old}"
+    return f"{f.old} → {f.new}"
+
+
+def summary(diff: LockDiff) -> str:
+    """``2 added, 1 upgraded, …`` or ``no changes``."""
+    parts = [f"{len(diff.of_kind(k))} {k.value}" for k in _ORDER if diff.of_kind(k)]
+    if diff.lock:
+        parts.append(_count(len(diff.lock), "lock-level change"))
+    loud = sum(c.loud for c in diff.packages)
+    if loud:
+        parts.append(f"{loud} with a changed file hash or publisher")
+    return ", ".join(parts) or "no changes"
+
+
+def diff_text(diff: LockDiff, old: str, new: str, style: Style) -> str:
+    """The diff as a terminal table grouped by kind."""
+    lines = [f"{style.paint('tumbler diff', '1')} {old} → {new}: {summary(diff)}"]
+    if diff.lock:
+        lines += ["", style.paint("Lock", "1")]
+        width = max(len(f.field) for f in diff.lock)
+        lines += [f"  ~ {f.field:<{width}}  {_field_text(f)}" for f in diff.lock]
+    width = max((len(c.name) for c in diff.packages), default=0)
+    for kind in _ORDER:
+        changes = diff.of_kind(kind)
+        if not changes:
+            continue
+        sign, colour = _SIGN[kind]
+        lines += ["", style.paint(f"{_TITLE[kind]} ({len(changes)})", "1")]
+        for change in changes:
+            marker = f"  ; {change.marker}" if change.marker else ""
+            flag = style.paint("  !! file hash or publisher changed", "1;31") if change.loud else ""
+            lines.append(
+                f"  {style.paint(sign, colour)} {change.name:<{width}}  {_version(change)}{marker}{flag}"
+            )
+            for f in change.fields:
+                bang = style.paint("!!", "1;31") if f.loud else "  "
+                lines.append(f"      {bang} {f.field}: {_field_text(f)}")
+    return "\n".join(lines)
+
+
+def diff_markdown(diff: LockDiff, old: str, new: str) -> str:
+    """The diff as a Markdown PR comment."""
+    lines = [f"### Lock file changes: `{old}` → `{new}`", "", f"**{summary(diff)}**"]
+    if any(c.loud for c in diff.packages):
+        lines += [
+            "",
+            "> [!WARNING]",
+            "> A file kept its name but changed its hash or size, or a publisher identity "
+            "changed. Check these before merging.",
+        ]
+    if diff.lock:
+        lines += ["", "| lock field | old | new |", "|---|---|---|"]
+        lines += [f"| `{f.field}` | {_md(f.old or '')} | {_md(f.new or '')} |" for f in diff.lock]
+    for kind in _ORDER:
+        changes = diff.of_kind(kind)
+        if not changes:
+            continue
+        lines += ["", f"#### {_TITLE[kind]} ({len(changes)})", ""]
+        lines += ["| package | version | marker | details |", "|---|---|---|---|"]
+        for change in changes:
+            details = "<br>".join(
+                f"{'⚠️ ' if f.field and f.loud else ''}`{_md(f.field)}`: {_md(_field_text(f))}"
+                for f in change.fields
+            )
+            lines.append(
+                f"| {'⚠️ ' if change.loud else ''}`{change.name}` | {_md(_version(change))} "
+                f"| {_md(change.marker or '')} | {details} |"
+            )
+    return "\n".join(lines) + "\n"
+
+
+def _field_json(f: FieldChange) -> dict[str, object]:
+    return {"field": f.field, "old": f.old, "new": f.new, "loud": f.loud}
+
+
+def diff_json(diff: LockDiff, old: str, new: str) -> str:
+    """The diff as JSON."""
+    return json.dumps(
+        {
+            "old": old,
+            "new": new,
+            "equal": diff.equal,
+            "summary": {k.value: len(diff.of_kind(k)) for k in _ORDER},
+            "lock": [_field_json(f) for f in diff.lock],
+            "packages": [
+                {
+                    "name": c.name,
+                    "marker": c.marker,
+                    "kind": c.kind.value,
+                    "old_version": c.old_version,
+                    "new_version": c.new_version,
+                    "loud": c.loud,
+                    "fields": [_field_json(f) for f in c.fields],
+                }
+                for c in diff.packages
+            ],
+        },
+        indent=2,
+    )
