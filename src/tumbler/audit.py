@@ -1,4 +1,4 @@
-"""Audit stage: what a reviewer wants flagged even in a valid lock (tumbler's lints A1–A6).
+"""Audit stage: what a reviewer wants flagged even in a valid lock (tumbler's lints A1 to A6).
 
 Lints are warnings with tumbler's own ids; they never change validity. Each reads the
 typed lock only (no I/O).
@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterator
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, urlsplit
 
@@ -27,6 +26,8 @@ from tumbler.findings import Finding, Severity
 from tumbler.targets import PLATFORMS, parse_target
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from packaging.pylock import Package, Pylock
 
 __all__ = ["audit"]
@@ -104,8 +105,10 @@ def _credentials(pylock: Pylock) -> Iterator[Finding]:
         parts = urlsplit(url)
         secret = [key for key, _ in parse_qsl(parts.query) if _SECRET_QUERY.search(key)]
         if parts.username or parts.password or secret or _TOKEN_SHAPES.search(url):
-            what = "a user name and password" if parts.password else (
-                "a user name or token" if parts.username else "a token"
+            what = (
+                "a user name and password"
+                if parts.password
+                else ("a user name or token" if parts.username else "a token")
             )
             safe = parts._replace(netloc=parts.hostname or "", query="").geturl()
             yield _warn(
@@ -167,9 +170,9 @@ def _safe_eval(marker: Marker, env: dict[str, str], context: str) -> bool:
         return False
 
 
-def _one_platform_wheels(pylock: Pylock, targets: list[tuple[str, dict[str, str]]]) -> Iterator[
-    Finding
-]:
+def _one_platform_wheels(
+    pylock: Pylock, targets: list[tuple[str, dict[str, str]]]
+) -> Iterator[Finding]:
     declared = _families([name for name, _ in targets])
     if not pylock.environments or len(declared) < 2:
         return
@@ -190,9 +193,7 @@ def _one_platform_wheels(pylock: Pylock, targets: list[tuple[str, dict[str, str]
         )
 
 
-def _unselectable(pylock: Pylock, targets: list[tuple[str, dict[str, str]]]) -> Iterator[
-    Finding
-]:
+def _unselectable(pylock: Pylock, targets: list[tuple[str, dict[str, str]]]) -> Iterator[Finding]:
     all_extras = set(pylock.extras or ())
     all_groups = set(pylock.dependency_groups or ()) | set(pylock.default_groups or ())
     choices = [(set(), set(pylock.default_groups or ())), (all_extras, all_groups), (set(), set())]

@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tumbler import __version__
@@ -156,7 +155,9 @@ def _cmd_format(args: argparse.Namespace) -> int:
         for ref in changed:
             _emit(f"{verb} {ref}")
         unchanged = len(args.files) - len(changed)
-        _emit(f"{len(changed)} file{'s' if len(changed) != 1 else ''} {verb}, {unchanged} unchanged")
+        _emit(
+            f"{len(changed)} file{'s' if len(changed) != 1 else ''} {verb}, {unchanged} unchanged"
+        )
     return EXIT_FINDINGS if args.check and changed else EXIT_OK
 
 
@@ -233,7 +234,9 @@ def _parser() -> argparse.ArgumentParser:
 
     fmt = commands.add_parser("format", help="rewrite locks in tumbler's canonical layout")
     fmt.add_argument("files", nargs="+", metavar="FILE")
-    fmt.add_argument("--check", action="store_true", help="only report; exit 1 if a file would change")
+    fmt.add_argument(
+        "--check", action="store_true", help="only report; exit 1 if a file would change"
+    )
     common(fmt, ("text", "json"))
     fmt.set_defaults(run=_cmd_format)
 

@@ -75,7 +75,7 @@ _HINTS = {
     "R34": 'give at least one hash as a string: hashes = { sha256 = "<hex digest>" }',
     "R35": "size is an integer number of bytes",
     "R36": "upload-time is a TOML datetime in UTC, e.g. 2025-01-25T11:30:10Z (not a string)",
-    "R37": "each attestation identity needs a kind, e.g. kind = \"GitHub\"",
+    "R37": 'each attestation identity needs a kind, e.g. kind = "GitHub"',
     "R38": "per-package tool data goes in a [packages.tool.<name>] table",
     "R46": "use only the standard marker variables (and extras/dependency_groups in lock files)",
 }
@@ -120,9 +120,12 @@ def rule_for(context: str, message: str, value: object = None) -> str:
     if not parts:
         return "R17"
     last = parts[-1]
-    if last in ("marker", "environments") and isinstance(value, str):
-        if unknown_marker_variables(value):
-            return "R46"
+    if (
+        last in ("marker", "environments")
+        and isinstance(value, str)
+        and unknown_marker_variables(value)
+    ):
+        return "R46"
     if last in _FILE_RULES and len(parts) > 1 and parts[0] == "packages":
         return _FILE_RULES[last]
     if parts[0] != "packages":
@@ -177,9 +180,17 @@ def _placeholder_table(section: str, package: Mapping[str, Any]) -> dict[str, An
     if section == "archive":
         return {"url": "https://example.invalid/a.tar.gz", "hashes": hashes}
     if section == "sdist":
-        return {"name": f"{name}-{version}.tar.gz", "url": "https://example.invalid/", "hashes": hashes}
+        return {
+            "name": f"{name}-{version}.tar.gz",
+            "url": "https://example.invalid/",
+            "hashes": hashes,
+        }
     # a wheel
-    return {"name": f"{name}-{version}-py3-none-any.whl", "url": "https://example.invalid/", "hashes": hashes}
+    return {
+        "name": f"{name}-{version}-py3-none-any.whl",
+        "url": "https://example.invalid/",
+        "hashes": hashes,
+    }
 
 
 _TOP_PLACEHOLDERS: dict[str, object] = {

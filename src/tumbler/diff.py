@@ -14,7 +14,7 @@ import json
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from packaging.utils import parse_wheel_filename
@@ -86,7 +86,7 @@ def _text(value: object) -> str | None:
         return None
     if isinstance(value, datetime):
         if value.tzinfo is not None:
-            value = value.astimezone(timezone.utc).replace(tzinfo=None)
+            value = value.astimezone(UTC).replace(tzinfo=None)
             return value.isoformat() + "Z"
         return value.isoformat()
     if isinstance(value, Mapping | list | tuple):
@@ -136,12 +136,14 @@ def _hashes_differ(a: Mapping[str, str], b: Mapping[str, str]) -> bool:
     return any(a[k] != b[k] for k in common) if common else dict(a) != dict(b)
 
 
-def _file(where: str, old: PackageWheel | PackageSdist, new: PackageWheel | PackageSdist) -> list[
-    FieldChange
-]:
+def _file(
+    where: str, old: PackageWheel | PackageSdist, new: PackageWheel | PackageSdist
+) -> list[FieldChange]:
     out: list[FieldChange] = []
     if _hashes_differ(old.hashes, new.hashes):
-        out.append(FieldChange(f"{where}.hashes", _hash_text(old.hashes), _hash_text(new.hashes), True))
+        out.append(
+            FieldChange(f"{where}.hashes", _hash_text(old.hashes), _hash_text(new.hashes), True)
+        )
     elif dict(old.hashes) != dict(new.hashes):
         out.append(FieldChange(f"{where}.hashes", _hash_text(old.hashes), _hash_text(new.hashes)))
     if old.size is not None and new.size is not None:
@@ -202,7 +204,9 @@ def _direct(old: Package, new: Package) -> list[FieldChange]:
                         )
                     )
                 continue
-            out += _scalar(f"{kind}.{field.replace('_', '-')}", getattr(a, field), getattr(b, field))
+            out += _scalar(
+                f"{kind}.{field.replace('_', '-')}", getattr(a, field), getattr(b, field)
+            )
     return out
 
 
@@ -227,9 +231,9 @@ def _attestations(old: Package, new: Package) -> list[FieldChange]:
     ]
 
 
-def _tool(field: str, old: Mapping[str, Any] | None, new: Mapping[str, Any] | None) -> list[
-    FieldChange
-]:
+def _tool(
+    field: str, old: Mapping[str, Any] | None, new: Mapping[str, Any] | None
+) -> list[FieldChange]:
     a, b = old or {}, new or {}
     out: list[FieldChange] = []
     for key in sorted(a.keys() | b.keys()):
@@ -269,9 +273,9 @@ def _set_or_none(field: str, a: set[str] | None, b: set[str] | None) -> list[Fie
     return [] if a == b else _set(field, a, b)
 
 
-def _pair(old: Sequence[Package], new: Sequence[Package]) -> Iterator[
-    tuple[Package | None, Package | None]
-]:
+def _pair(
+    old: Sequence[Package], new: Sequence[Package]
+) -> Iterator[tuple[Package | None, Package | None]]:
     """Pair same-name entries: equal markers first, then a lone pair, then equal versions."""
     left, right = list(old), list(new)
     for package in list(left):
@@ -297,13 +301,13 @@ def _change(old: Package | None, new: Package | None) -> PackageChange | None:
         return PackageChange(new.name, _marker(new), ChangeKind.ADDED, None, _text(new.version))
     if new is None and old is not None:
         return PackageChange(old.name, _marker(old), ChangeKind.REMOVED, _text(old.version), None)
-    assert old is not None and new is not None  # noqa: S101 - _pair never yields (None, None)
+    assert old is not None and new is not None
     version_changed = (
         old.version is not None and new.version is not None and old.version != new.version
     )
     fields = _fields(old, new, version_changed=version_changed)
     if version_changed:
-        assert old.version is not None and new.version is not None  # noqa: S101
+        assert old.version is not None and new.version is not None
         kind = ChangeKind.UPGRADED if new.version > old.version else ChangeKind.DOWNGRADED
     elif fields:
         kind = ChangeKind.CHANGED
@@ -322,7 +326,9 @@ def _top(old: Pylock, new: Pylock) -> list[FieldChange]:
     out += _set_or_none("environments", _opt(markers(old)), _opt(markers(new)))
     out += _scalar("requires-python", old.requires_python, new.requires_python)
     out += _set_or_none("extras", _opt(old.extras), _opt(new.extras))
-    out += _set_or_none("dependency-groups", _opt(old.dependency_groups), _opt(new.dependency_groups))
+    out += _set_or_none(
+        "dependency-groups", _opt(old.dependency_groups), _opt(new.dependency_groups)
+    )
     out += _set_or_none("default-groups", _opt(old.default_groups), _opt(new.default_groups))
     out += _scalar("created-by", old.created_by, new.created_by)
     out += _tool("tool", old.tool, new.tool)

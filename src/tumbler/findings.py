@@ -64,4 +64,6 @@ def _location_key(location: str) -> tuple[tuple[int, int | str], ...]:
 
 def sort_findings(findings: list[Finding] | tuple[Finding, ...]) -> tuple[Finding, ...]:
     """Findings in file order: by location (numeric indexes), then rule, then message."""
-    return tuple(sorted(set(findings), key=lambda f: (_location_key(f.location), f.rule, f.message)))
+    return tuple(
+        sorted(set(findings), key=lambda f: (_location_key(f.location), f.rule, f.message))
+    )

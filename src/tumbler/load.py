@@ -12,9 +12,9 @@ import logging
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from packaging.pylock import PackageDirectory, Pylock, PylockValidationError
+from packaging.pylock import Pylock, PylockValidationError
 from packaging.version import InvalidVersion, Version
 
 from tumbler.collect import packaging_findings
@@ -22,7 +22,9 @@ from tumbler.errors import InputError, LockInvalidError
 from tumbler.findings import Finding, Severity, has_errors, sort_findings
 from tumbler.model import Lock
 from tumbler.rules import static_findings
-from tumbler.source import LockSource
+
+if TYPE_CHECKING:
+    from tumbler.source import LockSource
 
 __all__ = ["Loaded", "load", "load_lock", "parse_document"]
 
@@ -86,7 +88,8 @@ def _sourceless(packages: object) -> list[int]:
     return [
         i
         for i, p in enumerate(packages)
-        if isinstance(p, Mapping) and isinstance(p.get("name"), str)
+        if isinstance(p, Mapping)
+        and isinstance(p.get("name"), str)
         and not any(k in p for k in _SOURCE_KEYS)
     ]
 

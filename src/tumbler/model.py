@@ -26,9 +26,7 @@ __all__ = ["TOOL_NAME", "Lock", "TumblerLockTool", "TumblerPackageTool"]
 TOOL_NAME = "tumbler"
 
 
-def _check(
-    table: Mapping[str, Any], key: str, kind: type, where: str, rule: str
-) -> list[Finding]:
+def _check(table: Mapping[str, Any], key: str, kind: type, where: str, rule: str) -> list[Finding]:
     value = table.get(key)
     if value is None or (isinstance(value, kind) and (kind is bool or not isinstance(value, bool))):
         return []
@@ -37,7 +35,9 @@ def _check(
             location=f"{where}.{key}",
             rule=rule,
             severity=Severity.WARNING,
-            message=f"tumbler's {key} should be {kind.__name__}, found {type(value).__name__}; ignored",
+            message=(
+                f"tumbler's {key} should be {kind.__name__}, found {type(value).__name__}; ignored"
+            ),
             hint="let tumbler rewrite its own table (tumbler lock)",
         )
     ]
@@ -55,9 +55,9 @@ class TumblerLockTool:
     exclude_newer: datetime | None = None
 
     @classmethod
-    def parse(cls, table: Mapping[str, Any], where: str = "tool.tumbler") -> tuple[
-        TumblerLockTool, list[Finding]
-    ]:
+    def parse(
+        cls, table: Mapping[str, Any], where: str = "tool.tumbler"
+    ) -> tuple[TumblerLockTool, list[Finding]]:
         """A typed view of ``table``; wrongly typed keys are warned about and ignored."""
         problems = [
             *_check(table, "version", str, where, "R18"),
@@ -88,9 +88,9 @@ class TumblerPackageTool:
     capabilities: tuple[str, ...] = ()
 
     @classmethod
-    def parse(cls, table: Mapping[str, Any], where: str) -> tuple[
-        TumblerPackageTool, list[Finding]
-    ]:
+    def parse(
+        cls, table: Mapping[str, Any], where: str
+    ) -> tuple[TumblerPackageTool, list[Finding]]:
         """A typed view of ``table``; wrongly typed keys are warned about and ignored."""
         problems = [
             *_check(table, "direct", bool, where, "R38"),

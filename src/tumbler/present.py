@@ -7,11 +7,14 @@ the terminal gets colour.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from tumbler.diff import ChangeKind, FieldChange, LockDiff, PackageChange
 from tumbler.findings import Finding, Severity
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 __all__ = [
     "FileReport",
@@ -192,9 +195,8 @@ def diff_text(diff: LockDiff, old: str, new: str, style: Style) -> str:
         for change in changes:
             marker = f"  ; {change.marker}" if change.marker else ""
             flag = style.paint("  !! file hash or publisher changed", "1;31") if change.loud else ""
-            lines.append(
-                f"  {style.paint(sign, colour)} {change.name:<{width}}  {_version(change)}{marker}{flag}"
-            )
+            name = f"{change.name:<{width}}"
+            lines.append(f"  {style.paint(sign, colour)} {name}  {_version(change)}{marker}{flag}")
             for f in change.fields:
                 bang = style.paint("!!", "1;31") if f.loud else "  "
                 lines.append(f"      {bang} {f.field}: {_field_text(f)}")

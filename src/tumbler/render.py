@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping, Sequence
-from datetime import date, datetime, time, timezone
+from datetime import UTC, date, datetime, time
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -29,7 +29,15 @@ if TYPE_CHECKING:
 __all__ = ["render", "toml_value"]
 
 _BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
-_ESCAPES = {'"': '\\"', "\\": "\\\\", "\b": "\\b", "\t": "\\t", "\n": "\\n", "\f": "\\f", "\r": "\\r"}
+_ESCAPES = {
+    '"': '\\"',
+    "\\": "\\\\",
+    "\b": "\\b",
+    "\t": "\\t",
+    "\n": "\\n",
+    "\f": "\\f",
+    "\r": "\\r",
+}
 _NEEDS_ESCAPE = re.compile(r'["\\\x00-\x1f\x7f]')
 _INDENT = "    "
 
@@ -48,12 +56,12 @@ def _key(key: str) -> str:
 
 def _datetime(value: datetime) -> str:
     if value.tzinfo is not None:
-        value = value.astimezone(timezone.utc).replace(tzinfo=None)
+        value = value.astimezone(UTC).replace(tzinfo=None)
         return value.isoformat() + "Z"
     return value.isoformat()
 
 
-def toml_value(value: Any) -> str:  # noqa: ANN401 - TOML values are any of several types
+def toml_value(value: Any) -> str:
     """``value`` as one line of TOML (tables become inline tables, keys sorted)."""
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -151,8 +159,10 @@ def _tool_lines(prefix: str, table: Mapping[str, Any]) -> list[str]:
     nested = [(k, v) for k, v in sorted(table.items()) if isinstance(v, Mapping)]
     lines = ["", f"[{prefix}]"] if plain or not nested else []
     for key, value in plain:
-        if isinstance(value, Sequence) and not isinstance(value, str) and any(
-            isinstance(v, Mapping) for v in value
+        if (
+            isinstance(value, Sequence)
+            and not isinstance(value, str)
+            and any(isinstance(v, Mapping) for v in value)
         ):
             lines.extend(_array_lines(_key(key), [toml_value(v) for v in value]))
         else:
@@ -187,7 +197,9 @@ def _package_lines(package: Package) -> list[str]:
         wheels = sorted(package.wheels, key=lambda w: (w.filename, w.url or "", w.path or ""))
         lines.extend(_array_lines("wheels", [_inline(_file_items(w)) for w in wheels]))
     if package.attestation_identities is not None:
-        identities = [_inline(_first_key_then_sorted(i, "kind")) for i in package.attestation_identities]
+        identities = [
+            _inline(_first_key_then_sorted(i, "kind")) for i in package.attestation_identities
+        ]
         lines.extend(_array_lines("attestation-identities", sorted(identities)))
     if package.tool is not None:
         lines.extend(_tool_lines("packages.tool", package.tool))

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 import string
 from collections.abc import Iterator, Mapping
+from collections.abc import Set as AbstractSet
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -46,9 +47,7 @@ KNOWN_PACKAGE_KEYS = frozenset(
 )  # fmt: skip
 _FILE_KEYS = frozenset({"name", "upload-time", "url", "path", "size", "hashes"})
 _TABLE_KEYS = {
-    "vcs": frozenset(
-        {"type", "url", "path", "requested-revision", "commit-id", "subdirectory"}
-    ),
+    "vcs": frozenset({"type", "url", "path", "requested-revision", "commit-id", "subdirectory"}),
     "directory": frozenset({"path", "editable", "subdirectory"}),
     "archive": frozenset({"url", "path", "size", "upload-time", "hashes", "subdirectory"}),
     "sdist": _FILE_KEYS,
@@ -65,8 +64,8 @@ _DIGEST_LENGTHS = {
     "sha3_224": 56, "sha3_256": 64, "sha3_384": 96, "sha3_512": 128,
     "blake2b": 128, "blake2s": 64,
 }  # fmt: skip
-_LOCK_ENVIRONMENT: dict[str, str | set[str]] = {
-    **_default_environment(),
+_LOCK_ENVIRONMENT: dict[str, str | AbstractSet[str]] = {
+    **{k: str(v) for k, v in _default_environment().items()},
     "extras": set(),
     "dependency_groups": set(),
 }
@@ -117,9 +116,9 @@ def _minor_newer(raw: object) -> bool:
         return False
 
 
-def _unknown(where: str, table: Mapping[str, Any], known: frozenset[str], newer: bool) -> list[
-    Finding
-]:
+def _unknown(
+    where: str, table: Mapping[str, Any], known: frozenset[str], newer: bool
+) -> list[Finding]:
     unknown = [key for key in table if key not in known]
     if not unknown:
         return []
@@ -367,15 +366,18 @@ def _file(where: str, table: Mapping[str, Any]) -> Iterator[Finding]:
                     f"write {algorithm.lower()!r}",
                 )
             expected = _DIGEST_LENGTHS.get(algorithm.lower())
-            if isinstance(digest, str) and expected is not None:
-                if len(digest) != expected or not set(digest) <= _HEX:
-                    yield _warn(
-                        f"{where}.hashes.{algorithm}",
-                        "R34",
-                        f"{algorithm} digest {digest[:16]!r} is not {expected} hex digits; "
-                        "no real file will match it",
-                        "record the file's real hex digest",
-                    )
+            if (
+                isinstance(digest, str)
+                and expected is not None
+                and (len(digest) != expected or not set(digest) <= _HEX)
+            ):
+                yield _warn(
+                    f"{where}.hashes.{algorithm}",
+                    "R34",
+                    f"{algorithm} digest {digest[:16]!r} is not {expected} hex digits; "
+                    "no real file will match it",
+                    "record the file's real hex digest",
+                )
 
 
 def _markers(doc: Mapping[str, Any], pylock: Pylock | None) -> Iterator[Finding]:
@@ -402,9 +404,7 @@ def _markers(doc: Mapping[str, Any], pylock: Pylock | None) -> Iterator[Finding]
                 )
 
 
-def _package_markers(doc: Mapping[str, Any], pylock: Pylock | None) -> Iterator[
-    tuple[str, Marker]
-]:
+def _package_markers(doc: Mapping[str, Any], pylock: Pylock | None) -> Iterator[tuple[str, Marker]]:
     if pylock is not None:
         for index, package in enumerate(pylock.packages):
             if package.marker is not None:

@@ -1,4 +1,4 @@
-"""Install-time selection check: which entry and file each package resolves to (I1–I6).
+"""Install-time selection check: which entry and file each package resolves to (I1 to I6).
 
 The algorithm is ``packaging.pylock.Pylock.select``, the spec's steps transcribed. This
 module turns its first error into a finding with the rule it breaks, steps past that
@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Collection
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -19,6 +18,8 @@ from packaging.pylock import PylockSelectError
 from tumbler.findings import Finding, Severity
 
 if TYPE_CHECKING:
+    from collections.abc import Collection
+
     from packaging.pylock import (
         Package,
         PackageArchive,
@@ -58,9 +59,9 @@ def _finding(target: Target, message: str, location: str, rule: str, hint: str) 
     )
 
 
-def _classify(message: str, packages: list[Package], original: list[int]) -> tuple[
-    str, str, str, int | None
-]:
+def _classify(
+    message: str, packages: list[Package], original: list[int]
+) -> tuple[str, str, str, int | None]:
     """(rule, location, hint, index into ``packages`` to drop) for a select() error."""
     found = [int(i) for i in _AT.findall(message)]
     index = found[0] if found else None
@@ -117,9 +118,7 @@ def select(
             del original[drop]
             continue
         except (UndefinedComparison, UndefinedEnvironmentName, InvalidMarker) as exc:
-            findings.append(
-                _finding(target, f"a marker cannot be evaluated: {exc}", "", "R41", "")
-            )
+            findings.append(_finding(target, f"a marker cannot be evaluated: {exc}", "", "R41", ""))
             return Selection(target.name, (), tuple(findings))
         return Selection(target.name, chosen, tuple(findings))
     return Selection(target.name, (), tuple(findings))  # pragma: no cover - bounded loop guard

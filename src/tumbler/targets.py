@@ -12,12 +12,15 @@ import platform
 import re
 import sys
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from packaging import tags
 from packaging.markers import default_environment
-from packaging.tags import Tag
 
 from tumbler.errors import UsageError
+
+if TYPE_CHECKING:
+    from packaging.tags import Tag
 
 __all__ = ["PLATFORMS", "Target", "parse_target"]
 
@@ -60,7 +63,7 @@ def _platform_tags(name: str) -> list[str]:
 
 
 def _host() -> Target:
-    environment = dict(default_environment())
+    environment = {k: str(v) for k, v in default_environment().items()}
     return Target("host", environment, tuple(tags.sys_tags()))
 
 

@@ -10,13 +10,14 @@ from __future__ import annotations
 import hashlib
 import urllib.error
 import urllib.request
-from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
 from tumbler.findings import Finding, Severity
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from packaging.pylock import Package
 
     from tumbler.select import Artifact
@@ -28,7 +29,9 @@ _TIMEOUT = 60
 
 
 def _error(location: str, rule: str, message: str, hint: str = "") -> Finding:
-    return Finding(location=location, rule=rule, severity=Severity.ERROR, message=message, hint=hint)
+    return Finding(
+        location=location, rule=rule, severity=Severity.ERROR, message=message, hint=hint
+    )
 
 
 def _digest(stream: BinaryIO, algorithms: Iterable[str]) -> tuple[int, dict[str, str]]:
@@ -41,9 +44,7 @@ def _digest(stream: BinaryIO, algorithms: Iterable[str]) -> tuple[int, dict[str,
     return size, {a: h.hexdigest() for a, h in hashers.items()}
 
 
-def _check_one(
-    location: str, artifact: Artifact, base: Path | None
-) -> list[Finding]:
+def _check_one(location: str, artifact: Artifact, base: Path | None) -> list[Finding]:
     hashes = dict(getattr(artifact, "hashes", {}) or {})
     size = getattr(artifact, "size", None)
     known = [a for a in hashes if a.lower() in hashlib.algorithms_available]
@@ -55,8 +56,8 @@ def _check_one(
             with file.open("rb") as stream:
                 got_size, got = _digest(stream, known)
         elif url is not None:
-            request = urllib.request.Request(url, headers={"User-Agent": "tumbler"})  # noqa: S310
-            with urllib.request.urlopen(request, timeout=_TIMEOUT) as stream:  # noqa: S310
+            request = urllib.request.Request(url, headers={"User-Agent": "tumbler"})
+            with urllib.request.urlopen(request, timeout=_TIMEOUT) as stream:
                 got_size, got = _digest(stream, known)
         else:
             return []
@@ -96,9 +97,7 @@ def verify_files(
         where = f"packages[{index_of.get(id(package), '?')}]"
         kind = type(artifact).__name__.removeprefix("Package").lower()
         if kind == "wheel":
-            position = next(
-                (i for i, w in enumerate(package.wheels or ()) if w is artifact), "?"
-            )
+            position = next((i for i, w in enumerate(package.wheels or ()) if w is artifact), "?")
             location = f"{where}.wheels[{position}]"
         else:
             location = f"{where}.{kind}"
