@@ -216,40 +216,73 @@ def _repair_top(doc: dict[str, Any], parts: list[str | int]) -> bool:
     return True
 
 
-def _repair_package(package: dict[str, Any], parts: list[str | int]) -> bool:
+_REQUIRED_PLACEHOLDERS: dict[str, object] = {
+    "type": "git",
+    "commit-id": "0" * 40,
+    "hashes": {"sha256": _ZERO_SHA256},
+    "kind": "placeholder",
+}
+
+
+def _file_name_for(section: str, package: Mapping[str, Any]) -> str:
+    name = _placeholder_table(section, package).get("name")
+    return str(name) if name is not None else "placeholder"
+
+
+def _repair_table(table: dict[str, Any], key: str | None, section: str, message: str,
+                  package: Mapping[str, Any]) -> None:
+    """Step past an error inside one source or file table, keeping its other keys."""
+    if key is None:  # the error is about the table as a whole
+        if "path or url" in message:
+            table["url"] = f"https://example.invalid/{_file_name_for(section, package)}"
+            if section == "directory":
+                table["path"] = "."
+        else:  # a file name that does not parse or does not match the package
+            table["name"] = _file_name_for(section, package)
+    elif key == "path" and section == "directory":
+        table["path"] = "."
+    elif key in _REQUIRED_PLACEHOLDERS:
+        table[key] = _REQUIRED_PLACEHOLDERS[key]
+    else:
+        table.pop(key, None)
+
+
+def _repair_package(package: dict[str, Any], parts: list[str | int], message: str) -> bool:
     """Put a valid value where packaging found an error; ``False`` when we cannot go on."""
     if not parts or parts[0] == "name":
         return False
     key = parts[0]
-    if not isinstance(key, str):
+    if not isinstance(key, str) or key not in package:
         return False
+    rest = parts[1:]
+    if key in ("wheels", "attestation-identities"):
+        items = package[key]
+        if not rest or not isinstance(items, list) or not isinstance(rest[0], int):
+            del package[key]
+            return True
+        items = list(items)
+        package[key] = items
+        item = items[rest[0]]
+        if not isinstance(item, Mapping):
+            items[rest[0]] = (
+                {"kind": "placeholder"} if key != "wheels" else _placeholder_table(key, package)
+            )
+            return True
+        items[rest[0]] = item = dict(item)
+        inner = rest[1] if len(rest) > 1 and isinstance(rest[1], str) else None
+        _repair_table(item, inner, key, message, package)
+        return True
     if key in ("vcs", "directory", "archive", "sdist"):
-        if key not in package:
-            return False
-        package[key] = _placeholder_table(key, package)
+        table = package[key]
+        if not isinstance(table, Mapping):
+            package[key] = _placeholder_table(key, package)
+            return True
+        package[key] = table = dict(table)
+        inner = rest[0] if rest and isinstance(rest[0], str) else None
+        _repair_table(table, inner, key, message, package)
         return True
-    if key == "wheels":
-        wheels = package.get("wheels")
-        if len(parts) > 1 and isinstance(parts[1], int) and isinstance(wheels, list):
-            wheels = list(wheels)
-            wheels[parts[1]] = _placeholder_table("wheels", package)
-            package["wheels"] = wheels
-        else:
-            package.pop("wheels", None)
-        return True
-    if key == "attestation-identities":
-        identities = package.get("attestation-identities")
-        if len(parts) > 1 and isinstance(parts[1], int) and isinstance(identities, list):
-            identities = list(identities)
-            identities[parts[1]] = {"kind": "placeholder"}
-            package["attestation-identities"] = identities
-        else:
-            package.pop("attestation-identities", None)
-        return True
-    if key in package:
-        del package[key]
-        return True
-    return False
+    del package[key]
+    return True
 
 
 def _minimal(packages: list[Any]) -> dict[str, Any]:
@@ -314,11 +347,15 @@ def _package_findings(index: int, package: object) -> list[Finding]:
         ]
     findings: list[Finding] = []
     work = dict(package)
+    seen: set[tuple[str | None, str]] = set()
     for _ in range(_MAX_ROUNDS):
         try:
             Pylock.from_dict(_minimal([work]))
             break
         except PylockValidationError as error:
+            if (error.context, error.message) in seen:
+                break  # a repair that did not take: stop rather than repeat ourselves
+            seen.add((error.context, error.message))
             parts = _split(error.context or "")[2:]
             value = _lookup(work, parts)
             found = _finding(error, value)
@@ -331,7 +368,7 @@ def _package_findings(index: int, package: object) -> list[Finding]:
                     hint=found.hint,
                 )
             )
-            if not _repair_package(work, parts):
+            if not _repair_package(work, parts, error.message):
                 break
     if "name" in work and isinstance(work.get("name"), str):
         canonical = canonicalize_name(work["name"])

@@ -276,8 +276,20 @@ def _set_or_none(field: str, a: set[str] | None, b: set[str] | None) -> list[Fie
 def _pair(
     old: Sequence[Package], new: Sequence[Package]
 ) -> Iterator[tuple[Package | None, Package | None]]:
-    """Pair same-name entries: equal markers first, then a lone pair, then equal versions."""
+    """Pair same-name entries: identical ones, equal markers, a lone pair, equal versions."""
     left, right = list(old), list(new)
+    for package in list(left):
+        same = next(
+            (
+                p
+                for p in right
+                if p.version == package.version and not _fields(package, p, version_changed=False)
+            ),
+            None,
+        )
+        if same is not None:
+            left.remove(package)
+            right.remove(same)
     for package in list(left):
         match = next((p for p in right if _marker(p) == _marker(package)), None)
         if match is not None:

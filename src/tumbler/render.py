@@ -225,8 +225,9 @@ def render(pylock: Pylock, *, regenerate: str | None = None) -> str:
     ``regenerate`` is the command the header comment tells readers to run.
     """
     command = regenerate or ("tumbler lock" if pylock.created_by == "tumbler" else "tumbler format")
+    creator = "".join(c if c.isprintable() else "?" for c in pylock.created_by)
     lines = [
-        f"# A PEP 751 lock file, created by {pylock.created_by}; do not edit it by hand.",
+        f"# A PEP 751 lock file, created by {creator}; do not edit it by hand.",
         f"# To regenerate it, run: {command}",
         f"lock-version = {_string(str(pylock.lock_version))}",
     ]
@@ -245,6 +246,8 @@ def render(pylock: Pylock, *, regenerate: str | None = None) -> str:
     if pylock.default_groups is not None:
         lines.append(_strings("default-groups", pylock.default_groups))
     lines.append(f"created-by = {_string(pylock.created_by)}")
+    if not pylock.packages:
+        lines.append("packages = []")
     rendered = [(_sort_key(p), _package_lines(p)) for p in pylock.packages]
     rendered.sort(key=lambda item: (item[0], item[1]))
     for _, package_lines in rendered:
