@@ -511,7 +511,11 @@ def table(rows: Sequence[Row]) -> str:
 
     out = [fmt(lines[0]), "  ".join("-" * w for w in widths)]
     out += [fmt(line) for line in lines[1:]]
-    notes = [f"  {row.measure} / {row.input}: {row.note}" for row in rows if row.note]
+    grouped: dict[tuple[str, str], list[str]] = {}
+    for row in rows:
+        if row.note:
+            grouped.setdefault((row.input, row.note), []).append(row.measure)
+    notes = [f"  {name} [{'; '.join(m)}]: {note}" for (name, note), m in grouped.items()]
     if notes:
         out += ["", "notes:", *notes]
     return "\n".join(out)

@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Any
 
 from packaging.utils import parse_wheel_filename
 
+from tumbler.render import marker_text
+
 if TYPE_CHECKING:
     from packaging.pylock import Package, PackageSdist, PackageWheel, Pylock
 
@@ -105,7 +107,7 @@ def _plain(value: object) -> object:
 
 
 def _marker(package: Package) -> str | None:
-    return None if package.marker is None else str(package.marker)
+    return None if package.marker is None else marker_text(package.marker)
 
 
 def _scalar(field: str, old: object, new: object, *, loud: bool = False) -> list[FieldChange]:
@@ -332,7 +334,7 @@ def _change(old: Package | None, new: Package | None) -> PackageChange | None:
 
 def _top(old: Pylock, new: Pylock) -> list[FieldChange]:
     def markers(lock: Pylock) -> list[str] | None:
-        return None if lock.environments is None else [str(m) for m in lock.environments]
+        return None if lock.environments is None else [marker_text(m) for m in lock.environments]
 
     out = _scalar("lock-version", old.lock_version, new.lock_version)
     out += _set_or_none("environments", _opt(markers(old)), _opt(markers(new)))

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
         Pylock,
     )
 
-__all__ = ["render", "toml_value"]
+__all__ = ["marker_text", "render", "toml_value"]
 
 _BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
 _ESCAPES = {
@@ -92,7 +92,8 @@ def _inline(items: Sequence[tuple[str, Any]]) -> str:
     return "{ " + body + " }" if body else "{}"
 
 
-def _marker(marker: Marker) -> str:
+def marker_text(marker: Marker) -> str:
+    """A marker as tumbler writes it: normalized, with single quotes where possible."""
     text = str(marker)
     return text.replace('"', "'") if "'" not in text else text
 
@@ -177,7 +178,7 @@ def _package_lines(package: Package) -> list[str]:
     if package.version is not None:
         lines.append(f"version = {_string(str(package.version))}")
     if package.marker is not None:
-        lines.append(f"marker = {_string(_marker(package.marker))}")
+        lines.append(f"marker = {_string(marker_text(package.marker))}")
     if package.requires_python is not None:
         lines.append(f"requires-python = {_string(str(package.requires_python))}")
     if package.dependencies is not None:
@@ -215,7 +216,7 @@ def _sort_key(package: Package) -> tuple[str, bool, Any, str]:
         package.name,
         package.version is not None,
         package.version,
-        "" if package.marker is None else _marker(package.marker),
+        "" if package.marker is None else marker_text(package.marker),
     )
 
 
@@ -232,7 +233,7 @@ def render(pylock: Pylock, *, regenerate: str | None = None) -> str:
         f"lock-version = {_string(str(pylock.lock_version))}",
     ]
     if pylock.environments is not None:
-        environments = sorted(_string(_marker(m)) for m in pylock.environments)
+        environments = sorted(_string(marker_text(m)) for m in pylock.environments)
         if len(environments) > 1:
             lines.extend(_array_lines("environments", environments))
         else:
