@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from packaging.markers import InvalidMarker, UndefinedComparison, UndefinedEnvironmentName
 from packaging.pylock import PylockSelectError
 
-from tumbler.findings import Finding, Severity
+from tumbler.findings import Finding, Severity, sort_findings
 
 if TYPE_CHECKING:
     from collections.abc import Collection
@@ -113,12 +113,12 @@ def select(
             rule, location, hint, drop = _classify(str(exc), packages, original)
             findings.append(_finding(target, message, location, rule, hint))
             if drop is None:
-                return Selection(target.name, (), tuple(findings))
+                return Selection(target.name, (), sort_findings(findings))
             del packages[drop]
             del original[drop]
             continue
         except (UndefinedComparison, UndefinedEnvironmentName, InvalidMarker) as exc:
             findings.append(_finding(target, f"a marker cannot be evaluated: {exc}", "", "R41", ""))
-            return Selection(target.name, (), tuple(findings))
-        return Selection(target.name, chosen, tuple(findings))
-    return Selection(target.name, (), tuple(findings))  # pragma: no cover - bounded loop guard
+            return Selection(target.name, (), sort_findings(findings))
+        return Selection(target.name, chosen, sort_findings(findings))
+    return Selection(target.name, (), sort_findings(findings))  # pragma: no cover - bounded loop guard

@@ -1,0 +1,194 @@
+"""The command line: exit codes, bad input, format in place, entry points."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import CLI, REAL, as_lock
+from tumbler.atomic import write_atomic
+
+GOOD = next(p for p in REAL if p.name.startswith("pypa__packaging.python.org"))
+
+
+@pytest.fixture
+def garbage(tmp_path: Path) -> dict[str, Path]:
+    """Inputs a user may hand us by mistake."""
+    not_toml = tmp_path / "pylock.toml"
+    not_toml.write_text("requests==2.31.0\nclick>=8\n", encoding="utf-8")
+    binary = tmp_path / "pylock.bin.toml"
+    binary.write_bytes(bytes(range(256)) * 64)
+    big = tmp_path / "pylock.big.toml"
+    with big.open("wb") as handle:
+        handle.truncate(50 * 1024 * 1024)
+    return {
+        "not TOML": not_toml,
+        "a directory": tmp_path,
+        "a missing file": tmp_path / "nope" / "pylock.toml",
+        "binary garbage": binary,
+        "a 50 MB file": big,
+    }
+
+
+@pytest.mark.parametrize("command", ["validate", "audit", "format", "diff"])
+@pytest.mark.parametrize(
+    "kind", ["not TOML", "a directory", "a missing file", "binary garbage", "a 50 MB file"]
+)
+def test_bad_input_one_line_exit_2(
+    kind: str, command: str, garbage: dict[str, Path], cli: CLI
+) -> None:
+    """Every command answers bad input with one clear line on stderr and exit 2."""
+    bad = garbage[kind]
+    args = [command, bad] if command != "diff" else [command, GOOD, bad]
+    run = cli(*args)
+    assert run.code == 2
+    lines = run.err.strip().splitlines()
+    assert len(lines) == 1, run.err
+    assert lines[0].startswith(f"tumbler: error: {bad}")
+    assert "Traceback" not in run.err + run.out
+    expected = {
+        "not TOML": "not valid TOML",
+        "a directory": "is a directory",
+        "a missing file": "no such file",
+        "binary garbage": "not a text file",
+        "a 50 MB file": "larger than tumbler's 32 MiB limit",
+    }[kind]
+    assert expected in lines[0]
+
+
+def test_bad_input_through_the_real_process(garbage: dict[str, Path]) -> None:
+    """The installed entry point behaves the same: no traceback, exit 2."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "tumbler", "validate", str(garbage["binary garbage"])],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.count("\n") == 1
+    assert "Traceback" not in proc.stderr
+
+
+def test_usage_errors_exit_2(cli: CLI, capsys: pytest.CaptureFixture[str]) -> None:
+    """argparse mistakes and impossible requests are usage errors."""
+    with pytest.raises(SystemExit) as info:
+        cli("validate")
+    assert info.value.code == 2
+    capsys.readouterr()
+    assert cli("diff", GOOD).code == 2
+    assert cli("validate", "--environment", "beos-m68k", GOOD).code == 2
+
+
+def test_console_script_and_module(tmp_path: Path) -> None:
+    """``tumbler`` and ``python -m tumbler`` both run, and report the version."""
+    lock = as_lock(GOOD, tmp_path)
+    script = Path(sys.executable).with_name("tumbler")
+    for argv in ([str(script)], [sys.executable, "-m", "tumbler"]):
+        proc = subprocess.run(
+            [*argv, "validate", str(lock)], capture_output=True, text=True, check=False
+        )
+        assert (proc.returncode, proc.stdout.strip().splitlines()[-1]) == (
+            0,
+            f"{lock}: valid (0 errors, 0 warnings)",
+        )
+    version = subprocess.run([str(script), "--version"], capture_output=True, text=True, check=True)
+    assert version.stdout.startswith("tumbler 0.")
+
+
+def test_validate_from_stdin() -> None:
+    """``-`` reads the lock from standard input (the name rule R1 does not apply)."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "tumbler", "validate", "--format", "json", "-"],
+        input=GOOD.read_bytes(),
+        capture_output=True,
+        check=False,
+    )
+    assert proc.returncode == 0
+    assert json.loads(proc.stdout)["files"][0]["valid"] is True
+
+
+def test_validate_many_files_and_strict(tmp_path: Path, cli: CLI) -> None:
+    """All files are reported in one run; --strict turns warnings (R20 here) into errors."""
+    uv_vcs = next(p for p in REAL if "pep_751_git_dependency" in p.name)
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    a, b = as_lock(GOOD, tmp_path / "a"), as_lock(uv_vcs, tmp_path / "b")
+    run = cli("validate", "--format", "json", a, b)
+    files = json.loads(run.out)["files"]
+    assert [(f["valid"], f["warnings"]) for f in files] == [(True, 0), (True, 1)]
+    assert run.code == 0
+    strict = cli("validate", "--strict", a, b)
+    assert strict.code == 1
+    assert "error[R20]" in strict.out
+
+
+def test_validate_markdown(tmp_path: Path, cli: CLI) -> None:
+    """Markdown output is a table per file."""
+    bad = tmp_path / "pylock.toml"
+    bad.write_text('lock-version = "1.0"\ncreated-by = "x"\npackages = 3\n', encoding="utf-8")
+    run = cli("validate", "--format", "markdown", bad)
+    assert run.code == 1
+    assert f"### `{bad}`: not valid" in run.out
+    assert "| error | R17 | `packages` | expected an array of tables, found int |" in run.out
+
+
+def test_format_rewrites_atomically_and_check_reports(tmp_path: Path, cli: CLI) -> None:
+    """format --check only reports (exit 1); format rewrites; then both are no-ops."""
+    lock = as_lock(next(p for p in REAL if "pdm__tests" in p.name), tmp_path)
+    before = lock.read_bytes()
+    lock.chmod(0o640)
+    check = cli("format", "--check", lock)
+    assert (check.code, lock.read_bytes()) == (1, before)
+    assert f"would reformat {lock}" in check.out
+    assert cli("format", lock).code == 0
+    after = lock.read_bytes()
+    assert after != before
+    assert stat.S_IMODE(lock.stat().st_mode) == 0o640
+    assert cli("format", "--check", lock).code == 0
+    assert json.loads(cli("format", "--format", "json", lock).out) == {
+        "changed": [],
+        "check": False,
+    }
+    assert sorted(p.name for p in tmp_path.iterdir()) == [lock.name]
+
+
+def test_format_refuses_invalid_lock_and_keeps_it(tmp_path: Path, cli: CLI) -> None:
+    """An invalid lock is not rewritten: exit 2, the file is byte-for-byte the same."""
+    lock = tmp_path / "pylock.toml"
+    body = b'lock-version = "1.0"\ncreated-by = "x"\n[[packages]]\nname = "Bad"\n'
+    lock.write_bytes(body)
+    run = cli("format", lock)
+    assert run.code == 2
+    assert "not a valid lock file" in run.err
+    assert lock.read_bytes() == body
+
+
+def test_write_atomic_leaves_old_file_on_failure(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A write that fails midway leaves the previous content and no temporary file."""
+    target = tmp_path / "pylock.toml"
+    target.write_text("old\n", encoding="utf-8")
+
+    def disk_full(fd: int) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", disk_full)
+    with pytest.raises(OSError, match="No space left"):
+        write_atomic(target, "new\n")
+    assert target.read_text(encoding="utf-8") == "old\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["pylock.toml"]
+
+
+def test_write_atomic_missing_directory(tmp_path: Path) -> None:
+    """A directory that cannot take the file is an input error, not a traceback."""
+    from tumbler.errors import InputError
+
+    with pytest.raises(InputError, match="cannot write"):
+        write_atomic(tmp_path / "missing" / "pylock.toml", "x")
