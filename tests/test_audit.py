@@ -27,31 +27,31 @@ wheels = [{ url = "https://example.com/old_hash-1.0-py3-none-any.whl", hashes = 
 [[packages]]
 name = "built"
 version = "1.0"
-sdist = { url = "https://example.com/built-1.0.tar.gz", hashes = { sha256 = "%(h)s" } }
+sdist = { url = "https://example.com/built-1.0.tar.gz", hashes = { sha256 = "HASH" } }
 
 [[packages]]
 name = "native"
 version = "1.0"
-wheels = [{ url = "https://example.com/native-1.0-cp312-cp312-manylinux_2_17_x86_64.whl", hashes = { sha256 = "%(h)s" } }]
+wheels = [{ url = "https://example.com/native-1.0-cp312-cp312-manylinux_2_17_x86_64.whl", hashes = { sha256 = "HASH" } }]
 
 [[packages]]
 name = "private"
 version = "1.0"
 index = "https://user:s3cret@pypi.example.com/simple/"
-wheels = [{ url = "https://files.example.com/private-1.0-py3-none-any.whl?token=abc", hashes = { sha256 = "%(h)s" } }]
+wheels = [{ url = "https://files.example.com/private-1.0-py3-none-any.whl?token=abc", hashes = { sha256 = "HASH" } }]
 
 [[packages]]
 name = "ghost"
 version = "1.0"
 marker = "python_version < '3.8'"
-wheels = [{ url = "https://example.com/ghost-1.0-py3-none-any.whl", hashes = { sha256 = "%(h)s" } }]
+wheels = [{ url = "https://example.com/ghost-1.0-py3-none-any.whl", hashes = { sha256 = "HASH" } }]
 
 [[packages]]
 name = "cli-only"
 version = "1.0"
 marker = "'cli' in extras and sys_platform == 'win32'"
-wheels = [{ url = "https://example.com/cli_only-1.0-py3-none-any.whl", hashes = { sha256 = "%(h)s" } }]
-""" % {"h": "a" * 64}
+wheels = [{ url = "https://example.com/cli_only-1.0-py3-none-any.whl", hashes = { sha256 = "HASH" } }]
+""".replace("HASH", "a" * 64)
 
 
 def test_each_lint() -> None:

@@ -79,21 +79,21 @@ created-by = "x"
 [[packages]]
 name = "a"
 version = "1.0"
-wheels = [{ url = "https://example.com/a-1.0-cp312-cp312-win_amd64.whl", hashes = { sha256 = "%(h)s" } }]
+wheels = [{ url = "https://example.com/a-1.0-cp312-cp312-win_amd64.whl", hashes = { sha256 = "HASH" } }]
 [[packages]]
 name = "b"
 version = "1.0"
 requires-python = "<3"
-wheels = [{ url = "https://example.com/b-1.0-py3-none-any.whl", hashes = { sha256 = "%(h)s" } }]
+wheels = [{ url = "https://example.com/b-1.0-py3-none-any.whl", hashes = { sha256 = "HASH" } }]
 [[packages]]
 name = "c"
 version = "1.0"
-wheels = [{ url = "https://example.com/c-1.0-py3-none-any.whl", hashes = { sha256 = "%(h)s" } }]
+wheels = [{ url = "https://example.com/c-1.0-py3-none-any.whl", hashes = { sha256 = "HASH" } }]
 [[packages]]
 name = "c"
 version = "2.0"
-wheels = [{ url = "https://example.com/c-2.0-py3-none-any.whl", hashes = { sha256 = "%(h)s" } }]
-""" % {"h": "0" * 64}
+wheels = [{ url = "https://example.com/c-2.0-py3-none-any.whl", hashes = { sha256 = "HASH" } }]
+""".replace("HASH", "0" * 64)
     path = tmp_path / "pylock.toml"
     path.write_text(text, encoding="utf-8")
     selection = select(load_lock(read_source(str(path))).pylock, parse_target("linux-x86_64-3.12"))
@@ -116,13 +116,13 @@ dependency-groups = ["g"]
 name = "a"
 version = "1.0"
 marker = "'x' in extras"
-wheels = [{ url = "https://example.com/a-1.0-py3-none-any.whl", hashes = { sha256 = "%(h)s" } }]
+wheels = [{ url = "https://example.com/a-1.0-py3-none-any.whl", hashes = { sha256 = "HASH" } }]
 [[packages]]
 name = "a"
 version = "2.0"
 marker = "'g' in dependency_groups"
-wheels = [{ url = "https://example.com/a-2.0-py3-none-any.whl", hashes = { sha256 = "%(h)s" } }]
-""" % {"h": "0" * 64}
+wheels = [{ url = "https://example.com/a-2.0-py3-none-any.whl", hashes = { sha256 = "HASH" } }]
+""".replace("HASH", "0" * 64)
     path = tmp_path / "pylock.toml"
     path.write_text(text, encoding="utf-8")
     env = ("--environment", "linux-x86_64-3.12")
