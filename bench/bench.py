@@ -565,6 +565,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--repeat", type=int, default=None, help="runs per measurement (overrides --quick)"
     )
     args = parser.parse_args(argv)
+    if args.repeat is not None and args.repeat < 1:
+        parser.error("--repeat must be at least 1")
     repeat = args.repeat or (3 if args.quick else 7)
 
     def log(message: str) -> None:
@@ -576,7 +578,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         log(f"bench: broken input: {exc}")
         return EXIT_BROKEN
     if args.json:
-        data = {"environment": environment(repeat), "results": [r.as_json() for r in rows]}
+        data = {
+            "environment": environment(repeat),
+            "corpus": str(CORPUS),
+            "targets": {
+                "met": sum(r.passed is True for r in rows),
+                "missed": sum(r.passed is False for r in rows),
+            },
+            "results": [r.as_json() for r in rows],
+        }
         print(json.dumps(data, indent=2))
     else:
         env = environment(repeat)

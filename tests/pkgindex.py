@@ -15,7 +15,9 @@ one) must contain::
     pytest_plugins = ["tests.pkgindex"]
 
 A test module may instead carry that same line itself; registration is by module name, so
-doing both is harmless.
+doing both is harmless. The marker PYTEST_DONT_REWRITE keeps pytest from warning when a test
+module imports helpers from here before the plugin is registered (this module needs no
+assertion rewriting).
 """
 
 from __future__ import annotations
@@ -596,6 +598,7 @@ class _IndexServer(ThreadingHTTPServer):
     """A threading HTTP server carrying the catalogue its handlers serve."""
 
     daemon_threads = True
+    block_on_close = False  # a client's idle keep-alive connection must not stall teardown
 
     def __init__(self, entries: Mapping[str, _Entry]) -> None:
         super().__init__((LOCALHOST, 0), _Handler)

@@ -145,7 +145,7 @@ def test_format_rewrites_atomically_and_check_reports(tmp_path: Path, cli: CLI) 
     lock.chmod(0o640)
     check = cli("format", "--check", lock)
     assert (check.code, lock.read_bytes()) == (1, before)
-    assert f"would reformat {lock}" in check.out
+    assert f"{lock}: would be reformatted" in check.out
     assert cli("format", lock).code == 0
     after = lock.read_bytes()
     assert after != before

@@ -142,7 +142,10 @@ def _cmd_format(args: argparse.Namespace) -> int:
         if source.path is None:
             raise UsageError(f"{ref}: format rewrites files in place; give a file path")
         lock = load_lock(source)
-        text = render(lock.pylock, regenerate=f"tumbler format {source.path.name}")
+        command = (
+            None if lock.pylock.created_by == "tumbler" else f"tumbler format {source.path.name}"
+        )
+        text = render(lock.pylock, regenerate=command)
         if text.encode("utf-8") == source.data:
             continue
         changed.append(ref)
@@ -151,9 +154,9 @@ def _cmd_format(args: argparse.Namespace) -> int:
     if args.format == "json":
         _emit(json.dumps({"changed": changed, "check": args.check}, indent=2))
     else:
-        verb = "would reformat" if args.check else "reformatted"
+        verb = "would be reformatted" if args.check else "reformatted"
         for ref in changed:
-            _emit(f"{verb} {ref}")
+            _emit(f"{ref}: {verb}")
         unchanged = len(args.files) - len(changed)
         _emit(
             f"{len(changed)} file{'s' if len(changed) != 1 else ''} {verb}, {unchanged} unchanged"

@@ -229,8 +229,9 @@ def _file_name_for(section: str, package: Mapping[str, Any]) -> str:
     return str(name) if name is not None else "placeholder"
 
 
-def _repair_table(table: dict[str, Any], key: str | None, section: str, message: str,
-                  package: Mapping[str, Any]) -> None:
+def _repair_table(
+    table: dict[str, Any], key: str | None, section: str, message: str, package: Mapping[str, Any]
+) -> None:
     """Step past an error inside one source or file table, keeping its other keys."""
     if key is None:  # the error is about the table as a whole
         if "path or url" in message:
