@@ -30,7 +30,7 @@ import tumbler
 from tumbler.diff import diff_locks
 from tumbler.errors import TumblerError
 from tumbler.findings import Severity
-from tumbler.load import load, load_lock
+from tumbler.load import load, load_lock, load_valid
 from tumbler.source import read_source
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -230,10 +230,12 @@ def tumbler_validate(path: Path) -> object:
 
 
 def tumbler_load_and_diff(old: Path, new: Path) -> bool:
-    """``tumbler diff`` in-process: load both locks and compare them."""
-    a = load_lock(read_source(str(old)))
-    b = load_lock(read_source(str(new)))
-    return diff_locks(a.pylock, b.pylock).equal
+    """``tumbler diff`` in-process, as the CLI does it: load OLD, load NEW validating only
+    the package tables OLD does not share, and compare them."""
+    a = load_valid(read_source(str(old)))
+    b = load_valid(read_source(str(new)), reuse=a)
+    assert a.lock is not None and b.lock is not None
+    return diff_locks(a.lock.pylock, b.lock.pylock).equal
 
 
 def _run(argv: Sequence[str]) -> int:

@@ -182,3 +182,34 @@ def test_file_name_rule(tmp_path: Path, cli: CLI) -> None:
         "Pylock.toml": 1,
         "lock.toml": 1,
     }
+
+
+_BASE = 'lock-version = "1.0"\ncreated-by = "x"\n'
+_A = '[[packages]]\nname = "a"\ndirectory = { path = "a" }\n'
+_B = (
+    '[[packages]]\nname = "b"\nversion = "1.0"\nwheels = [{ url = "https://example.com/b-1.0-py3-none-any.whl", hashes = { sha256 = "%s" } }]\n'
+    % ("1" * 64)
+)
+_C = '[[packages]]\nname = "c"\nvcs = { type = "fossil", url = "https://example.com/c", commit-id = "1" }\n'
+
+
+def test_reuse_shares_unchanged_packages_and_means_the_same() -> None:
+    """``load(new, reuse=old)`` takes unchanged packages from ``old`` and builds the same model."""
+    old = load(LockSource("old", (_BASE + _A + _B).encode()))
+    new_text = (_BASE + _A + _B.replace("1.0", "2.0")).encode()
+    plain = load(LockSource("new", new_text))
+    reused = load(LockSource("new", new_text), reuse=old)
+    assert old.lock is not None and plain.lock is not None and reused.lock is not None
+    assert reused.lock.pylock == plain.lock.pylock
+    assert reused.lock.pylock.packages[0] is old.lock.pylock.packages[0]
+    assert reused.lock.pylock.packages[1] is not old.lock.pylock.packages[1]
+
+
+def test_reuse_still_refuses_a_broken_changed_package() -> None:
+    """A package that is new or changed is validated in full even when the rest is reused."""
+    old = load(LockSource("old", (_BASE + _A).encode()))
+    assert old.findings == ()
+    new = load(LockSource("new", (_BASE + _A + _C).encode()), reuse=old)
+    assert [(f.location, f.rule, f.severity) for f in new.findings] == [
+        ("packages[1].vcs.type", "R25", Severity.ERROR),
+    ]

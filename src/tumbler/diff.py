@@ -281,7 +281,7 @@ def _pair(
     """Pair same-name entries: identical ones, equal markers, a lone pair, equal versions."""
     left, right = list(old), list(new)
     for package in list(left):
-        same = next(
+        same = next((p for p in right if p is package or p == package), None) or next(
             (
                 p
                 for p in right

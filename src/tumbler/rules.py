@@ -58,6 +58,8 @@ _REGISTERED_VCS = frozenset({"git", "hg", "bzr", "svn"})
 #: VCS whose revisions are hashes: commit-id MUST be that hash (R25).
 _HASH_VCS = {"git": (40, 64), "hg": (40,)}
 _HEX = frozenset(string.hexdigits)
+_HEX_DIGEST = re.compile(r"[0-9a-fA-F]+")
+_ZERO = timedelta(0)
 #: Hex digest lengths of the hashlib algorithms a lock may name (R34).
 _DIGEST_LENGTHS = {
     "md5": 32, "sha1": 40, "sha224": 56, "sha256": 64, "sha384": 96, "sha512": 128,
@@ -85,9 +87,16 @@ def _warn(location: str, rule: str, message: str, hint: str = "") -> Finding:
 
 
 def static_findings(
-    doc: Mapping[str, Any], pylock: Pylock | None, path: Path | None
+    doc: Mapping[str, Any],
+    pylock: Pylock | None,
+    path: Path | None,
+    *,
+    skip: frozenset[int] = frozenset(),
 ) -> list[Finding]:
-    """Findings for the static rules packaging leaves out, in no particular order."""
+    """Findings for the static rules packaging leaves out, in no particular order.
+
+    Packages whose indexes are in ``skip`` are not checked (``load`` reuses them).
+    """
     out: list[Finding] = []
     if path is not None and not is_valid_pylock_path(path):
         out.append(
@@ -103,10 +112,15 @@ def static_findings(
     packages = doc.get("packages")
     if isinstance(packages, list):
         for index, package in enumerate(packages):
-            if isinstance(package, Mapping):
+            if isinstance(package, dict) and index not in skip:
                 out.extend(_package(index, package, minor_newer))
-    out.extend(_markers(doc, pylock))
+    out.extend(f for f in _markers(doc, pylock) if _index_of(f.location) not in skip)
     return out
+
+
+def _index_of(location: str) -> int:
+    """``3`` for ``packages[3].marker``."""
+    return int(location.split("]", 1)[0].removeprefix("packages["))
 
 
 def _minor_newer(raw: object) -> bool:
@@ -162,7 +176,7 @@ def _top_level(doc: Mapping[str, Any], newer: bool) -> Iterator[Finding]:
                 "a default group is synthetic; give the selectable group another name",
             )
     tool = doc.get("tool")
-    if isinstance(tool, Mapping) and isinstance(tool.get(TOOL_NAME), Mapping):
+    if isinstance(tool, dict) and isinstance(tool.get(TOOL_NAME), dict):
         yield from TumblerLockTool.parse(tool[TOOL_NAME], f"tool.{TOOL_NAME}")[1]
 
 
@@ -206,12 +220,12 @@ def _package(index: int, package: Mapping[str, Any], newer: bool) -> Iterator[Fi
             )
     for key, known in _TABLE_KEYS.items():
         table = package.get(key)
-        if isinstance(table, Mapping):
+        if isinstance(table, dict) and not _file_ok(table, known):
             yield from _unknown(f"{where}.{key}", table, known, newer)
             if key in ("archive", "sdist"):
                 yield from _file(f"{where}.{key}", table)
     vcs = package.get("vcs")
-    if isinstance(vcs, Mapping):
+    if isinstance(vcs, dict):
         yield from _vcs(f"{where}.vcs", vcs)
     wheels = package.get("wheels")
     if isinstance(wheels, list):
@@ -225,7 +239,7 @@ def _package(index: int, package: Mapping[str, Any], newer: bool) -> Iterator[Fi
             "write the index's base URL, e.g. https://index.example.com/simple/",
         )
     tool = package.get("tool")
-    if isinstance(tool, Mapping) and isinstance(tool.get(TOOL_NAME), Mapping):
+    if isinstance(tool, dict) and isinstance(tool.get(TOOL_NAME), dict):
         yield from TumblerPackageTool.parse(tool[TOOL_NAME], f"{where}.tool.{TOOL_NAME}")[1]
 
 
@@ -261,11 +275,12 @@ def _vcs(where: str, vcs: Mapping[str, Any]) -> Iterator[Finding]:
 def _wheels(where: str, wheels: list[Any], newer: bool) -> Iterator[Finding]:
     seen: dict[str, tuple[int, Mapping[str, Any]]] = {}
     for index, wheel in enumerate(wheels):
-        if not isinstance(wheel, Mapping):
+        if not isinstance(wheel, dict):
             continue
         here = f"{where}.wheels[{index}]"
-        yield from _unknown(here, wheel, _FILE_KEYS, newer)
-        yield from _file(here, wheel)
+        if not _file_ok(wheel, _FILE_KEYS):
+            yield from _unknown(here, wheel, _FILE_KEYS, newer)
+            yield from _file(here, wheel)
         name = _file_name(wheel)
         if name is None:
             continue
@@ -333,6 +348,32 @@ def _same_hashes(a: object, b: object) -> bool:
     return bool(common) and all(a[k] == b[k] for k in common)
 
 
+def _file_ok(table: Mapping[str, Any], known: frozenset[str]) -> bool:
+    """The common case, checked fast: no unknown key, UTC time, size >= 0, sane digests.
+
+    ``False`` sends the table through the detailed checks, which say what is wrong.
+    """
+    if not table.keys() <= known:
+        return False
+    upload_time = table.get("upload-time")
+    if upload_time is not None and (
+        not isinstance(upload_time, datetime) or upload_time.utcoffset() != _ZERO
+    ):
+        return False
+    size = table.get("size")
+    if isinstance(size, int) and size < 0:
+        return False
+    hashes = table.get("hashes")
+    if isinstance(hashes, dict):
+        for algorithm, digest in hashes.items():
+            expected = _DIGEST_LENGTHS.get(algorithm)
+            if expected is None or not isinstance(digest, str) or len(digest) != expected:
+                return False
+            if not _HEX_DIGEST.fullmatch(digest):
+                return False
+    return True
+
+
 def _file(where: str, table: Mapping[str, Any]) -> Iterator[Finding]:
     upload_time = table.get("upload-time")
     if isinstance(upload_time, datetime):
@@ -356,7 +397,7 @@ def _file(where: str, table: Mapping[str, Any]) -> Iterator[Finding]:
     if isinstance(size, int) and not isinstance(size, bool) and size < 0:
         yield _err(f"{where}.size", "R35", f"size {size} is negative", "size is a byte count")
     hashes = table.get("hashes")
-    if isinstance(hashes, Mapping):
+    if isinstance(hashes, dict):
         for algorithm, digest in hashes.items():
             if algorithm != algorithm.lower():
                 yield _warn(
@@ -369,7 +410,7 @@ def _file(where: str, table: Mapping[str, Any]) -> Iterator[Finding]:
             if (
                 isinstance(digest, str)
                 and expected is not None
-                and (len(digest) != expected or not set(digest) <= _HEX)
+                and (len(digest) != expected or not _HEX_DIGEST.fullmatch(digest))
             ):
                 yield _warn(
                     f"{where}.hashes.{algorithm}",
@@ -414,7 +455,7 @@ def _package_markers(doc: Mapping[str, Any], pylock: Pylock | None) -> Iterator[
     if not isinstance(packages, list):
         return
     for index, package in enumerate(packages):
-        raw = package.get("marker") if isinstance(package, Mapping) else None
+        raw = package.get("marker") if isinstance(package, dict) else None
         if isinstance(raw, str):
             try:
                 yield f"packages[{index}]", Marker(raw)

@@ -1,128 +1,13 @@
-"""Presentation edge: findings and diffs as terminal text, Markdown or JSON.
-
-Pure functions from typed values to strings; the CLI decides where they go and whether
-the terminal gets colour.
-"""
+"""Presentation edge for diffs: a terminal table grouped by kind, Markdown, JSON."""
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from tumbler.diff import ChangeKind, FieldChange, LockDiff, PackageChange
-from tumbler.findings import Finding, Severity
+from tumbler.report import Style, count, md
 
-if TYPE_CHECKING:
-    from collections.abc import Sequence
-
-__all__ = [
-    "FileReport",
-    "Style",
-    "diff_json",
-    "diff_markdown",
-    "diff_text",
-    "findings_json",
-    "findings_markdown",
-    "findings_text",
-]
-
-
-@dataclass(frozen=True, slots=True)
-class Style:
-    """ANSI colour, or none."""
-
-    colour: bool = False
-
-    def paint(self, text: str, code: str) -> str:
-        """``text`` in SGR ``code`` when colour is on."""
-        return f"\x1b[{code}m{text}\x1b[0m" if self.colour else text
-
-
-@dataclass(frozen=True, slots=True)
-class FileReport:
-    """The findings for one file, as validate and audit report them."""
-
-    origin: str
-    findings: tuple[Finding, ...]
-
-    @property
-    def errors(self) -> int:
-        """How many findings are errors."""
-        return sum(f.severity is Severity.ERROR for f in self.findings)
-
-    @property
-    def warnings(self) -> int:
-        """How many findings are warnings."""
-        return len(self.findings) - self.errors
-
-
-def _count(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
-
-
-def findings_text(reports: Sequence[FileReport], style: Style, *, verdict: str = "valid") -> str:
-    """One line per finding (``file: location: error[R34] message``), hints indented."""
-    lines: list[str] = []
-    for report in reports:
-        for f in report.findings:
-            colour = "1;31" if f.severity is Severity.ERROR else "33"
-            label = style.paint(f"{f.severity.value}[{f.rule}]", colour)
-            where = f"{report.origin}: {f.location}" if f.location else report.origin
-            lines.append(f"{where}: {label} {f.message}")
-            if f.hint:
-                lines.append(f"    hint: {f.hint}")
-        counts = f"{_count(report.errors, 'error')}, {_count(report.warnings, 'warning')}"
-        if report.errors:
-            lines.append(f"{report.origin}: {style.paint('not ' + verdict, '1;31')} ({counts})")
-        else:
-            lines.append(f"{report.origin}: {style.paint(verdict, '32')} ({counts})")
-    return "\n".join(lines)
-
-
-def findings_json(reports: Sequence[FileReport], *, verdict: str = "valid") -> str:
-    """A JSON document: one object per file with its findings."""
-    return json.dumps(
-        {
-            "files": [
-                {
-                    "file": r.origin,
-                    verdict: r.errors == 0,
-                    "errors": r.errors,
-                    "warnings": r.warnings,
-                    "findings": [f.to_json() for f in r.findings],
-                }
-                for r in reports
-            ]
-        },
-        indent=2,
-    )
-
-
-def _md(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
-
-
-def findings_markdown(reports: Sequence[FileReport], *, verdict: str = "valid") -> str:
-    """A Markdown section per file with a table of findings."""
-    out: list[str] = []
-    for r in reports:
-        status = verdict if r.errors == 0 else f"not {verdict}"
-        out.append(f"### `{r.origin}`: {status}")
-        out.append("")
-        if not r.findings:
-            out.append("No findings.")
-            out.append("")
-            continue
-        out.append("| severity | rule | location | message | hint |")
-        out.append("|---|---|---|---|---|")
-        for f in r.findings:
-            out.append(
-                f"| {f.severity.value} | {f.rule} | `{_md(f.location)}` | {_md(f.message)} "
-                f"| {_md(f.hint)} |"
-            )
-        out.append("")
-    return "\n".join(out)
+__all__ = ["diff_json", "diff_markdown", "diff_text", "summary"]
 
 
 _ORDER = (
@@ -171,7 +56,7 @@ def summary(diff: LockDiff) -> str:
     """``2 added, 1 upgraded, …`` or ``no changes``."""
     parts = [f"{len(diff.of_kind(k))} {k.value}" for k in _ORDER if diff.of_kind(k)]
     if diff.lock:
-        parts.append(_count(len(diff.lock), "lock-level change"))
+        parts.append(count(len(diff.lock), "lock-level change"))
     loud = sum(c.loud for c in diff.packages)
     if loud:
         parts.append(f"{loud} with a changed file hash or publisher")
@@ -215,7 +100,7 @@ def diff_markdown(diff: LockDiff, old: str, new: str) -> str:
         ]
     if diff.lock:
         lines += ["", "| lock field | old | new |", "|---|---|---|"]
-        lines += [f"| `{f.field}` | {_md(f.old or '')} | {_md(f.new or '')} |" for f in diff.lock]
+        lines += [f"| `{f.field}` | {md(f.old or '')} | {md(f.new or '')} |" for f in diff.lock]
     for kind in _ORDER:
         changes = diff.of_kind(kind)
         if not changes:
@@ -224,12 +109,12 @@ def diff_markdown(diff: LockDiff, old: str, new: str) -> str:
         lines += ["| package | version | marker | details |", "|---|---|---|---|"]
         for change in changes:
             details = "<br>".join(
-                f"{'⚠️ ' if f.field and f.loud else ''}`{_md(f.field)}`: {_md(_field_text(f))}"
+                f"{'⚠️ ' if f.field and f.loud else ''}`{md(f.field)}`: {md(_field_text(f))}"
                 for f in change.fields
             )
             lines.append(
-                f"| {'⚠️ ' if change.loud else ''}`{change.name}` | {_md(_version(change))} "
-                f"| {_md(change.marker or '')} | {details} |"
+                f"| {'⚠️ ' if change.loud else ''}`{change.name}` | {md(_version(change))} "
+                f"| {md(change.marker or '')} | {details} |"
             )
     return "\n".join(lines) + "\n"
 
