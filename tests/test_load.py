@@ -213,3 +213,18 @@ def test_reuse_still_refuses_a_broken_changed_package() -> None:
     assert [(f.location, f.rule, f.severity) for f in new.findings] == [
         ("packages[1].vcs.type", "R25", Severity.ERROR),
     ]
+
+
+@pytest.mark.parametrize("corpus_file", REAL + INVALID, ids=lambda p: p.name[:50])
+def test_fast_parser_agrees_with_tomllib(corpus_file: Path) -> None:
+    """rtoml (the fast path) gives exactly tomllib's values on every corpus file."""
+    import tomllib
+
+    text = corpus_file.read_text(encoding="utf-8")
+    try:
+        expected = tomllib.loads(text)
+    except tomllib.TOMLDecodeError:
+        with pytest.raises(InputError, match=r"\(at line \d+, column \d+\) \(R5\)"):
+            load(LockSource("t", text.encode()))
+        return
+    assert load(LockSource("t", text.encode())).document == expected
