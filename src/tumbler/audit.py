@@ -23,7 +23,7 @@ from packaging.specifiers import SpecifierSet
 from packaging.utils import parse_wheel_filename
 
 from tumbler.findings import Finding, Severity
-from tumbler.targets import PLATFORMS, parse_target
+from tumbler.targets import PLATFORMS, marker_environment
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -148,7 +148,7 @@ def _supported_targets(pylock: Pylock) -> list[tuple[str, dict[str, str]]]:
     out = []
     for name in PLATFORMS:
         for python in sorted(p for p in pythons if requires.contains(p, prereleases=True)):
-            base = parse_target(f"{name}-{python}").environment
+            base = marker_environment(name, python)
             for implementation, short in _IMPLEMENTATIONS:
                 env = {
                     **base,

@@ -90,9 +90,11 @@ def _cmd_validate(args: argparse.Namespace) -> int:
         if loaded.lock is not None and not has_errors(loaded.findings):
             pylock = loaded.lock.pylock
             index_of = {id(p): i for i, p in enumerate(pylock.packages)}
-            for target in targets:
-                from tumbler.select import select
+            from tumbler.select import select
 
+            if args.verify_files:  # its HTTP stack costs start-up; only load it when asked
+                from tumbler.verify import verify_files
+            for target in targets:
                 selection = select(
                     pylock,
                     target,
@@ -101,8 +103,6 @@ def _cmd_validate(args: argparse.Namespace) -> int:
                 )
                 findings.extend(selection.findings)
                 if args.verify_files:
-                    from tumbler.verify import verify_files
-
                     base = loaded.source.path.parent if loaded.source.path else None
                     findings.extend(verify_files(selection.chosen, index_of, base))
         result = sort_findings(findings)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from packaging.pylock import Pylock, PylockUnsupportedVersionError, PylockValidationError
@@ -150,7 +151,7 @@ def _lookup(doc: Any, parts: list[str | int]) -> object:
 
 def _finding(error: PylockValidationError, value: object) -> Finding:
     context = error.context or ""
-    message = error.message if hasattr(error, "message") else str(error)
+    message = error.message
     if isinstance(error, PylockUnsupportedVersionError):
         rule = "R9"
     else:
@@ -359,31 +360,13 @@ def _package_findings(index: int, package: object) -> list[Finding]:
             seen.add((error.context, error.message))
             parts = _split(error.context or "")[2:]
             value = _lookup(work, parts)
-            found = _finding(error, value)
-            findings.append(
-                Finding(
-                    location=_retarget(error, index),
-                    rule=found.rule,
-                    severity=found.severity,
-                    message=found.message,
-                    hint=found.hint,
-                )
-            )
+            findings.append(replace(_finding(error, value), location=_retarget(error, index)))
             if not _repair_package(work, parts, error.message):
                 break
     if "name" in work and isinstance(work.get("name"), str):
         canonical = canonicalize_name(work["name"])
         findings = [
-            f if f.rule != "R19" else _with_hint(f, f"write name = {canonical!r}") for f in findings
+            replace(f, hint=f"write name = {canonical!r}") if f.rule == "R19" else f
+            for f in findings
         ]
     return findings
-
-
-def _with_hint(finding: Finding, hint: str) -> Finding:
-    return Finding(
-        location=finding.location,
-        rule=finding.rule,
-        severity=finding.severity,
-        message=finding.message,
-        hint=hint,
-    )

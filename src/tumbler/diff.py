@@ -265,14 +265,10 @@ def _fields(old: Package, new: Package, *, version_changed: bool) -> tuple[Field
         out += _wheels(old, new)
         out += _sdist(old, new)
         out += _direct(old, new)
-    out += _set_or_none("dependencies", _dependencies(old), _dependencies(new))
+    out += _set("dependencies", _dependencies(old), _dependencies(new))
     out += _attestations(old, new)
     out += _tool("tool", old.tool, new.tool)
     return tuple(out)
-
-
-def _set_or_none(field: str, a: set[str] | None, b: set[str] | None) -> list[FieldChange]:
-    return [] if a == b else _set(field, a, b)
 
 
 def _pair(
@@ -337,13 +333,11 @@ def _top(old: Pylock, new: Pylock) -> list[FieldChange]:
         return None if lock.environments is None else [marker_text(m) for m in lock.environments]
 
     out = _scalar("lock-version", old.lock_version, new.lock_version)
-    out += _set_or_none("environments", _opt(markers(old)), _opt(markers(new)))
+    out += _set("environments", _opt(markers(old)), _opt(markers(new)))
     out += _scalar("requires-python", old.requires_python, new.requires_python)
-    out += _set_or_none("extras", _opt(old.extras), _opt(new.extras))
-    out += _set_or_none(
-        "dependency-groups", _opt(old.dependency_groups), _opt(new.dependency_groups)
-    )
-    out += _set_or_none("default-groups", _opt(old.default_groups), _opt(new.default_groups))
+    out += _set("extras", _opt(old.extras), _opt(new.extras))
+    out += _set("dependency-groups", _opt(old.dependency_groups), _opt(new.dependency_groups))
+    out += _set("default-groups", _opt(old.default_groups), _opt(new.default_groups))
     out += _scalar("created-by", old.created_by, new.created_by)
     out += _tool("tool", old.tool, new.tool)
     return out

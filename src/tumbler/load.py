@@ -21,7 +21,7 @@ from packaging.version import InvalidVersion, Version
 from tumbler.errors import InputError, LockInvalidError
 from tumbler.findings import Finding, Severity, has_errors, sort_findings
 from tumbler.model import Lock
-from tumbler.rules import static_findings
+from tumbler.rules import SOURCE_KEYS, static_findings
 
 if TYPE_CHECKING:
     from tumbler.source import LockSource
@@ -33,7 +33,6 @@ __all__ = ["Loaded", "load", "load_lock", "load_valid", "parse_document"]
 logging.getLogger("packaging.pylock").addHandler(logging.NullHandler())
 logging.getLogger("packaging.pylock").propagate = False
 
-_SOURCE_KEYS = ("vcs", "directory", "archive", "sdist", "wheels")
 _PLACEHOLDER = {"path": "."}
 
 
@@ -99,7 +98,7 @@ def _sourceless(packages: object) -> list[int]:
         for i, p in enumerate(packages)
         if isinstance(p, Mapping)
         and isinstance(p.get("name"), str)
-        and not any(k in p for k in _SOURCE_KEYS)
+        and not any(k in p for k in SOURCE_KEYS)
     ]
 
 

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 
     from packaging.pylock import Pylock
 
-__all__ = ["KNOWN_PACKAGE_KEYS", "KNOWN_TOP_KEYS", "static_findings"]
+__all__ = ["KNOWN_PACKAGE_KEYS", "KNOWN_TOP_KEYS", "SOURCE_KEYS", "static_findings"]
 
 KNOWN_TOP_KEYS = frozenset(
     {
@@ -52,7 +52,7 @@ _TABLE_KEYS = {
     "archive": frozenset({"url", "path", "size", "upload-time", "hashes", "subdirectory"}),
     "sdist": _FILE_KEYS,
 }
-_SOURCE_KEYS = ("vcs", "directory", "archive", "sdist", "wheels")
+SOURCE_KEYS = ("vcs", "directory", "archive", "sdist", "wheels")
 #: R25: the VCS names registered by the direct-URL data structure spec.
 _REGISTERED_VCS = frozenset({"git", "hg", "bzr", "svn"})
 #: VCS whose revisions are hashes: commit-id MUST be that hash (R25).
@@ -183,7 +183,7 @@ def _top_level(doc: Mapping[str, Any], newer: bool) -> Iterator[Finding]:
 def _package(index: int, package: Mapping[str, Any], newer: bool) -> Iterator[Finding]:
     where = f"packages[{index}]"
     yield from _unknown(where, package, KNOWN_PACKAGE_KEYS, newer)
-    sources = [key for key in _SOURCE_KEYS if key in package]
+    sources = [key for key in SOURCE_KEYS if key in package]
     if not sources:
         if "marker" in package:
             yield _warn(

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import platform
 import re
-import sys
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -22,7 +21,7 @@ from tumbler.errors import UsageError
 if TYPE_CHECKING:
     from packaging.tags import Tag
 
-__all__ = ["PLATFORMS", "Target", "parse_target"]
+__all__ = ["PLATFORMS", "Target", "marker_environment", "parse_target"]
 
 #: os-arch → (sys_platform, platform_system, os_name, platform_machine).
 PLATFORMS: dict[str, tuple[str, str, str, str]] = {
@@ -79,11 +78,25 @@ def parse_target(spec: str) -> Target:
             f"{known} (e.g. linux-x86_64-3.12)"
         )
     python = match["python"] or ".".join(platform.python_version_tuple()[:2])
+    major, minor = (int(p) for p in python.split(".")[:2])
+    environment = marker_environment(match["platform"], python)
+    platforms = _platform_tags(match["platform"])
+    version = (major, minor)
+    interpreter = f"cp{major}{minor}"
+    supported = [
+        *tags.cpython_tags(version, [interpreter], platforms),
+        *tags.compatible_tags(version, interpreter, platforms),
+    ]
+    return Target(f"{match['platform']}-{major}.{minor}", environment, tuple(supported))
+
+
+def marker_environment(platform_name: str, python: str) -> dict[str, str]:
+    """CPython's marker values on ``platform_name`` (a key of :data:`PLATFORMS`) and ``python``."""
     parts = python.split(".")
     full = python if len(parts) == 3 else f"{python}.0"
     major, minor = int(parts[0]), int(parts[1])
-    sys_platform, system, os_name, machine = PLATFORMS[match["platform"]]
-    environment = {
+    sys_platform, system, os_name, machine = PLATFORMS[platform_name]
+    return {
         "implementation_name": "cpython",
         "implementation_version": full,
         "os_name": os_name,
@@ -96,16 +109,3 @@ def parse_target(spec: str) -> Target:
         "python_version": f"{major}.{minor}",
         "sys_platform": sys_platform,
     }
-    platforms = _platform_tags(match["platform"])
-    version = (major, minor)
-    interpreter = f"cp{major}{minor}"
-    supported = [
-        *tags.cpython_tags(version, [interpreter], platforms),
-        *tags.compatible_tags(version, interpreter, platforms),
-    ]
-    return Target(f"{match['platform']}-{major}.{minor}", environment, tuple(supported))
-
-
-def host_python() -> str:
-    """The running interpreter's ``major.minor``."""
-    return f"{sys.version_info.major}.{sys.version_info.minor}"

@@ -1,0 +1,68 @@
+"""tumbler's own tables: typed, advisory views of [tool.tumbler] and [packages.tool.tumbler]."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from tumbler.findings import Severity
+from tumbler.load import load, load_lock
+from tumbler.model import Lock, TumblerLockTool, TumblerPackageTool
+from tumbler.source import LockSource
+
+_LOCK = """
+lock-version = "1.0"
+created-by = "tumbler"
+[[packages]]
+name = "a"
+directory = { path = "a" }
+[packages.tool.tumbler]
+direct = true
+surface-digest = "sha256:00"
+capabilities = ["net", "fs"]
+[tool.tumbler]
+version = "0.1.0"
+exclude-newer = 2026-01-01T00:00:00Z
+[tool.tumbler.inputs]
+"pyproject.toml" = "ff"
+"""
+
+
+def test_typed_views() -> None:
+    """The lock's and each package's tumbler table parse into frozen typed values."""
+    lock = load_lock(LockSource("t", _LOCK.encode()))
+    assert lock.tumbler == TumblerLockTool(
+        version="0.1.0",
+        inputs={"pyproject.toml": "ff"},
+        exclude_newer=datetime(2026, 1, 1, tzinfo=UTC),
+    )
+    assert Lock.package_tumbler(lock.pylock.packages[0]) == TumblerPackageTool(
+        direct=True, surface_digest="sha256:00", capabilities=("net", "fs")
+    )
+
+
+def test_wrong_types_are_warnings_and_ignored() -> None:
+    """A mistyped key in tumbler's table warns (R18/R38) and reads as absent, never an error."""
+    text = _LOCK.replace("direct = true", 'direct = "yes"').replace(
+        'version = "0.1.0"', "version = 1"
+    )
+    loaded = load(LockSource("t", text.encode()))
+    assert [(f.location, f.rule, f.severity) for f in loaded.findings] == [
+        ("packages[0].tool.tumbler.direct", "R38", Severity.WARNING),
+        ("tool.tumbler.version", "R18", Severity.WARNING),
+    ]
+    assert loaded.lock is not None
+    assert loaded.lock.tumbler is not None
+    assert loaded.lock.tumbler.version is None
+    package = Lock.package_tumbler(loaded.lock.pylock.packages[0])
+    assert package is not None
+    assert package.direct is None
+    assert package.capabilities == ("net", "fs")
+
+
+def test_no_tumbler_table() -> None:
+    """A lock from another tool has no tumbler views."""
+    lock = load_lock(
+        LockSource("t", _LOCK.split("[packages.tool.tumbler]", maxsplit=1)[0].encode())
+    )
+    assert lock.tumbler is None
+    assert Lock.package_tumbler(lock.pylock.packages[0]) is None
