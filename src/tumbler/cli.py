@@ -198,6 +198,66 @@ def _cmd_diff(args: argparse.Namespace) -> int:
     return EXIT_OK if diff.equal else EXIT_FINDINGS
 
 
+def _cmd_lock(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from tumbler.project import parse_datetime
+    from tumbler.workflow import LockOptions, run_check, run_lock
+
+    options = LockOptions(
+        project=Path(args.project),
+        output=None if args.output is None else Path(args.output),
+        index_url=args.index_url,
+        extra_index_urls=tuple(args.extra_index_url or ()),
+        exclude_newer=None
+        if args.exclude_newer is None
+        else parse_datetime(args.exclude_newer, "--exclude-newer"),
+        prereleases=args.prereleases,
+        python_version=args.python_version,
+        platform=args.platform,
+        cache_dir=None if args.cache_dir is None else Path(args.cache_dir),
+        offline=args.offline,
+        upgrade=args.upgrade,
+        upgrade_packages=tuple(_names(args.upgrade_package)),
+    )
+    if args.check:
+        from tumbler.check import check_json, check_markdown, check_text
+
+        result = run_check(options)
+        render = {"json": check_json, "markdown": check_markdown}.get(args.format, check_text)
+        if result.ok and args.quiet and args.format == "text":
+            return EXIT_OK
+        _emit(render(result))
+        return EXIT_OK if result.ok else EXIT_FINDINGS
+    outcome = run_lock(options)
+    if args.format == "json":
+        import json
+
+        _emit(
+            json.dumps(
+                {
+                    "lock": str(outcome.path),
+                    "written": outcome.written,
+                    "packages": outcome.packages,
+                    "target": outcome.target,
+                    "seconds": round(outcome.seconds, 3),
+                    "notes": list(outcome.notes),
+                },
+                indent=2,
+            )
+        )
+    elif not args.quiet:
+        state = "wrote" if outcome.written else "unchanged:"
+        print(
+            f"locked {outcome.packages} packages for {outcome.target} in "
+            f"{outcome.seconds:.2f} s; {state} {outcome.path}",
+            file=sys.stderr,
+        )
+    for note in outcome.notes:
+        print(f"tumbler: note: {note}", file=sys.stderr)
+    return EXIT_OK
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="tumbler",
@@ -211,6 +271,64 @@ def _parser() -> argparse.ArgumentParser:
         sub.add_argument(
             "--color", choices=("auto", "always", "never"), default="auto", help="colour output"
         )
+
+    lock = commands.add_parser(
+        "lock", help="resolve a project into pylock.toml, or check that it is up to date"
+    )
+    lock.add_argument(
+        "project",
+        nargs="?",
+        default=".",
+        metavar="PROJECT",
+        help="pyproject.toml, a requirements file, or a directory (default: .)",
+    )
+    lock.add_argument(
+        "-o", "--output", metavar="LOCK", help="lock file (default: pylock.toml beside the project)"
+    )
+    lock.add_argument(
+        "--check",
+        action="store_true",
+        help="write nothing; exit 1 and say what drifted if the lock is not what locking gives now",
+    )
+    lock.add_argument("--index-url", metavar="URL", help="the default package index (simple API)")
+    lock.add_argument(
+        "--extra-index-url", action="append", metavar="URL", help="another index (repeatable)"
+    )
+    lock.add_argument(
+        "--exclude-newer",
+        metavar="DATE",
+        help="ignore files uploaded after DATE (2025-01-31 or RFC 3339)",
+    )
+    lock.add_argument(
+        "--prereleases", choices=("disallow", "allow", "if-necessary"), help="pre-release policy"
+    )
+    lock.add_argument(
+        "--python-version", metavar="X.Y", help="lock for this Python (default: running)"
+    )
+    lock.add_argument(
+        "--platform",
+        metavar="OS-ARCH",
+        help="lock for this platform, e.g. linux-x86_64, macos-arm64",
+    )
+    lock.add_argument(
+        "--cache-dir",
+        metavar="DIR",
+        help="cache directory (default: TUMBLER_CACHE_DIR or ~/.cache/tumbler)",
+    )
+    lock.add_argument("--offline", action="store_true", help="use the cache only, no network")
+    lock.add_argument(
+        "-U", "--upgrade", action="store_true", help="ignore the versions the lock pins"
+    )
+    lock.add_argument(
+        "-P",
+        "--upgrade-package",
+        action="append",
+        metavar="NAME",
+        help="release NAME's pin (repeatable)",
+    )
+    lock.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
+    common(lock, ("text", "json", "markdown"))
+    lock.set_defaults(run=_cmd_lock)
 
     validate = commands.add_parser(
         "validate", help="check lock files against the standard (PEP 751)"

@@ -6,7 +6,14 @@ turns these into one clear line and an exit code; anything else escaping is a bu
 
 from __future__ import annotations
 
-__all__ = ["InputError", "LockInvalidError", "TumblerError", "UsageError"]
+__all__ = [
+    "InputError",
+    "LockInvalidError",
+    "NetworkError",
+    "ResolutionError",
+    "TumblerError",
+    "UsageError",
+]
 
 
 class TumblerError(Exception):
@@ -45,3 +52,11 @@ class LockInvalidError(TumblerError):
         )
         self.origin = origin
         self.findings = findings
+
+
+class NetworkError(TumblerError):
+    """An index or file host cannot be reached, or refuses us, or is not cached offline (exit 2)."""
+
+
+class ResolutionError(TumblerError):
+    """No set of versions satisfies the project; the message explains the conflict (exit 2)."""

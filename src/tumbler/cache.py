@@ -1,0 +1,103 @@
+"""The on-disk cache: HTTP responses with their validators, and immutable blobs by key.
+
+Layout under the cache root (``TUMBLER_CACHE_DIR``, else ``$XDG_CACHE_HOME/tumbler``, else
+``~/.cache/tumbler``)::
+
+    http/<aa>/<sha256 of URL>.json     one cached response: meta + parsed body (JSON)
+    blob/<kind>/<aa>/<key>             immutable bytes, e.g. core metadata by file sha256
+
+Every write goes to a temporary file in the same directory and is renamed into place, so
+a reader in another process sees the old entry or the new one, never half of one; two
+writers racing write the same content and the last rename wins. Nothing is ever edited in
+place, so no lock files are needed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+__all__ = ["Cache", "default_cache_dir"]
+
+
+def default_cache_dir() -> Path:
+    """Where the cache lives unless told otherwise."""
+    explicit = os.environ.get("TUMBLER_CACHE_DIR")
+    if explicit:
+        return Path(explicit)
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    return (Path(xdg) if xdg else Path.home() / ".cache") / "tumbler"
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _write(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        Path(temp).replace(path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+
+
+@dataclass(frozen=True, slots=True)
+class Cache:
+    """A cache directory; all methods are safe to call from many threads and processes."""
+
+    root: Path
+
+    def _http_path(self, url: str) -> Path:
+        key = _digest(url)
+        return self.root / "http" / key[:2] / f"{key}.json"
+
+    def get_response(self, url: str) -> dict[str, Any] | None:
+        """The cached entry for ``url`` (``meta`` and ``body``), or None."""
+        try:
+            data = self._http_path(url).read_bytes()
+        except OSError:
+            return None
+        try:
+            entry = json.loads(data)
+        except ValueError:
+            return None
+        return entry if isinstance(entry, dict) else None
+
+    def put_response(self, url: str, entry: dict[str, Any]) -> None:
+        """Store ``entry`` (JSON-able) for ``url``."""
+        _write(self._http_path(url), json.dumps(entry, separators=(",", ":")).encode())
+
+    def _blob_path(self, kind: str, key: str) -> Path:
+        safe = _digest(key) if not key.isalnum() else key
+        return self.root / "blob" / kind / safe[:2] / safe
+
+    def get_blob(self, kind: str, key: str) -> bytes | None:
+        """The immutable bytes stored under ``kind``/``key``, or None."""
+        try:
+            return self._blob_path(kind, key).read_bytes()
+        except OSError:
+            return None
+
+    def put_blob(self, kind: str, key: str, data: bytes) -> None:
+        """Store immutable ``data`` under ``kind``/``key``."""
+        _write(self._blob_path(kind, key), data)
+
+    def blob_path(self, kind: str, key: str) -> Path:
+        """Where ``kind``/``key`` lives (it may not exist yet)."""
+        return self._blob_path(kind, key)
+
+    def put_blob_file(self, kind: str, key: str, source: Path) -> Path:
+        """Move the finished file ``source`` into the cache; return its cached path."""
+        target = self._blob_path(kind, key)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        source.replace(target)
+        return target

@@ -1,0 +1,329 @@
+"""What the resolver asks the world: releases of a project, and a release's dependencies.
+
+:class:`Finder` fetches project pages and core metadata concurrently and speculatively:
+as soon as a page arrives it fetches the metadata of the release the resolver will most
+likely pick (the locked version, else the newest that fits), and as soon as that arrives
+it fetches the pages of its dependencies. Resolution then mostly finds answers waiting.
+Speculation never changes an answer, only when it is ready.
+
+A release is usable on the target when it has a file the target can install (a wheel
+whose tags it supports, or an sdist) whose ``Requires-Python`` admits the target's Python
+and whose upload time is not after ``exclude_newer``. Why versions were passed over is
+kept, to explain a failed resolution.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from packaging.utils import NormalizedName, canonicalize_name
+from packaging.version import Version
+
+from tumbler.errors import NetworkError
+from tumbler.index import ACCEPT, group_rows, index_file, page_url, parse_page
+from tumbler.metadata import MetadataFetcher
+from tumbler.net import redact
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Iterator, Mapping
+    from concurrent.futures import Future
+    from datetime import datetime
+
+    from packaging.requirements import Requirement
+    from packaging.specifiers import SpecifierSet
+    from packaging.tags import Tag
+
+    from tumbler.config import IndexConfig
+    from tumbler.index import IndexFile
+    from tumbler.metadata import CoreMetadata
+    from tumbler.net import Http
+    from tumbler.targets import Target
+
+__all__ = ["Finder", "Project", "Release"]
+
+
+@dataclass(frozen=True, slots=True)
+class Release:
+    """One version of a project with the files the target can use, best first."""
+
+    name: NormalizedName
+    version: Version
+    #: Usable files: wheels by tag preference, then the sdist.
+    files: tuple[IndexFile, ...]
+    index: str
+    yanked: bool
+
+    @property
+    def best(self) -> IndexFile:
+        """The file whose metadata stands for the release."""
+        return self.files[0]
+
+    @property
+    def sdist(self) -> IndexFile | None:
+        """The release's sdist, if usable."""
+        return next((f for f in self.files if not f.is_wheel), None)
+
+
+class Project:
+    """A project as the target sees it: releases judged lazily, newest first.
+
+    Pages list thousands of files; a resolution looks at a few versions of each project.
+    So files are grouped by version cheaply up front and each version is judged (tags,
+    Requires-Python, upload time, yanks) only when asked for.
+    """
+
+    __slots__ = ("_judge", "_judged", "_versions", "found", "index", "name")
+
+    def __init__(
+        self,
+        name: NormalizedName,
+        *,
+        found: bool,
+        versions: list[tuple[Version, list[list[Any]]]] | None = None,
+        index: str | None = None,
+        judge: Callable[[Project, Version, list[list[Any]]], Release | str] | None = None,
+    ) -> None:
+        self.name = name
+        self.found = found
+        self.index = index
+        self._versions = versions or []
+        self._judge = judge
+        self._judged: dict[Version, Release | str] = {}
+
+    @property
+    def versions(self) -> list[Version]:
+        """Every version with files, newest first."""
+        return [v for v, _ in self._versions]
+
+    def _verdict(self, version: Version, rows: list[list[Any]]) -> Release | str:
+        verdict = self._judged.get(version)
+        if verdict is None:
+            assert self._judge is not None
+            verdict = self._judge(self, version, rows)
+            self._judged[version] = verdict
+        return verdict
+
+    def iter_releases(self) -> Iterator[Release]:
+        """Usable releases, newest first."""
+        for version, rows in self._versions:
+            verdict = self._verdict(version, rows)
+            if not isinstance(verdict, str):
+                yield verdict
+
+    def release(self, version: Version) -> Release | None:
+        """The usable release of ``version``, if any."""
+        for candidate, rows in self._versions:
+            if candidate == version:
+                verdict = self._verdict(candidate, rows)
+                return None if isinstance(verdict, str) else verdict
+        return None
+
+    @property
+    def releases(self) -> tuple[Release, ...]:
+        """Every usable release (judges every version: for explanations, not the hot path)."""
+        return tuple(self.iter_releases())
+
+    def skipped(self) -> dict[str, tuple[Version, ...]]:
+        """Reason → the versions passed over for it."""
+        out: dict[str, list[Version]] = defaultdict(list)
+        for version, rows in self._versions:
+            verdict = self._verdict(version, rows)
+            if isinstance(verdict, str):
+                out[verdict].append(version)
+        return {k: tuple(v) for k, v in out.items()}
+
+
+class Finder:
+    """Concurrent, speculative access to the indexes for one target environment."""
+
+    def __init__(
+        self,
+        http: Http,
+        indexes: IndexConfig,
+        target: Target,
+        *,
+        exclude_newer: datetime | None = None,
+        preferences: Mapping[NormalizedName, Version] | None = None,
+        speculate: bool = True,
+    ) -> None:
+        self.http = http
+        self.indexes = indexes
+        self.target = target
+        self.exclude_newer = exclude_newer
+        self.preferences = dict(preferences or {})
+        self.speculate = speculate
+        self.metadata_fetcher = MetadataFetcher(http, http.cache)
+        self._python = Version(target.environment["python_full_version"])
+        self._tag_rank: dict[Tag, int] = {tag: i for i, tag in enumerate(target.tags)}
+        self._lock = threading.Lock()
+        self._projects: dict[NormalizedName, Future[Project]] = {}
+        self._metadata: dict[str, Future[CoreMetadata]] = {}
+        self._expanded: set[tuple[str, str, frozenset[str]]] = set()
+        #: Indexes that gave no upload times although ``exclude_newer`` is set.
+        self.untimed_indexes: set[str] = set()
+
+    # --- projects ----------------------------------------------------------------------------
+
+    def project(self, name: str) -> Project:
+        """The project ``name`` (blocking until its pages are in)."""
+        return self._project_future(canonicalize_name(name)).result()
+
+    def _project_future(self, name: NormalizedName) -> Future[Project]:
+        with self._lock:
+            future = self._projects.get(name)
+            if future is None:
+                future = self.http.executor.submit(self._load_project, name)
+                self._projects[name] = future
+        return future
+
+    def _fetch_rows(self, index: str, name: NormalizedName) -> tuple[int, list[list[object]]]:
+        status, rows = self.http.fetch_cached(page_url(index, name), parse_page, {"Accept": ACCEPT})
+        if status not in (200, 404):
+            raise NetworkError(f"{redact(page_url(index, name))}: the index answered HTTP {status}")
+        return status, rows or []
+
+    def _load_project(self, name: NormalizedName) -> Project:
+        for index in self.indexes.for_package(name):
+            status, rows = self._fetch_rows(index, name)
+            if status == 200 and rows:
+                project = self._build(name, rows, redact(index).rstrip("/"))
+                if self.speculate:
+                    self._speculate(project)
+                return project
+        return Project(name, found=False)
+
+    def _build(self, name: NormalizedName, rows: list[list[Any]], index: str) -> Project:
+        if self.exclude_newer is not None and any(row[5] is None for row in rows):
+            with self._lock:
+                self.untimed_indexes.add(index)
+        return Project(name, found=True, versions=group_rows(rows), index=index, judge=self._judge)
+
+    def _judge(self, project: Project, version: Version, rows: list[list[Any]]) -> Release | str:
+        usable: list[IndexFile] = []
+        reasons: Counter[str] = Counter()
+        for row in rows:
+            file = index_file(row, project.name, project.index or "")
+            if file is None:
+                continue
+            reason = self._unusable(file)
+            if reason is None:
+                usable.append(file)
+            else:
+                reasons[reason] += 1
+        if not usable:
+            return reasons.most_common(1)[0][0] if reasons else "no files"
+        usable.sort(key=self._file_rank)
+        yanked = all(f.yanked is not None for f in usable)
+        if not yanked:
+            usable = [f for f in usable if f.yanked is None]
+        return Release(project.name, version, tuple(usable), project.index or "", yanked)
+
+    def _unusable(self, file: IndexFile) -> str | None:
+        if file.is_wheel and not any(tag in self._tag_rank for tag in file.tags):
+            return "no wheel for this platform"
+        if file.requires_python is not None and not file.requires_python.contains(
+            self._python, prereleases=True
+        ):
+            return f"Requires-Python {file.requires_python}"
+        if (
+            self.exclude_newer is not None
+            and file.upload_time is not None
+            and file.upload_time > self.exclude_newer
+        ):
+            return "uploaded after --exclude-newer"
+        return None
+
+    def _file_rank(self, file: IndexFile) -> tuple[int, int, str]:
+        if not file.is_wheel:
+            return (1, 0, file.filename)
+        return (0, min(self._tag_rank.get(t, 1 << 30) for t in file.tags), file.filename)
+
+    # --- metadata ----------------------------------------------------------------------------
+
+    def metadata(self, release: Release) -> CoreMetadata:
+        """The core metadata of ``release`` (blocking)."""
+        return self._metadata_future(release).result()
+
+    def _metadata_future(self, release: Release) -> Future[CoreMetadata]:
+        file = release.best
+        with self._lock:
+            future = self._metadata.get(file.url)
+            if future is None:
+                future = self.http.executor.submit(self.metadata_fetcher.get, file)
+                self._metadata[file.url] = future
+        return future
+
+    # --- speculation -------------------------------------------------------------------------
+
+    def prefetch(self, requirements: Iterable[Requirement]) -> None:
+        """Start fetching what resolving ``requirements`` will need."""
+        if not self.speculate:
+            return
+        for requirement in requirements:
+            self._want(requirement.name, requirement.specifier, frozenset(requirement.extras))
+
+    def _want(self, name: str, specifier: SpecifierSet, extras: frozenset[str]) -> None:
+        key = canonicalize_name(name)
+        future = self._project_future(key)
+        if extras:
+            future.add_done_callback(lambda f: self._expand_future(f, specifier, extras))
+
+    def _speculate(self, project: Project) -> None:
+        self._expand(project, None, frozenset())
+
+    def _expand_future(
+        self, future: Future[Project], specifier: SpecifierSet, extras: frozenset[str]
+    ) -> None:
+        if future.exception() is None:
+            self._expand(future.result(), specifier, extras)
+
+    def _likely(self, project: Project, specifier: SpecifierSet | None) -> Release | None:
+        preferred = self.preferences.get(project.name)
+        if preferred is not None:
+            release = project.release(preferred)
+            if release is not None and (specifier is None or specifier.contains(preferred)):
+                return release
+        first_pre = None
+        for release in project.iter_releases():
+            if release.yanked or (
+                specifier is not None and not specifier.contains(release.version, prereleases=True)
+            ):
+                continue
+            if not release.version.is_prerelease:
+                return release
+            first_pre = first_pre or release
+        return first_pre
+
+    def _expand(
+        self, project: Project, specifier: SpecifierSet | None, extras: frozenset[str]
+    ) -> None:
+        release = self._likely(project, specifier)
+        if release is None:
+            return
+        key = (project.name, str(release.version), extras)
+        with self._lock:
+            if key in self._expanded:
+                return
+            self._expanded.add(key)
+        future = self._metadata_future(release)
+        future.add_done_callback(lambda f: self._follow(f, extras))
+
+    def _follow(self, future: Future[CoreMetadata], extras: frozenset[str]) -> None:
+        if future.exception() is not None:
+            return
+        environment: dict[str, str | frozenset[str]] = dict(self.target.environment)
+        for requirement in future.result().requires_dist:
+            marker = requirement.marker
+            if marker is not None:
+                wanted = False
+                for extra in extras or {""}:
+                    environment["extra"] = extra
+                    if marker.evaluate(environment):
+                        wanted = True
+                        break
+                if not wanted:
+                    continue
+            self._want(requirement.name, requirement.specifier, frozenset(requirement.extras))

@@ -1,0 +1,250 @@
+"""The simple repository API (PEP 503 HTML, PEP 691 JSON) as typed, immutable values.
+
+:func:`parse_page` turns one project page, HTML or JSON, into plain rows (cached as JSON);
+:func:`page_files` turns rows into :class:`IndexFile` values. Both are pure. PEP 592
+(yanked), PEP 658/714 (core metadata files), PEP 700 (size, upload time) and
+``data-requires-python`` are all read; HTML pages may carry ``data-upload-time`` too.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urljoin
+
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.utils import (
+    InvalidSdistFilename,
+    InvalidWheelFilename,
+    parse_sdist_filename,
+    parse_wheel_filename,
+)
+from packaging.version import InvalidVersion, Version
+
+from tumbler.net import redact
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from packaging.tags import Tag
+
+    from tumbler.net import Response
+
+__all__ = [
+    "ACCEPT",
+    "IndexFile",
+    "group_rows",
+    "index_file",
+    "page_files",
+    "page_url",
+    "parse_page",
+]
+
+#: What we ask for: JSON first, then HTML (PEP 691 content negotiation).
+ACCEPT = (
+    "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html;q=0.2, "
+    "text/html;q=0.01"
+)
+_ANCHOR = re.compile(r"<a\s([^>]*)>(.*?)</a\s*>", re.IGNORECASE | re.DOTALL)
+_ATTRIBUTE = re.compile(r"""([\w:-]+)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))""")
+_BASE = re.compile(r"<base\s[^>]*href\s*=\s*[\"']([^\"']+)", re.IGNORECASE)
+
+
+def page_url(index: str, name: str) -> str:
+    """The project page of ``name`` (normalized) on the index at ``index``."""
+    return index.rstrip("/") + "/" + name + "/"
+
+
+def _hashes_from_fragment(url: str) -> tuple[str, dict[str, str]]:
+    base, _, fragment = url.partition("#")
+    hashes: dict[str, str] = {}
+    for part in fragment.split("&"):
+        algorithm, sep, value = part.partition("=")
+        if sep and algorithm in ("sha256", "sha384", "sha512", "sha1", "md5", "blake2b"):
+            hashes[algorithm] = value.lower()
+    return base, hashes
+
+
+def _metadata_attribute(value: str | None) -> bool | dict[str, str] | None:
+    if value is None:
+        return None
+    if value.lower() == "true" or not value:
+        return True
+    algorithm, sep, digest = value.partition("=")
+    return {algorithm: digest.lower()} if sep else True
+
+
+def _parse_html(text: str, url: str) -> list[list[Any]]:
+    base_match = _BASE.search(text)
+    base = urljoin(url, base_match.group(1)) if base_match else url
+    rows: list[list[Any]] = []
+    for attributes_text, label in _ANCHOR.findall(text):
+        attributes = {
+            key.lower(): html.unescape(a if a or not (b or c) else (b or c))
+            for key, a, b, c in _ATTRIBUTE.findall(attributes_text)
+        }
+        href = attributes.get("href")
+        if not href:
+            continue
+        absolute, hashes = _hashes_from_fragment(urljoin(base, href))
+        filename = html.unescape(label).strip() or absolute.rsplit("/", 1)[-1]
+        yanked = attributes.get("data-yanked")
+        metadata = _metadata_attribute(
+            attributes.get("data-core-metadata", attributes.get("data-dist-info-metadata"))
+        )
+        size = attributes.get("data-size")
+        rows.append(
+            [
+                filename,
+                redact(absolute),
+                hashes,
+                attributes.get("data-requires-python") or None,
+                yanked,
+                attributes.get("data-upload-time"),
+                int(size) if size and size.isdigit() else None,
+                metadata,
+            ]
+        )
+    return rows
+
+
+def _parse_json(data: Mapping[str, Any], url: str) -> list[list[Any]]:
+    rows: list[list[Any]] = []
+    for entry in data.get("files", ()):
+        yanked = entry.get("yanked", False)
+        metadata = entry.get("core-metadata", entry.get("dist-info-metadata"))
+        size = entry.get("size")
+        rows.append(
+            [
+                entry["filename"],
+                redact(urljoin(url, entry["url"]).partition("#")[0]),
+                {k: str(v).lower() for k, v in (entry.get("hashes") or {}).items()},
+                entry.get("requires-python") or None,
+                None if yanked is False else ("" if yanked is True else str(yanked)),
+                entry.get("upload-time"),
+                size if isinstance(size, int) else None,
+                metadata if metadata not in (False, None) else None,
+            ]
+        )
+    return rows
+
+
+def parse_page(response: Response) -> list[list[Any]]:
+    """A project page as rows (JSON-able, for the cache); see :class:`IndexFile`."""
+    content_type = response.headers.get("content-type", "")
+    if "json" in content_type:
+        return _parse_json(json.loads(response.body), response.url)
+    return _parse_html(response.body.decode("utf-8", "replace"), response.url)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class IndexFile:
+    """One file on a project page, with what its name and the page tell about it."""
+
+    filename: str
+    url: str
+    hashes: Mapping[str, str]
+    requires_python: SpecifierSet | None
+    #: None when not yanked, else the reason (possibly empty).
+    yanked: str | None
+    upload_time: datetime | None
+    size: int | None
+    #: PEP 658/714: True or the metadata file's hashes when the index offers it.
+    metadata: bool | Mapping[str, str] | None
+    version: Version
+    #: Wheel tags; empty for an sdist.
+    tags: frozenset[Tag]
+    #: The index URL (no credentials) whose page listed the file.
+    index: str
+
+    @property
+    def is_wheel(self) -> bool:
+        """Whether this is a wheel (else an sdist)."""
+        return self.filename.endswith(".whl")
+
+
+def _time(text: str | None) -> datetime | None:
+    if not text:
+        return None
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _specifier(text: str | None) -> SpecifierSet | None:
+    if not text:
+        return None
+    try:
+        return SpecifierSet(text)
+    except InvalidSpecifier:
+        return None
+
+
+def _version_text(filename: str) -> str | None:
+    if filename.endswith(".whl"):
+        parts = filename.split("-")
+        return parts[1] if len(parts) in (5, 6) else None
+    for suffix in (".tar.gz", ".zip"):
+        if filename.endswith(suffix):
+            stem = filename[: -len(suffix)]
+            return stem.rsplit("-", 1)[1] if "-" in stem else None
+    return None
+
+
+def group_rows(rows: list[list[Any]]) -> list[tuple[Version, list[list[Any]]]]:
+    """Rows grouped by the version their file name gives, newest first (cheap: no tags)."""
+    by_text: dict[str, list[list[Any]]] = {}
+    for row in rows:
+        text = _version_text(row[0])
+        if text is not None:
+            by_text.setdefault(text, []).append(row)
+    by_version: dict[Version, list[list[Any]]] = {}
+    for text, group in by_text.items():
+        try:
+            version = Version(text)
+        except InvalidVersion:
+            continue
+        by_version.setdefault(version, []).extend(group)
+    return sorted(by_version.items(), key=lambda item: item[0], reverse=True)
+
+
+def index_file(row: list[Any], name: str, index: str) -> IndexFile | None:
+    """The :class:`IndexFile` of one row, or None when it is not a file of ``name``."""
+    filename, url, hashes, requires_python, yanked, upload, size, metadata = row
+    try:
+        if filename.endswith(".whl"):
+            project, version, _, tags = parse_wheel_filename(filename)
+        elif filename.endswith((".tar.gz", ".zip")):
+            project, version = parse_sdist_filename(filename)
+            tags = frozenset()
+        else:
+            return None
+    except (InvalidWheelFilename, InvalidSdistFilename):
+        return None
+    if project != name:
+        return None
+    return IndexFile(
+        filename=filename,
+        url=url,
+        hashes=hashes,
+        requires_python=_specifier(requires_python),
+        yanked=yanked,
+        upload_time=_time(upload),
+        size=size,
+        metadata=metadata,
+        version=version,
+        tags=tags,
+        index=index,
+    )
+
+
+def page_files(rows: list[list[Any]], name: str, index: str) -> list[IndexFile]:
+    """The installable files among ``rows`` (wheels and sdists named for ``name``)."""
+    files = (index_file(row, name, index) for row in rows)
+    return [f for f in files if f is not None]

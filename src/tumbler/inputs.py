@@ -1,0 +1,216 @@
+"""The inputs a lock was made from, recorded in ``[tool.tumbler]``, and input drift.
+
+:class:`LockInputs` is everything that decides what ``tumbler lock`` produces apart from
+the indexes' contents: requirements per table, ``requires-python``, indexes, options and
+the target. ``lock --check`` compares the recorded inputs with the project's current
+ones first, offline and without resolving, and says in words what changed
+(:func:`input_drift`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
+
+    from tumbler.project import Project
+
+__all__ = ["LockInputs", "input_drift"]
+
+
+def _texts(requirements: Iterable[Requirement]) -> tuple[str, ...]:
+    return tuple(sorted({str(r) for r in requirements}, key=lambda t: (_name(t), t)))
+
+
+def _name(text: str) -> str:
+    try:
+        return canonicalize_name(Requirement(text).name)
+    except InvalidRequirement:
+        return text
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LockInputs:
+    """What a lock was made from (all strings, as recorded)."""
+
+    project: str
+    requires_python: str | None = None
+    dependencies: tuple[str, ...] = ()
+    extras: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    groups: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    default_groups: tuple[str, ...] = ()
+    constraints: tuple[str, ...] = ()
+    indexes: tuple[str, ...] = ()
+    package_indexes: Mapping[str, str] = field(default_factory=dict)
+    prereleases: str = "if-necessary"
+    exclude_newer: datetime | None = None
+    target: str = ""
+
+    @classmethod
+    def of(
+        cls,
+        project: Project,
+        *,
+        relative_path: str,
+        indexes: Iterable[str],
+        target: str,
+        exclude_newer: datetime | None,
+        prereleases: str,
+    ) -> LockInputs:
+        """The inputs of locking ``project`` with these settings."""
+        return cls(
+            project=relative_path,
+            requires_python=None
+            if project.requires_python is None
+            else str(project.requires_python),
+            dependencies=_texts(project.dependencies),
+            extras={str(k): _texts(v) for k, v in sorted(project.extras.items())},
+            groups={str(k): _texts(v) for k, v in sorted(project.groups.items())},
+            default_groups=tuple(sorted(project.default_groups)),
+            constraints=_texts(project.constraints),
+            indexes=tuple(indexes),
+            package_indexes=dict(sorted(project.settings.package_indexes.items())),
+            prereleases=prereleases,
+            exclude_newer=exclude_newer,
+            target=target,
+        )
+
+    def table(self) -> dict[str, Any]:
+        """The ``[tool.tumbler]`` table (keys without a value left out)."""
+        return _pruned(
+            {
+                "project": self.project,
+                "requires-python": self.requires_python,
+                "target": self.target,
+                "indexes": list(self.indexes),
+                "package-indexes": dict(self.package_indexes) or None,
+                "prereleases": self.prereleases,
+                "exclude-newer": self.exclude_newer,
+                "default-groups": list(self.default_groups),
+                "inputs": {
+                    "dependencies": list(self.dependencies),
+                    "constraints": list(self.constraints) or None,
+                    "extras": {k: list(v) for k, v in self.extras.items()} or None,
+                    "groups": {k: list(v) for k, v in self.groups.items()} or None,
+                },
+            }
+        )
+
+    @classmethod
+    def from_table(cls, table: Mapping[str, Any]) -> LockInputs | None:
+        """The inputs recorded in a ``[tool.tumbler]`` table, or None if there are none."""
+        inputs = table.get("inputs")
+        if not isinstance(inputs, dict) or "project" not in table:
+            return None
+
+        def strings(value: Any) -> tuple[str, ...]:
+            return tuple(str(v) for v in value) if isinstance(value, list) else ()
+
+        def tables(value: Any) -> dict[str, tuple[str, ...]]:
+            return {str(k): strings(v) for k, v in value.items()} if isinstance(value, dict) else {}
+
+        exclude = table.get("exclude-newer")
+        package_indexes = table.get("package-indexes")
+        return cls(
+            project=str(table["project"]),
+            requires_python=table.get("requires-python"),
+            dependencies=strings(inputs.get("dependencies")),
+            extras=tables(inputs.get("extras")),
+            groups=tables(inputs.get("groups")),
+            default_groups=strings(table.get("default-groups")),
+            constraints=strings(inputs.get("constraints")),
+            indexes=strings(table.get("indexes")),
+            package_indexes={str(k): str(v) for k, v in package_indexes.items()}
+            if isinstance(package_indexes, dict)
+            else {},
+            prereleases=str(table.get("prereleases", "if-necessary")),
+            exclude_newer=exclude if isinstance(exclude, datetime) else None,
+            target=str(table.get("target", "")),
+        )
+
+
+def _pruned(table: dict[str, Any]) -> dict[str, Any]:
+    return {k: _pruned(v) if isinstance(v, dict) else v for k, v in table.items() if v is not None}
+
+
+def _exclude_text(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.isoformat().replace("+00:00", "Z")
+
+
+def _list_drift(old: tuple[str, ...], new: tuple[str, ...], where: str, what: str) -> list[str]:
+    lines: list[str] = []
+    old_by = {_name(t): t for t in old}
+    new_by = {_name(t): t for t in new}
+    for name in sorted(old_by.keys() | new_by.keys()):
+        before, after = old_by.get(name), new_by.get(name)
+        if before == after:
+            continue
+        if before is None:
+            lines.append(f"{what} {after!r} added to {where}")
+        elif after is None:
+            lines.append(f"{what} {before!r} removed from {where}")
+        else:
+            lines.append(f"{what} {before!r} changed to {after!r} in {where}")
+    return lines
+
+
+def _tables_drift(
+    old: Mapping[str, tuple[str, ...]],
+    new: Mapping[str, tuple[str, ...]],
+    kind: str,
+    where: str,
+) -> list[str]:
+    lines: list[str] = []
+    for name in sorted(old.keys() | new.keys()):
+        if name not in new:
+            lines.append(f"{kind} {name!r} removed")
+        elif name not in old:
+            lines.append(f"{kind} {name!r} added")
+        else:
+            lines.extend(_list_drift(old[name], new[name], f"{where}.{name}", "requirement"))
+    return lines
+
+
+def _value(old: object, new: object, label: str) -> list[str]:
+    if old == new:
+        return []
+    return [f"{label} changed from {_shown(old)} to {_shown(new)}"]
+
+
+def _shown(value: object) -> str:
+    if isinstance(value, list | tuple):
+        return ", ".join(str(v) for v in value) or "(none)"
+    return "(none)" if value in (None, "") else str(value)
+
+
+def input_drift(recorded: LockInputs, current: LockInputs) -> list[str]:
+    """What differs between the recorded and current inputs, one sentence per change."""
+    deps_where = "[project.dependencies]" if current.project.endswith(".toml") else current.project
+    return [
+        *_value(recorded.project, current.project, "the project file"),
+        *_value(recorded.requires_python, current.requires_python, "requires-python"),
+        *_list_drift(recorded.dependencies, current.dependencies, deps_where, "dependency"),
+        *_tables_drift(recorded.extras, current.extras, "extra", "[project.optional-dependencies]"),
+        *_tables_drift(recorded.groups, current.groups, "group", "[dependency-groups]"),
+        *_value(recorded.default_groups, current.default_groups, "default-groups"),
+        *_list_drift(recorded.constraints, current.constraints, "the constraints", "constraint"),
+        *_value(recorded.indexes, current.indexes, "the indexes"),
+        *_value(
+            [f"{k}={v}" for k, v in sorted(recorded.package_indexes.items())],
+            [f"{k}={v}" for k, v in sorted(current.package_indexes.items())],
+            "the per-package indexes",
+        ),
+        *_value(recorded.prereleases, current.prereleases, "the pre-release policy"),
+        *_value(
+            _exclude_text(recorded.exclude_newer),
+            _exclude_text(current.exclude_newer),
+            "exclude-newer",
+        ),
+        *_value(recorded.target, current.target, "the target environment"),
+    ]

@@ -1,0 +1,312 @@
+"""Lock stage: a project and a target → a :class:`packaging.pylock.Pylock`.
+
+Everything the project asks for, its dependencies, every extra and every dependency group,
+is resolved together for one target environment. Each package then carries the PEP 751
+marker that says who needs it: none when the project's own dependencies do, else
+``'viz' in extras`` / ``'dev' in dependency_groups`` clauses, so installers choose extras
+and groups at install time from one file. Each package lists every wheel the target can
+use plus the sdist, with url, size, upload time and sha256; sizes an index did not give
+are asked for with HEAD requests (cached by hash).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from packaging.markers import Marker
+from packaging.pylock import Package, PackageSdist, PackageWheel, Pylock
+from packaging.requirements import Requirement
+from packaging.specifiers import SpecifierSet
+from packaging.utils import NormalizedName, canonicalize_name
+from packaging.version import Version
+
+from tumbler.errors import NetworkError
+from tumbler.finder import Finder
+from tumbler.inputs import LockInputs
+from tumbler.model import TOOL_NAME
+from tumbler.net import redact
+from tumbler.resolve import Req, resolve, roots_reaching
+from tumbler.targets import PLATFORMS
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+    from datetime import datetime
+    from pathlib import Path
+
+    from tumbler.config import IndexConfig
+    from tumbler.direct import DirectSource
+    from tumbler.index import IndexFile
+    from tumbler.net import Http
+    from tumbler.project import Project
+    from tumbler.resolve import Candidate, Resolution
+    from tumbler.targets import Target
+
+__all__ = ["LockRequest", "lock", "target_marker", "target_name"]
+
+LOCK_VERSION = Version("1.0")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LockRequest:
+    """Everything :func:`lock` needs besides the network."""
+
+    project: Project
+    target: Target
+    indexes: IndexConfig
+    lock_dir: Path
+    cache_dir: Path
+    exclude_newer: datetime | None = None
+    prereleases: str = "if-necessary"
+    #: Versions an existing lock pins: kept unless they must change.
+    preferences: Mapping[NormalizedName, Version] | None = None
+    #: Release every preference (``--upgrade``) or these (``--upgrade-package``).
+    upgrade: bool = False
+    upgrade_packages: frozenset[NormalizedName] = frozenset()
+
+
+def target_name(target: Target) -> str:
+    """``linux-x86_64-3.11`` style name of a target (``host`` resolved to what it is)."""
+    env = target.environment
+    for name, (sys_platform, _, _, machine) in PLATFORMS.items():
+        if env.get("sys_platform") == sys_platform and env.get("platform_machine") == machine:
+            return f"{name}-{env['python_version']}"
+    return f"{env.get('sys_platform')}-{env.get('platform_machine')}-{env['python_version']}"
+
+
+def target_marker(target: Target) -> Marker:
+    """The ``environments`` marker of a single-target lock."""
+    env = target.environment
+    return Marker(
+        f"implementation_name == '{env['implementation_name']}' "
+        f"and python_version == '{env['python_version']}' "
+        f"and sys_platform == '{env['sys_platform']}' "
+        f"and platform_machine == '{env['platform_machine']}'"
+    )
+
+
+def _roots(project: Project, environment: Mapping[str, str]) -> dict[str, list[Req]]:
+    """Root requirements per origin (``""`` is the project's own dependencies)."""
+    env: dict[str, str] = {**environment, "extra": ""}
+    tables: dict[str, tuple[Requirement, ...]] = {"": project.dependencies}
+    where = "[project.dependencies]" if project.path.suffix == ".toml" else project.path.name
+    for extra, requirements in project.extras.items():
+        tables[f"extra:{extra}"] = requirements
+    for group, requirements in project.groups.items():
+        tables[f"group:{group}"] = requirements
+    roots: dict[str, list[Req]] = {}
+    for key, requirements in tables.items():
+        kind, _, name = key.partition(":")
+        origin = where if not key else f"[project.optional-dependencies] {name}"
+        if kind == "group":
+            origin = f"[dependency-groups] {name}"
+        roots[key] = [
+            Req.of(r, origin) for r in requirements if r.marker is None or r.marker.evaluate(env)
+        ]
+    return roots
+
+
+def _marker(origins: set[str]) -> Marker | None:
+    if "" in origins:
+        return None
+    clauses = []
+    for origin in sorted(origins, key=lambda o: (not o.startswith("extra:"), o)):
+        kind, _, name = origin.partition(":")
+        variable = "extras" if kind == "extra" else "dependency_groups"
+        clauses.append(f"'{name}' in {variable}")
+    return Marker(" or ".join(clauses)) if clauses else None
+
+
+def _sizes(http: Http, finder: Finder, files: Sequence[IndexFile]) -> dict[str, int]:
+    """Sizes of ``files``: from the page, what was learnt on the way, the cache, or HEAD."""
+    known: dict[str, int] = {}
+    missing: list[IndexFile] = []
+    learnt = finder.metadata_fetcher.sizes
+    for file in files:
+        if file.size is not None:
+            known[file.url] = file.size
+        elif file.url in learnt:
+            known[file.url] = learnt[file.url]
+        else:
+            key = file.hashes.get("sha256")
+            cached = http.cache.get_blob("size", key) if http.cache and key else None
+            if cached is not None:
+                known[file.url] = int(cached)
+            else:
+                missing.append(file)
+
+    def head(file: IndexFile) -> tuple[str, int | None]:
+        try:
+            response = http.request("HEAD", file.url)
+        except NetworkError:
+            return file.url, None
+        length = response.headers.get("content-length")
+        return file.url, int(length) if response.status == 200 and length else None
+
+    for url, size in http.executor.map(head, missing):
+        if size is not None:
+            known[url] = size
+    if http.cache is not None:
+        for file in missing:
+            key = file.hashes.get("sha256")
+            if key and file.url in known:
+                http.cache.put_blob("size", key, str(known[file.url]).encode())
+    return known
+
+
+def _file_fields(file: IndexFile, sizes: Mapping[str, int]) -> dict[str, Any]:
+    return {
+        "name": file.filename,
+        "url": redact(file.url),
+        "size": sizes.get(file.url),
+        "upload_time": file.upload_time,
+        "hashes": dict(file.hashes),
+    }
+
+
+def _package(
+    candidate: Candidate,
+    marker: Marker | None,
+    dependencies: list[dict[str, Any]],
+    sizes: Mapping[str, int],
+    finder: Finder,
+) -> Package:
+    direct: DirectSource | None = candidate.direct
+    if direct is not None:
+        return Package(
+            name=candidate.name,
+            version=None if direct.vcs or direct.directory else candidate.version,
+            marker=marker,
+            requires_python=direct.metadata.requires_python,
+            dependencies=dependencies or None,
+            vcs=direct.vcs,
+            directory=direct.directory,
+            archive=direct.archive,
+        )
+    release = candidate.release
+    assert release is not None
+    metadata = finder.metadata(release)
+    wheels = [PackageWheel(**_file_fields(f, sizes)) for f in release.files if f.is_wheel]
+    sdist = release.sdist
+    return Package(
+        name=candidate.name,
+        version=candidate.version,
+        marker=marker,
+        requires_python=metadata.requires_python or release.best.requires_python,
+        dependencies=dependencies or None,
+        index=release.index,
+        sdist=None if sdist is None else PackageSdist(**_file_fields(sdist, sizes)),
+        wheels=wheels or None,
+    )
+
+
+def _directs(
+    request: LockRequest, http: Http, roots: list[Req]
+) -> dict[NormalizedName, DirectSource]:
+    from tumbler.direct import resolve_direct
+
+    out: dict[NormalizedName, DirectSource] = {}
+    for root in roots:
+        if root.url is None or root.name in out:
+            continue
+        requirement = Requirement(root.text)
+        out[root.name] = resolve_direct(
+            requirement,
+            http=http,
+            cache_dir=request.cache_dir,
+            lock_dir=request.lock_dir,
+            editable=root.name in request.project.settings.editable,
+        )
+    return out
+
+
+def lock(request: LockRequest, http: Http) -> tuple[Pylock, Finder]:
+    """Resolve ``request`` and build the lock (nothing is written)."""
+    project = request.project
+    preferences = {
+        k: v
+        for k, v in (request.preferences or {}).items()
+        if k not in request.upgrade_packages and not request.upgrade
+    }
+    finder = Finder(
+        http,
+        request.indexes,
+        request.target,
+        exclude_newer=request.exclude_newer,
+        preferences=preferences,
+    )
+    roots = _roots(project, request.target.environment)
+    every_root = [r for group in roots.values() for r in group]
+    directs = _directs(request, http, every_root)
+    constraints: dict[NormalizedName, SpecifierSet] = {}
+    for constraint in project.constraints:
+        name = canonicalize_name(constraint.name)
+        constraints[name] = constraints.get(name, SpecifierSet()) & constraint.specifier
+    resolution = resolve(
+        finder,
+        every_root,
+        prereleases=request.prereleases,
+        constraints=constraints,
+        directs=directs,
+    )
+    return _build(request, http, finder, roots, resolution), finder
+
+
+def _build(
+    request: LockRequest,
+    http: Http,
+    finder: Finder,
+    roots: Mapping[str, list[Req]],
+    resolution: Resolution,
+) -> Pylock:
+    project = request.project
+    needed_by: dict[NormalizedName, set[str]] = {}
+    for origin, group in roots.items():
+        for name in roots_reaching(resolution, group):
+            needed_by.setdefault(name, set()).add(origin)
+    files = [
+        f
+        for c in resolution.pins.values()
+        if c.release is not None
+        for f in c.release.files
+        if f.is_wheel or f is c.release.sdist
+    ]
+    sizes = _sizes(http, finder, files)
+    packages = []
+    for name, candidate in sorted(resolution.pins.items()):
+        keys = [k for k in resolution.chosen if canonicalize_name(k.split("[")[0]) == name]
+        dependency_names = sorted(
+            {canonicalize_name(d.split("[")[0]) for k in keys for d in resolution.edges.get(k, ())}
+            - {name}
+        )
+        dependencies = [{"name": d} for d in dependency_names]
+        marker = _marker(needed_by.get(name, {""}))
+        packages.append(_package(candidate, marker, dependencies, sizes, finder))
+    inputs = LockInputs.of(
+        project,
+        relative_path=_relative_input(project.path, request.lock_dir),
+        indexes=[redact(u) for u in request.indexes.urls],
+        target=target_name(request.target),
+        exclude_newer=request.exclude_newer,
+        prereleases=request.prereleases,
+    )
+    return Pylock(
+        lock_version=LOCK_VERSION,
+        environments=[target_marker(request.target)],
+        requires_python=project.requires_python,
+        extras=[canonicalize_name(e) for e in sorted(project.extras)],
+        dependency_groups=sorted(project.groups),
+        default_groups=list(project.default_groups),
+        created_by="tumbler",
+        packages=packages,
+        tool={TOOL_NAME: inputs.table()},
+    )
+
+
+def _relative_input(path: Path, lock_dir: Path) -> str:
+    import os
+
+    try:
+        return os.path.relpath(path.resolve(), lock_dir.resolve()).replace(os.sep, "/")
+    except ValueError:
+        return path.as_posix()

@@ -1,0 +1,227 @@
+"""Core metadata of a distribution file, by the cheapest means the index allows.
+
+For a wheel, in order: the PEP 658/714 metadata file (``<url>.metadata``), its hash checked
+when the index gave one; else the wheel's ``.dist-info/METADATA`` read through HTTP range
+requests (the zip's central directory, then that one member); else the whole wheel. For an
+sdist: the file is downloaded and :mod:`tumbler.sourcemeta` reads ``PKG-INFO`` or runs the
+PEP 517 hooks. Results are cached forever under the file's sha256 (files are immutable).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import re
+import tempfile
+import threading
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from packaging.metadata import parse_email
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.utils import NormalizedName, canonicalize_name
+
+from tumbler.errors import InputError, NetworkError
+from tumbler.net import redact
+
+if TYPE_CHECKING:
+    from tumbler.cache import Cache
+    from tumbler.index import IndexFile
+    from tumbler.net import Http
+
+__all__ = ["CoreMetadata", "MetadataFetcher", "parse_metadata"]
+
+_TAIL = 64 * 1024
+_RANGE_TOTAL = re.compile(r"bytes \d+-\d+/(\d+)")
+
+
+@dataclass(frozen=True, slots=True)
+class CoreMetadata:
+    """What resolution needs from a distribution's core metadata."""
+
+    name: NormalizedName
+    version: str
+    requires_dist: tuple[Requirement, ...]
+    requires_python: SpecifierSet | None
+    provides_extra: frozenset[NormalizedName]
+
+
+def parse_metadata(data: bytes, origin: str) -> CoreMetadata:
+    """Parse a METADATA / PKG-INFO document; unparseable requirements are an error."""
+    raw, _ = parse_email(data)
+    requirements: list[Requirement] = []
+    for text in raw.get("requires_dist", []):
+        try:
+            requirements.append(Requirement(text))
+        except InvalidRequirement as error:
+            raise InputError(f"{origin}: bad Requires-Dist {text!r}: {error}") from None
+    requires_python = None
+    if raw.get("requires_python"):
+        try:
+            requires_python = SpecifierSet(raw["requires_python"])
+        except InvalidSpecifier:
+            requires_python = None
+    return CoreMetadata(
+        name=canonicalize_name(raw.get("name", "")),
+        version=raw.get("version", ""),
+        requires_dist=tuple(requirements),
+        requires_python=requires_python,
+        provides_extra=frozenset(canonicalize_name(e) for e in raw.get("provides_extra", [])),
+    )
+
+
+class _RangeFile(io.RawIOBase):
+    """A seekable view of a remote file that fetches only the byte ranges read."""
+
+    def __init__(self, http: Http, url: str, size: int, tail: bytes) -> None:
+        self._http = http
+        self._url = url
+        self._size = size
+        self._chunks: list[tuple[int, bytes]] = [(size - len(tail), tail)]
+        self._pos = 0
+
+    def seekable(self) -> bool:
+        return True
+
+    def readable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        base = {0: 0, 1: self._pos, 2: self._size}[whence]
+        self._pos = max(0, min(self._size, base + offset))
+        return self._pos
+
+    def _covered(self, start: int, end: int) -> bytes | None:
+        for chunk_start, data in self._chunks:
+            if chunk_start <= start and end <= chunk_start + len(data):
+                return data[start - chunk_start : end - chunk_start]
+        return None
+
+    def read(self, size: int = -1) -> bytes:
+        end = self._size if size < 0 else min(self._size, self._pos + size)
+        if end <= self._pos:
+            return b""
+        data = self._covered(self._pos, end)
+        if data is None:
+            fetch_end = min(self._size, max(end, self._pos + _TAIL))
+            response = self._http.get(self._url, {"Range": f"bytes={self._pos}-{fetch_end - 1}"})
+            if response.status != 206:
+                raise NetworkError(f"range request to {redact(self._url)} failed")
+            self._chunks.append((self._pos, response.body))
+            data = response.body[: end - self._pos]
+        self._pos += len(data)
+        return data
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+
+def _dist_info_metadata(archive: zipfile.ZipFile, origin: str) -> bytes:
+    names = [
+        n for n in archive.namelist() if n.count("/") == 1 and n.endswith(".dist-info/METADATA")
+    ]
+    if len(names) != 1:
+        raise InputError(f"{origin}: not one .dist-info/METADATA in the wheel")
+    return archive.read(names[0])
+
+
+class MetadataFetcher:
+    """Fetch and cache core metadata; safe to call from many threads."""
+
+    def __init__(self, http: Http, cache: Cache | None) -> None:
+        self._http = http
+        self._cache = cache
+        self._lock = threading.Lock()
+        #: Hosts that answered 404 to an unadvertised ``.metadata`` request.
+        self._no_metadata_hosts: set[str] = set()
+        #: File URL → total size learnt on the way (range requests, downloads).
+        self.sizes: dict[str, int] = {}
+
+    @staticmethod
+    def _key(file: IndexFile) -> str:
+        digest = file.hashes.get("sha256")
+        return digest if digest else hashlib.sha256(file.url.encode()).hexdigest()
+
+    def get(self, file: IndexFile) -> CoreMetadata:
+        """The core metadata of ``file`` (a wheel or an sdist)."""
+        key = self._key(file)
+        data = self._cache.get_blob("metadata", key) if self._cache is not None else None
+        if data is None:
+            data = self._wheel(file) if file.is_wheel else self._sdist(file)
+            if self._cache is not None:
+                self._cache.put_blob("metadata", key, data)
+        return parse_metadata(data, file.filename)
+
+    def _host(self, url: str) -> str:
+        return url.split("/", 3)[2] if "://" in url else ""
+
+    def _wheel(self, file: IndexFile) -> bytes:
+        host = self._host(file.url)
+        if file.metadata or host not in self._no_metadata_hosts:
+            response = self._http.get(file.url + ".metadata")
+            if response.status == 200:
+                expected = file.metadata if isinstance(file.metadata, dict) else {}
+                for algorithm, digest in expected.items():
+                    if algorithm in hashlib.algorithms_available:
+                        actual = hashlib.new(algorithm, response.body).hexdigest()
+                        if actual != digest:
+                            raise InputError(
+                                f"{file.filename}: the index's metadata file does not match "
+                                f"its {algorithm} hash"
+                            )
+                return response.body
+            if not file.metadata and response.status == 404:
+                with self._lock:
+                    self._no_metadata_hosts.add(host)
+        return self._wheel_by_range(file)
+
+    def _wheel_by_range(self, file: IndexFile) -> bytes:
+        response = self._http.get(file.url, {"Range": f"bytes=-{_TAIL}"})
+        if response.status == 206:
+            match = _RANGE_TOTAL.match(response.headers.get("content-range", ""))
+            if match:
+                size = int(match.group(1))
+                with self._lock:
+                    self.sizes[file.url] = size
+                if size <= len(response.body):
+                    return self._from_zip(io.BytesIO(response.body), file)
+                remote = _RangeFile(self._http, file.url, size, response.body)
+                return self._from_zip(remote, file)
+            response = self._http.get(file.url)
+        if response.status != 200:
+            raise NetworkError(f"cannot fetch {redact(file.url)}: HTTP {response.status}")
+        with self._lock:
+            self.sizes[file.url] = len(response.body)
+        return self._from_zip(io.BytesIO(response.body), file)
+
+    @staticmethod
+    def _from_zip(handle: io.IOBase, file: IndexFile) -> bytes:
+        try:
+            with zipfile.ZipFile(handle) as archive:
+                return _dist_info_metadata(archive, file.filename)
+        except (zipfile.BadZipFile, OSError, EOFError) as error:
+            raise InputError(f"{file.filename}: not a readable wheel: {error}") from None
+
+    def _sdist(self, file: IndexFile) -> bytes:
+        from tumbler.sourcemeta import metadata_from_sdist
+
+        with tempfile.TemporaryDirectory(prefix="tumbler-sdist-") as temp:
+            path = Path(temp) / file.filename
+            response = self._http.request("GET", file.url, into=path)
+            if response.status != 200:
+                raise NetworkError(f"cannot fetch {redact(file.url)}: HTTP {response.status}")
+            data = path.read_bytes()
+            expected = file.hashes.get("sha256")
+            if expected and hashlib.sha256(data).hexdigest() != expected:
+                raise InputError(f"{file.filename}: download does not match the index's sha256")
+            with self._lock:
+                self.sizes[file.url] = len(data)
+            return metadata_from_sdist(path)

@@ -1,0 +1,301 @@
+"""HTTP at the edge: pooled connections, credentials, retries, revalidating cache, ranges.
+
+:class:`Http` is the only place tumbler talks to the network. It is safe to use from many
+threads (one ``urllib3.PoolManager``), and it owns the thread pool the index client uses
+to fetch concurrently.
+
+Freshness follows the server: a cached page is reused without a request while its
+``Cache-Control: max-age`` lasts, revalidated with ``If-None-Match`` / ``If-Modified-Since``
+when the server gave validators, and fetched again otherwise. ``offline`` answers from the
+cache alone.
+
+Credentials come from the URL's userinfo, from the userinfo of a configured index on the
+same host, or from ``~/.netrc``; they are sent as Basic auth and never appear in anything
+:func:`redact` has touched (everything written to a lock goes through it).
+"""
+
+from __future__ import annotations
+
+import base64
+import netrc
+import os
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote, urlsplit, urlunsplit
+from urllib.request import url2pathname
+
+import urllib3
+
+from tumbler import __version__
+from tumbler.errors import NetworkError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Mapping
+
+    from tumbler.cache import Cache
+
+__all__ = ["Http", "Response", "redact"]
+
+_RETRY_STATUS = (429, 500, 502, 503, 504)
+_CHUNK = 1 << 20
+
+
+def redact(url: str) -> str:
+    """``url`` without credentials (``user:pass@``)."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]))
+
+
+def _userinfo(url: str) -> tuple[str, str] | None:
+    parts = urlsplit(url)
+    if parts.username is None:
+        return None
+    user = unquote(parts.username)
+    password = unquote(parts.password or "")
+    user = os.path.expandvars(user)
+    password = os.path.expandvars(password)
+    return user, password
+
+
+def _basic(user: str, password: str) -> str:
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+
+
+@dataclass(frozen=True, slots=True)
+class Response:
+    """A complete HTTP response (or a ``file:`` read, with status 200 / 404)."""
+
+    url: str
+    status: int
+    headers: Mapping[str, str]
+    body: bytes
+
+
+class Http:
+    """Pooled, retrying, credential-aware HTTP with an optional revalidating cache."""
+
+    def __init__(
+        self,
+        *,
+        cache: Cache | None = None,
+        offline: bool = False,
+        known_urls: Iterable[str] = (),
+        workers: int = 24,
+        timeout: float = 30.0,
+        retries: int = 3,
+    ) -> None:
+        self.cache = cache
+        self.offline = offline
+        self.workers = workers
+        self._pool = urllib3.PoolManager(
+            num_pools=32,
+            maxsize=workers,
+            block=False,
+            headers={"User-Agent": f"tumbler/{__version__}", "Accept-Encoding": "gzip"},
+            timeout=urllib3.Timeout(connect=min(timeout, 15.0), read=timeout),
+            retries=urllib3.Retry(
+                total=retries,
+                backoff_factor=0.2,
+                status_forcelist=_RETRY_STATUS,
+                allowed_methods=frozenset({"GET", "HEAD"}),
+                raise_on_status=False,
+                respect_retry_after_header=True,
+            ),
+            ca_certs=os.environ.get("SSL_CERT_FILE") or None,
+        )
+        self._auth: dict[str, str] = {}
+        for url in known_urls:
+            found = _userinfo(url)
+            if found is not None:
+                self._auth[urlsplit(url).hostname or ""] = _basic(*found)
+        self._netrc: netrc.netrc | bool | None = False
+        self._lock = threading.Lock()
+        self._executor: ThreadPoolExecutor | None = None
+        #: Counters for progress and benchmarks: requests made, bytes received, cache hits.
+        self.stats: dict[str, int] = {"requests": 0, "bytes": 0, "cached": 0}
+
+    # --- plumbing --------------------------------------------------------------------------
+
+    @property
+    def executor(self) -> ThreadPoolExecutor:
+        """The shared thread pool for concurrent fetches."""
+        with self._lock:
+            if self._executor is None:
+                self._executor = ThreadPoolExecutor(self.workers, thread_name_prefix="tumbler")
+            return self._executor
+
+    def close(self) -> None:
+        """Stop the thread pool and close connections."""
+        if self._executor is not None:
+            self._executor.shutdown(wait=True, cancel_futures=True)
+        self._pool.clear()
+
+    def _netrc_auth(self, host: str) -> str | None:
+        with self._lock:
+            if self._netrc is False:
+                try:
+                    self._netrc = netrc.netrc(os.environ.get("NETRC") or None)
+                except (OSError, netrc.NetrcParseError):
+                    self._netrc = None
+        if not isinstance(self._netrc, netrc.netrc):
+            return None
+        found = self._netrc.authenticators(host)
+        if found is None:
+            return None
+        login, _, password = found
+        return _basic(login, password or "")
+
+    def _headers(self, url: str, extra: Mapping[str, str] | None) -> dict[str, str]:
+        headers = dict(extra or {})
+        found = _userinfo(url)
+        host = urlsplit(url).hostname or ""
+        if found is not None:
+            headers["Authorization"] = _basic(*found)
+        elif host in self._auth:
+            headers["Authorization"] = self._auth[host]
+        else:
+            auth = self._netrc_auth(host)
+            if auth is not None:
+                headers["Authorization"] = auth
+        return headers
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        headers: Mapping[str, str] | None = None,
+        *,
+        into: Path | None = None,
+    ) -> Response:
+        """One request; the body is read whole, or streamed into ``into`` when given."""
+        if url.startswith("file:"):
+            return _file_response(url, into)
+        if self.offline:
+            raise NetworkError(f"{redact(url)} is not in the cache and --offline forbids fetching")
+        try:
+            response = self._pool.request(
+                method,
+                redact(url),
+                headers=self._headers(url, headers),
+                preload_content=into is None,
+                redirect=True,
+            )
+        except urllib3.exceptions.HTTPError as error:
+            reason = getattr(error, "reason", None) or error
+            host = urlsplit(url).netloc.rsplit("@", 1)[-1]
+            raise NetworkError(f"cannot reach {host}: {reason}") from None
+        with self._lock:
+            self.stats["requests"] += 1
+        if into is not None:
+            try:
+                with into.open("wb") as handle:
+                    for chunk in response.stream(_CHUNK):
+                        handle.write(chunk)
+            except (OSError, urllib3.exceptions.HTTPError) as error:
+                raise NetworkError(f"download of {redact(url)} failed: {error}") from None
+            finally:
+                response.release_conn()
+            body = b""
+        else:
+            body = response.data
+        with self._lock:
+            self.stats["bytes"] += len(body)
+        headers_out = {k.lower(): v for k, v in response.headers.items()}
+        return Response(url=url, status=response.status, headers=headers_out, body=body)
+
+    def get(self, url: str, headers: Mapping[str, str] | None = None) -> Response:
+        """``GET url``; 4xx and 5xx come back as responses, connection failures raise."""
+        return self.request("GET", url, headers)
+
+    def fetch_cached(
+        self,
+        url: str,
+        parse: Callable[[Response], Any],
+        headers: Mapping[str, str] | None = None,
+    ) -> tuple[int, Any]:
+        """``(status, parse(response))`` for ``url``, through the revalidating cache.
+
+        Only 200 and 404 answers are cached (404 so that ``--offline`` knows a name is
+        unknown). Other statuses come back as ``(status, None)``.
+        """
+        cached = self.cache.get_response(url) if self.cache is not None else None
+        if cached is not None and (self.offline or _fresh(cached["meta"])):
+            with self._lock:
+                self.stats["cached"] += 1
+            return int(cached["meta"]["status"]), cached["body"]
+        conditional = dict(headers or {})
+        if cached is not None and cached["meta"]["status"] == 200:
+            meta = cached["meta"]
+            if meta.get("etag"):
+                conditional["If-None-Match"] = meta["etag"]
+            if meta.get("last-modified"):
+                conditional["If-Modified-Since"] = meta["last-modified"]
+        response = self.get(url, conditional)
+        if response.status == 304 and cached is not None:
+            cached["meta"].update(_meta(response, 200))
+            if self.cache is not None:
+                self.cache.put_response(url, cached)
+            return 200, cached["body"]
+        if response.status not in (200, 404):
+            return response.status, None
+        body = parse(response) if response.status == 200 else None
+        if self.cache is not None:
+            self.cache.put_response(url, {"meta": _meta(response, response.status), "body": body})
+        return response.status, body
+
+
+def _meta(response: Response, status: int) -> dict[str, Any]:
+    headers = response.headers
+    return {
+        "status": status,
+        "stored": time.time(),
+        "etag": headers.get("etag"),
+        "last-modified": headers.get("last-modified"),
+        "cache-control": headers.get("cache-control"),
+        "date": headers.get("date"),
+        "age": headers.get("age"),
+    }
+
+
+def _max_age(cache_control: str) -> float | None:
+    directives = [d.strip().lower() for d in cache_control.split(",")]
+    if "no-cache" in directives or "no-store" in directives:
+        return None
+    for directive in directives:
+        if directive.startswith("max-age="):
+            try:
+                return float(directive.split("=", 1)[1])
+            except ValueError:
+                return None
+    return None
+
+
+def _fresh(meta: Mapping[str, Any]) -> bool:
+    """Whether a cached response may be used without asking the server (RFC 9111)."""
+    max_age = _max_age(meta.get("cache-control") or "")
+    if max_age is None:
+        return False
+    age = float(meta.get("age") or 0)
+    stored = float(meta.get("stored") or 0)
+    return age + (time.time() - stored) < max_age
+
+
+def _file_response(url: str, into: Path | None) -> Response:
+    path = Path(url2pathname(urlsplit(url).path))
+    if path.is_dir():
+        path = path / "index.html"
+    try:
+        if into is not None:
+            into.write_bytes(path.read_bytes())
+            body = b""
+        else:
+            body = path.read_bytes()
+    except OSError:
+        return Response(url=url, status=404, headers={}, body=b"")
+    return Response(url=url, status=200, headers={"content-type": "text/html"}, body=body)

@@ -1,0 +1,248 @@
+"""``tumbler lock`` and ``lock --check`` end to end: read, resolve, render, write or compare.
+
+This is the edge where the pure stages meet files and the network: it reads the project
+and any existing lock, sets up the cache and HTTP, runs :func:`tumbler.locker.lock`, and
+either writes the lock atomically (only when its text changed) or compares it.
+"""
+
+from __future__ import annotations
+
+import platform as host_platform
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from packaging.utils import NormalizedName, canonicalize_name
+
+from tumbler.errors import NetworkError, TumblerError, UsageError
+
+if TYPE_CHECKING:
+    from datetime import datetime
+    from pathlib import Path
+
+    from packaging.pylock import Pylock
+    from packaging.version import Version
+
+    from tumbler.cache import Cache
+    from tumbler.check import CheckResult
+    from tumbler.finder import Finder
+    from tumbler.locker import LockRequest
+    from tumbler.net import Http
+    from tumbler.project import Project
+    from tumbler.targets import Target
+
+__all__ = ["LockOptions", "LockOutcome", "run_check", "run_lock"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LockOptions:
+    """The command line of ``tumbler lock``."""
+
+    project: Path
+    output: Path | None = None
+    index_url: str | None = None
+    extra_index_urls: tuple[str, ...] = ()
+    exclude_newer: datetime | None = None
+    prereleases: str | None = None
+    python_version: str | None = None
+    platform: str | None = None
+    cache_dir: Path | None = None
+    offline: bool = False
+    upgrade: bool = False
+    upgrade_packages: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class LockOutcome:
+    """What ``tumbler lock`` did."""
+
+    path: Path
+    written: bool
+    packages: int
+    target: str
+    seconds: float
+    notes: tuple[str, ...] = field(default=())
+
+
+def _host_platform() -> str:
+    from tumbler.locker import target_name
+    from tumbler.targets import parse_target
+
+    return target_name(parse_target("host")).rsplit("-", 1)[0]
+
+
+def _target(options: LockOptions, project: Project) -> Target:
+    from tumbler.targets import parse_target
+
+    python = options.python_version or project.settings.python_version
+    platform = options.platform or project.settings.platform
+    if python is None and platform is None:
+        return parse_target("host")
+    platform = platform or _host_platform()
+    python = python or ".".join(host_platform.python_version_tuple()[:2])
+    return parse_target(f"{platform}-{python}")
+
+
+def _output(options: LockOptions, project: Project) -> Path:
+    if options.output is not None:
+        return options.output
+    return project.path.parent / "pylock.toml"
+
+
+def _existing(path: Path) -> Pylock | None:
+    if not path.exists():
+        return None
+    from tumbler.load import load_valid
+    from tumbler.source import read_source
+
+    loaded = load_valid(read_source(str(path)))
+    return None if loaded.lock is None else loaded.lock.pylock
+
+
+def _preferences(pylock: Pylock | None) -> dict[NormalizedName, Version]:
+    if pylock is None:
+        return {}
+    found: dict[NormalizedName, list[Version]] = {}
+    for package in pylock.packages:
+        if package.version is not None:
+            found.setdefault(package.name, []).append(package.version)
+    return {name: versions[0] for name, versions in found.items() if len(versions) == 1}
+
+
+@dataclass(frozen=True, slots=True)
+class _Prepared:
+    project: Project
+    output: Path
+    request: LockRequest
+    cache: Cache
+
+
+def _prepare(options: LockOptions) -> _Prepared:
+    from tumbler.cache import Cache, default_cache_dir
+    from tumbler.config import index_config
+    from tumbler.locker import LockRequest
+    from tumbler.project import PRERELEASE_POLICIES, read_project
+
+    project = read_project(options.project)
+    output = _output(options, project)
+    prereleases = options.prereleases or project.settings.prereleases
+    if prereleases not in PRERELEASE_POLICIES:
+        raise UsageError(f"--prereleases must be one of {', '.join(PRERELEASE_POLICIES)}")
+    indexes = index_config(
+        project.settings,
+        index_url=options.index_url,
+        extra_index_urls=options.extra_index_urls,
+    )
+    cache_dir = options.cache_dir or default_cache_dir()
+    request = LockRequest(
+        project=project,
+        target=_target(options, project),
+        indexes=indexes,
+        lock_dir=output.parent.resolve(),
+        cache_dir=cache_dir,
+        exclude_newer=options.exclude_newer or project.settings.exclude_newer,
+        prereleases=prereleases,
+        upgrade=options.upgrade,
+        upgrade_packages=frozenset(canonicalize_name(n) for n in options.upgrade_packages),
+    )
+    return _Prepared(project, output, request, Cache(cache_dir))
+
+
+def _http(options: LockOptions, prepared: _Prepared) -> Http:
+    from tumbler.net import Http
+
+    return Http(
+        cache=prepared.cache,
+        offline=options.offline,
+        known_urls=prepared.request.indexes.urls,
+    )
+
+
+def _notes(finder: Finder) -> tuple[str, ...]:
+    untimed = sorted(finder.untimed_indexes)
+    return tuple(
+        f"{index} gives no upload times: --exclude-newer could not be applied to its files"
+        for index in untimed
+    )
+
+
+def run_lock(options: LockOptions) -> LockOutcome:
+    """Lock the project and write the lock if it changed."""
+    import dataclasses
+
+    from tumbler.atomic import write_atomic
+    from tumbler.locker import lock, target_name
+    from tumbler.render import render
+
+    started = time.perf_counter()
+    prepared = _prepare(options)
+    output = prepared.output
+    existing = _existing(output)
+    request = dataclasses.replace(prepared.request, preferences=_preferences(existing))
+    http = _http(options, prepared)
+    try:
+        pylock, finder = lock(request, http)
+    finally:
+        http.close()
+    text = render(pylock)
+    old_text = output.read_text(encoding="utf-8") if output.exists() else None
+    written = text != old_text
+    if written:
+        write_atomic(output, text)
+    return LockOutcome(
+        path=output,
+        written=written,
+        packages=len(pylock.packages),
+        target=target_name(request.target),
+        seconds=time.perf_counter() - started,
+        notes=_notes(finder),
+    )
+
+
+def run_check(options: LockOptions) -> CheckResult:
+    """Compare the committed lock with what locking would produce now; write nothing."""
+    import dataclasses
+
+    from tumbler.check import CheckResult, content_drift
+    from tumbler.inputs import LockInputs, input_drift
+    from tumbler.locker import lock, target_name
+    from tumbler.model import TOOL_NAME
+
+    prepared = _prepare(options)
+    project, output, request = prepared.project, prepared.output, prepared.request
+    shown = str(output)
+    committed = _existing(output)
+    if committed is None:
+        return CheckResult(shown, ("no lock file: run 'tumbler lock' to create it",), ())
+    from tumbler.locker import _relative_input
+    from tumbler.net import redact
+
+    current = LockInputs.of(
+        project,
+        relative_path=_relative_input(project.path, request.lock_dir),
+        indexes=[redact(u) for u in request.indexes.urls],
+        target=target_name(request.target),
+        exclude_newer=request.exclude_newer,
+        prereleases=request.prereleases,
+    )
+    table = (committed.tool or {}).get(TOOL_NAME)
+    recorded = LockInputs.from_table(table) if isinstance(table, dict) else None
+    if recorded is None:
+        inputs: tuple[str, ...] = ("the lock records no tumbler inputs (not made by tumbler lock)",)
+    else:
+        inputs = tuple(input_drift(recorded, current))
+    request = dataclasses.replace(request, preferences=_preferences(committed))
+    http = _http(options, prepared)
+    try:
+        fresh, _ = lock(request, http)
+    except NetworkError as error:
+        if not inputs:
+            raise
+        return CheckResult(shown, inputs, (), skipped=str(error))
+    except TumblerError as error:
+        if not inputs:
+            raise
+        return CheckResult(shown, inputs, (), skipped=str(error).splitlines()[0])
+    finally:
+        http.close()
+    return CheckResult(shown, inputs, content_drift(committed, fresh))
