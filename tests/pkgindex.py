@@ -1,7 +1,10 @@
 """A real package index for tests: wheels and sdists built on the fly, served two ways.
 
 Nothing here is mocked. :func:`build_dists` writes small but real, byte-for-byte
-deterministic wheels and sdists; :func:`run_pypiserver` serves a directory of them with the
+deterministic wheels and sdists. Each sdist carries its own stdlib-only PEP 517 backend
+(:data:`BACKEND_SOURCE`, ``requires = []``), so pip, uv or ``build`` can build it with build
+isolation on and no index; :func:`write_source_tree` writes the same project unpacked, for
+directory, editable and VCS tests. :func:`run_pypiserver` serves a directory of them with the
 real ``pypiserver`` in a subprocess (PEP 503 HTML, Range support, no PEP 592/658/691);
 :func:`serve_json_index` serves them from a stdlib ``ThreadingHTTPServer`` that speaks the
 full simple API (PEP 503 HTML, PEP 691/700 JSON by ``Accept`` negotiation, PEP 592 yanks,
@@ -43,7 +46,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import quote, unquote, urlsplit
 
 import pytest
@@ -61,6 +64,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
 __all__ = [
+    "BACKEND_SOURCE",
     "JSON_V1",
     "Dist",
     "PackageIndex",
@@ -77,6 +81,7 @@ __all__ = [
     "run_pypiserver",
     "serve_json_index",
     "upload_time_text",
+    "write_source_tree",
 ]
 
 #: PEP 691 content types.
@@ -276,19 +281,205 @@ def _wheel_members(dist: Dist) -> list[tuple[str, bytes]]:
     return [*members, (f"{dist_info}/RECORD", record.getvalue().encode())]
 
 
-def build_wheel(dist: Dist, directory: Path) -> Path:
-    """Write ``dist``'s wheel into ``directory`` and return its path."""
+def _zip_bytes(members: Iterable[tuple[str, bytes]]) -> bytes:
+    """A deterministic zip of ``members`` in the order given (1980 times, mode 0644)."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
-        for path, data in _wheel_members(dist):
+        for path, data in members:
             info = zipfile.ZipInfo(path, date_time=EPOCH_1980)
             info.compress_type = zipfile.ZIP_DEFLATED
             info.create_system = 3  # Unix, whatever the host
             info.external_attr = 0o100644 << 16
             archive.writestr(info, data, compresslevel=9)
+    return buffer.getvalue()
+
+
+def _tar_gz_bytes(members: Iterable[tuple[str, bytes]]) -> bytes:
+    """A deterministic PAX tar, gzipped, of ``members`` in the order given."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as archive:
+        for path, data in members:
+            info = tarfile.TarInfo(path)
+            info.size = len(data)
+            info.mtime = EPOCH_1980_SECONDS
+            info.mode = 0o644
+            info.uid = info.gid = 0
+            info.uname = info.gname = ""
+            archive.addfile(info, io.BytesIO(data))
+    return gzip.compress(buffer.getvalue(), compresslevel=9, mtime=0)
+
+
+def build_wheel(dist: Dist, directory: Path) -> Path:
+    """Write ``dist``'s wheel into ``directory`` and return its path."""
     target = directory / dist.wheel_filename
-    target.write_bytes(buffer.getvalue())
+    target.write_bytes(_zip_bytes(_wheel_members(dist)))
     return target
+
+
+#: Where sdists and source trees keep the in-tree PEP 517 backend (``backend-path``).
+BACKEND_DIR = "_backend"
+#: The backend module's name (``build-backend``).
+BACKEND_MODULE = "tumbler_test_backend"
+#: The backend's path inside an sdist or source tree.
+BACKEND_PATH = f"{BACKEND_DIR}/{BACKEND_MODULE}.py"
+
+#: The in-tree backend every sdist ships: stdlib only, so ``requires = []`` and building needs
+#: no index. It turns PKG-INFO into METADATA and makes the same bytes as :func:`build_wheel`.
+BACKEND_SOURCE = r'''"""A stdlib-only PEP 517 build backend for tumbler's test distributions.
+
+The hooks run in the project root. ``[tool.tumbler-test-backend]`` in ``pyproject.toml``
+names the distribution (escaped name and normalized version, as in file names) and the
+package directory. The wheel is ``py3-none-any``: that package plus a ``.dist-info`` whose
+METADATA is the tree's PKG-INFO without its ``Dynamic`` lines (only sdists carry those).
+Wheels and sdists are byte-for-byte deterministic; editable wheels add the root to sys.path.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import gzip
+import hashlib
+import io
+import os
+import tarfile
+import tomllib
+import zipfile
+
+EPOCH_1980 = (1980, 1, 1, 0, 0, 0)
+EPOCH_1980_SECONDS = 315532800
+BACKEND = "_backend/tumbler_test_backend.py"
+WHEEL = (
+    b"Wheel-Version: 1.0\n"
+    b"Generator: tests.pkgindex\n"
+    b"Root-Is-Purelib: true\n"
+    b"Tag: py3-none-any\n"
+)
+
+
+def _read(path):
+    with open(path, "rb") as handle:
+        return handle.read()
+
+
+def _config():
+    with open("pyproject.toml", "rb") as handle:
+        table = tomllib.load(handle)["tool"]["tumbler-test-backend"]
+    return table["distribution"], table["package"]
+
+
+def _metadata():
+    head, blank, body = _read("PKG-INFO").partition(b"\n\n")
+    lines = head.splitlines(keepends=True)
+    kept = [line for line in lines if not line.lower().startswith(b"dynamic:")]
+    return b"".join(kept) + blank + body
+
+
+def _package_files(package):
+    if not os.path.isdir(package):
+        raise FileNotFoundError(f"package directory {package!r} is missing")
+    found = []
+    for root, dirs, files in os.walk(package):
+        dirs[:] = sorted(name for name in dirs if name != "__pycache__")
+        for name in files:
+            if not name.endswith((".pyc", ".pyo")):
+                path = os.path.join(root, name)
+                found.append((path.replace(os.sep, "/"), _read(path)))
+    return sorted(found)
+
+
+def _record_hash(data):
+    digest = hashlib.sha256(data).digest()
+    return "sha256=" + base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+def _wheel(distribution, payload):
+    dist_info = f"{distribution}.dist-info"
+    meta = [(f"{dist_info}/METADATA", _metadata()), (f"{dist_info}/WHEEL", WHEEL)]
+    members = sorted(payload) + sorted(meta)
+    record = io.StringIO()
+    writer = csv.writer(record, lineterminator="\n")
+    for path, data in members:
+        writer.writerow([path, _record_hash(data), str(len(data))])
+    writer.writerow([f"{dist_info}/RECORD", "", ""])
+    members.append((f"{dist_info}/RECORD", record.getvalue().encode()))
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for path, data in members:
+            info = zipfile.ZipInfo(path, date_time=EPOCH_1980)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.create_system = 3
+            info.external_attr = 0o100644 << 16
+            archive.writestr(info, data, compresslevel=9)
+    return buffer.getvalue()
+
+
+def _write(directory, name, data):
+    with open(os.path.join(directory, name), "wb") as handle:
+        handle.write(data)
+    return name
+
+
+def get_requires_for_build_wheel(config_settings=None):
+    return []
+
+
+def get_requires_for_build_sdist(config_settings=None):
+    return []
+
+
+def get_requires_for_build_editable(config_settings=None):
+    return []
+
+
+def prepare_metadata_for_build_wheel(metadata_directory, config_settings=None):
+    distribution, _package = _config()
+    dist_info = f"{distribution}.dist-info"
+    os.makedirs(os.path.join(metadata_directory, dist_info), exist_ok=True)
+    _write(metadata_directory, f"{dist_info}/METADATA", _metadata())
+    _write(metadata_directory, f"{dist_info}/WHEEL", WHEEL)
+    return dist_info
+
+
+def prepare_metadata_for_build_editable(metadata_directory, config_settings=None):
+    return prepare_metadata_for_build_wheel(metadata_directory, config_settings)
+
+
+def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
+    distribution, package = _config()
+    data = _wheel(distribution, _package_files(package))
+    return _write(wheel_directory, f"{distribution}-py3-none-any.whl", data)
+
+
+def build_editable(wheel_directory, config_settings=None, metadata_directory=None):
+    distribution, package = _config()
+    _package_files(package)
+    root = os.path.abspath(os.getcwd())
+    payload = [(f"__editable__.{distribution}.pth", (root + "\n").encode())]
+    return _write(wheel_directory, f"{distribution}-py3-none-any.whl", _wheel(distribution, payload))
+
+
+def build_sdist(sdist_directory, config_settings=None):
+    distribution, package = _config()
+    files = [
+        ("PKG-INFO", _read("PKG-INFO")),
+        ("pyproject.toml", _read("pyproject.toml")),
+        (BACKEND, _read(BACKEND)),
+        *_package_files(package),
+    ]
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as archive:
+        for path, data in sorted(files):
+            info = tarfile.TarInfo(f"{distribution}/{path}")
+            info.size = len(data)
+            info.mtime = EPOCH_1980_SECONDS
+            info.mode = 0o644
+            info.uid = info.gid = 0
+            info.uname = info.gname = ""
+            archive.addfile(info, io.BytesIO(data))
+    data = gzip.compress(buffer.getvalue(), compresslevel=9, mtime=0)
+    return _write(sdist_directory, f"{distribution}.tar.gz", data)
+'''
 
 
 def _pyproject(dist: Dist) -> bytes:
@@ -297,8 +488,9 @@ def _pyproject(dist: Dist) -> bytes:
 
     lines = [
         "[build-system]",
-        'requires = ["flit_core>=3.2,<4"]',
-        'build-backend = "flit_core.buildapi"',
+        "requires = []",
+        f"build-backend = {json.dumps(BACKEND_MODULE)}",
+        f"backend-path = {toml_list([BACKEND_DIR])}",
         "",
         "[project]",
         f"name = {json.dumps(dist.name)}",
@@ -311,32 +503,69 @@ def _pyproject(dist: Dist) -> bytes:
     if dist.extras:
         lines += ["", "[project.optional-dependencies]"]
         lines.extend(f"{extra} = {toml_list(reqs)}" for extra, reqs in dist.extras.items())
+    lines += [
+        "",
+        "[tool.tumbler-test-backend]",
+        f"distribution = {json.dumps(f'{_escaped(dist.name)}-{dist.file_version}')}",
+        f"package = {json.dumps(dist.import_name)}",
+    ]
     return ("\n".join(lines) + "\n").encode()
 
 
-def build_sdist(dist: Dist, directory: Path) -> Path:
-    """Write ``dist``'s sdist (PAX tar, gzip) into ``directory`` and return its path."""
-    root = f"{_escaped(dist.name)}-{dist.file_version}"
-    members = sorted(
+def _source_files(dist: Dist, pkg_info: bytes | None) -> list[tuple[str, bytes]]:
+    """The files of ``dist``'s project, by path relative to its root, sorted."""
+    return sorted(
         [
-            (f"{root}/PKG-INFO", core_metadata(dist)),
-            (f"{root}/pyproject.toml", _pyproject(dist)),
-            (f"{root}/{dist.import_name}/__init__.py", _module_source(dist)),
+            ("PKG-INFO", core_metadata(dist) if pkg_info is None else pkg_info),
+            ("pyproject.toml", _pyproject(dist)),
+            (BACKEND_PATH, BACKEND_SOURCE.encode()),
+            (f"{dist.import_name}/__init__.py", _module_source(dist)),
         ]
     )
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as archive:
-        for path, data in members:
-            info = tarfile.TarInfo(path)
-            info.size = len(data)
-            info.mtime = EPOCH_1980_SECONDS
-            info.mode = 0o644
-            info.uid = info.gid = 0
-            info.uname = info.gname = ""
-            archive.addfile(info, io.BytesIO(data))
-    target = directory / dist.sdist_filename
-    target.write_bytes(gzip.compress(buffer.getvalue(), compresslevel=9, mtime=0))
+
+
+def build_sdist(
+    dist: Dist,
+    directory: Path,
+    *,
+    pkg_info: bytes | None = None,
+    archive_format: Literal["tar.gz", "zip"] = "tar.gz",
+) -> Path:
+    """Write ``dist``'s sdist into ``directory`` and return its path.
+
+    The sdist holds PKG-INFO, pyproject.toml, the in-tree backend (:data:`BACKEND_SOURCE`)
+    and the package, under one ``<name>-<version>/`` directory; building it needs no index.
+
+    Args:
+        dist: The release.
+        directory: Where to write the file.
+        pkg_info: PKG-INFO to ship instead of :func:`core_metadata` (e.g. with ``Dynamic``).
+        archive_format: ``"tar.gz"`` (PAX tar, gzip; :attr:`Dist.sdist_filename`) or
+            ``"zip"`` (the same name ending in ``.zip``).
+    """
+    root = f"{_escaped(dist.name)}-{dist.file_version}"
+    members = [(f"{root}/{path}", data) for path, data in _source_files(dist, pkg_info)]
+    if archive_format == "zip":
+        target = directory / f"{root}.zip"
+        target.write_bytes(_zip_bytes(members))
+    else:
+        target = directory / dist.sdist_filename
+        target.write_bytes(_tar_gz_bytes(members))
     return target
+
+
+def write_source_tree(dist: Dist, directory: Path, *, pkg_info: bytes | None = None) -> Path:
+    """Write ``dist``'s unpacked project (what its sdist holds) into ``directory``; return it.
+
+    ``directory`` is created if needed and gets PKG-INFO, pyproject.toml, the in-tree backend
+    and the package, ready for a directory, editable or VCS install that needs no index.
+    """
+    directory.mkdir(parents=True, exist_ok=True)
+    for path, data in _source_files(dist, pkg_info):
+        target = directory.joinpath(*path.split("/"))
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+    return directory
 
 
 def build_dists(dists: Iterable[Dist], directory: Path) -> dict[str, Path]:

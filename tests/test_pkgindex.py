@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import base64
 import hashlib
 import io
@@ -24,15 +25,19 @@ from packaging.utils import canonicalize_name, parse_sdist_filename, parse_wheel
 from packaging.version import Version
 
 from tests.pkgindex import (
+    BACKEND_SOURCE,
     HTML_V1,
     JSON_V1,
     Dist,
     PackageIndex,
     build_dists,
+    build_sdist,
+    build_wheel,
     core_metadata,
     default_catalogue,
     fetch,
     upload_time_text,
+    write_source_tree,
 )
 
 # Registers the fixtures even before tests/conftest.py does; by module name, so both is fine.
@@ -206,14 +211,21 @@ def test_sdists_are_valid(dist_dir: Path) -> None:
         assert set(files) == {
             f"{root}/PKG-INFO",
             f"{root}/pyproject.toml",
+            f"{root}/_backend/tumbler_test_backend.py",
             f"{root}/{dist.import_name}/__init__.py",
         }
+        assert [m.name for m in members] == sorted(files)
         pkg_info = Metadata.from_email(files[f"{root}/PKG-INFO"], validate=True)
         assert (canonicalize_name(pkg_info.name), pkg_info.version) == (name, version)
         pyproject = tomllib.loads(files[f"{root}/pyproject.toml"].decode())
         assert pyproject["project"]["name"] == dist.name
         assert pyproject["project"]["dependencies"] == list(dist.requires_dist)
-        assert pyproject["build-system"]["build-backend"] == "flit_core.buildapi"
+        assert pyproject["build-system"] == {
+            "requires": [],
+            "build-backend": "tumbler_test_backend",
+            "backend-path": ["_backend"],
+        }
+        assert files[f"{root}/_backend/tumbler_test_backend.py"] == BACKEND_SOURCE.encode()
     # gzip header: no file name, mtime 0
     header = (dist_dir / "alpha-1.0.tar.gz").read_bytes()[:10]
     assert header[3] == 0 and header[4:8] == b"\0\0\0\0"
@@ -548,3 +560,109 @@ def test_builder_is_reusable_for_custom_worlds(tmp_path: Path) -> None:
     with zipfile.ZipFile(io.BytesIO(built["solo-3.0-py3-none-any.whl"].read_bytes())) as archive:
         metadata = archive.read("solo-3.0.dist-info/METADATA").decode()
     assert 'Requires-Dist: alpha; python_version < "3"' in metadata
+
+
+# --- the in-tree build backend --------------------------------------------------------------
+
+
+def _catalogue_dist(name: str, version: str) -> Dist:
+    return next(d for d in default_catalogue() if (d.name, d.version) == (name, version))
+
+
+def test_backend_source_is_stdlib_only_python() -> None:
+    """The backend compiles and imports nothing outside the standard library."""
+    tree = ast.parse(BACKEND_SOURCE, "tumbler_test_backend.py")
+    imported: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            imported.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            imported.add(node.module.split(".")[0])
+    assert imported <= sys.stdlib_module_names | {"__future__"}, imported
+
+
+def test_write_source_tree_holds_what_the_sdist_holds(tmp_path: Path) -> None:
+    """The tree has exactly the sdist's files, byte for byte, and is returned."""
+    beta = _catalogue_dist("beta", "1.0")
+    tree = write_source_tree(beta, tmp_path / "nested" / "beta")
+    assert tree == tmp_path / "nested" / "beta"
+    on_disk = {
+        p.relative_to(tree).as_posix(): p.read_bytes() for p in tree.rglob("*") if p.is_file()
+    }
+    with tarfile.open(build_sdist(beta, tmp_path), "r:gz") as archive:
+        in_sdist = {}
+        for member in archive.getmembers():
+            extracted = archive.extractfile(member)
+            assert extracted is not None
+            in_sdist[member.name.split("/", 1)[1]] = extracted.read()
+    assert on_disk == in_sdist
+    assert on_disk["PKG-INFO"] == core_metadata(beta)
+
+
+def test_zip_sdist_has_the_same_members(tmp_path: Path) -> None:
+    """``archive_format="zip"`` writes the same files, deterministically, as ``<root>.zip``."""
+    gamma = _catalogue_dist("gamma", "0.6")
+    first = build_sdist(gamma, tmp_path, archive_format="zip")
+    assert first.name == "gamma-0.6.zip"
+    (tmp_path / "again").mkdir()
+    again = build_sdist(gamma, tmp_path / "again", archive_format="zip")
+    assert again.read_bytes() == first.read_bytes()
+    with zipfile.ZipFile(first) as archive:
+        names = archive.namelist()
+        assert all(i.date_time == (1980, 1, 1, 0, 0, 0) for i in archive.infolist())
+        assert archive.read("gamma-0.6/PKG-INFO") == core_metadata(gamma)
+    assert names == sorted(names)
+    assert "gamma-0.6/_backend/tumbler_test_backend.py" in names
+
+
+def test_backend_hooks_rebuild_the_same_bytes(tmp_path: Path) -> None:
+    """Through ``build``, the backend makes exactly build_wheel's wheel and build_sdist's sdist."""
+    from build import ProjectBuilder
+    from pyproject_hooks import quiet_subprocess_runner
+
+    beta = _catalogue_dist("beta", "1.0")
+    tree = write_source_tree(beta, tmp_path / "tree")
+    builder = ProjectBuilder(tree, runner=quiet_subprocess_runner)
+    assert builder.build_system_requires == set()
+    assert builder.get_requires_for_build("wheel") == set()
+    out = tmp_path / "out"
+    wheel = Path(builder.build("wheel", out))
+    sdist = Path(builder.build("sdist", out))
+    expected = tmp_path / "expected"
+    expected.mkdir()
+    assert wheel.read_bytes() == build_wheel(beta, expected).read_bytes()
+    assert sdist.read_bytes() == build_sdist(beta, expected).read_bytes()
+    metadata = Path(builder.prepare("wheel", tmp_path / "meta") or "")
+    assert metadata.name == "beta-1.0.dist-info"
+    assert (metadata / "METADATA").read_bytes() == core_metadata(beta)
+
+
+def test_pip_builds_and_installs_the_sdist_without_an_index(tmp_path: Path) -> None:
+    """Real pip, build isolation on, ``--no-index``: ``requires = []`` is all the sdist needs."""
+    env = clean_env(tmp_path)
+    sdist = build_sdist(Dist("lonely-pkg", "1.2", requires_python=">=3.8"), tmp_path)
+    venv = tmp_path / "venv"
+    run([sys.executable, "-m", "venv", "--without-pip", str(venv)], env)
+    python = venv / "bin" / "python"
+    pip = [sys.executable, "-m", "pip", "--python", str(python)]
+    quiet = ["--isolated", "--no-index", "--no-cache-dir", "--disable-pip-version-check"]
+    run([*pip, "install", *quiet, "--no-input", str(sdist)], env)
+    script = "import importlib.metadata as m, lonely_pkg; print(m.version('lonely-pkg'), lonely_pkg.__version__)"
+    assert run([str(python), "-c", script], env).stdout.split() == ["1.2", "1.2"]
+
+
+def test_pip_installs_a_source_tree_editable(tmp_path: Path) -> None:
+    """``pip install -e`` of write_source_tree's directory uses build_editable; edits show."""
+    env = clean_env(tmp_path)
+    tree = write_source_tree(Dist("live-edit", "0.3"), tmp_path / "tree")
+    venv = tmp_path / "venv"
+    run([sys.executable, "-m", "venv", "--without-pip", str(venv)], env)
+    python = venv / "bin" / "python"
+    pip = [sys.executable, "-m", "pip", "--python", str(python)]
+    quiet = ["--isolated", "--no-index", "--no-cache-dir", "--disable-pip-version-check"]
+    run([*pip, "install", *quiet, "--no-input", "--editable", str(tree)], env)
+    (tree / "live_edit" / "__init__.py").write_text('__version__ = "edited"\n')
+    script = "import live_edit; print(live_edit.__version__, live_edit.__file__)"
+    version, where = run([str(python), "-c", script], env).stdout.split()
+    assert version == "edited"
+    assert Path(where) == tree / "live_edit" / "__init__.py"

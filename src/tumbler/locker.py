@@ -106,7 +106,12 @@ def _roots(project: Project, environment: Mapping[str, str]) -> dict[str, list[R
     return roots
 
 
-def _marker(origins: set[str]) -> Marker | None:
+#: The synthetic group (R15) standing for "no group named": the project's default groups.
+DEFAULT_GROUP = "default"
+
+
+def _marker(origins: set[str], default_groups: Sequence[str]) -> Marker | None:
+    """Who needs a package, as a marker: None when the project's own dependencies do."""
     if "" in origins:
         return None
     clauses = []
@@ -114,6 +119,8 @@ def _marker(origins: set[str]) -> Marker | None:
         kind, _, name = origin.partition(":")
         variable = "extras" if kind == "extra" else "dependency_groups"
         clauses.append(f"'{name}' in {variable}")
+    if any(o.partition(":")[2] in default_groups for o in origins if o.startswith("group:")):
+        clauses.append(f"'{DEFAULT_GROUP}' in dependency_groups")
     return Marker(" or ".join(clauses)) if clauses else None
 
 
@@ -280,7 +287,7 @@ def _build(
             - {name}
         )
         dependencies = [{"name": d} for d in dependency_names]
-        marker = _marker(needed_by.get(name, {""}))
+        marker = _marker(needed_by.get(name, {""}), project.default_groups)
         packages.append(_package(candidate, marker, dependencies, sizes, finder))
     inputs = LockInputs.of(
         project,
@@ -296,7 +303,7 @@ def _build(
         requires_python=project.requires_python,
         extras=[canonicalize_name(e) for e in sorted(project.extras)],
         dependency_groups=sorted(project.groups),
-        default_groups=list(project.default_groups),
+        default_groups=[DEFAULT_GROUP] if project.default_groups else [],
         created_by="tumbler",
         packages=packages,
         tool={TOOL_NAME: inputs.table()},

@@ -59,8 +59,9 @@ class Settings:
     exclude_newer: datetime | None = None
     python_version: str | None = None
     platform: str | None = None
-    #: Groups installed when none are named; None means "dev" when there is such a group.
-    default_groups: tuple[str, ...] | None = None
+    #: Groups an installer takes when none are named (written as the synthetic group
+    #: ``default`` in the lock's markers, R15).
+    default_groups: tuple[str, ...] = ()
     #: Directory dependencies locked as editable.
     editable: frozenset[NormalizedName] = frozenset()
 
@@ -81,11 +82,9 @@ class Project:
     files: tuple[Path, ...] = ()
 
     @property
-    def default_groups(self) -> tuple[str, ...]:
+    def default_groups(self) -> tuple[NormalizedName, ...]:
         """The groups an installer takes when none are named."""
-        if self.settings.default_groups is not None:
-            return self.settings.default_groups
-        return ("dev",) if "dev" in self.groups else ()
+        return tuple(canonicalize_name(g) for g in self.settings.default_groups)
 
 
 def _requirement(text: Any, where: str) -> Requirement:
@@ -168,7 +167,7 @@ def _settings(table: Any, where: str) -> Settings:
         exclude_newer=exclude_newer,
         python_version=table.get("python-version"),
         platform=table.get("platform"),
-        default_groups=None
+        default_groups=()
         if default_groups is None
         else _strings(default_groups, f"{where}.default-groups"),
         editable=frozenset(
@@ -248,6 +247,13 @@ def _read_pyproject(path: Path) -> Project:
         )
     tool = document.get("tool", {})
     table = tool.get("tumbler", {}) if isinstance(tool, dict) else {}
+    settings = _settings(table, f"{path}: tool.tumbler")
+    for group in settings.default_groups:
+        if canonicalize_name(group) not in groups:
+            raise InputError(
+                f"{path}: tool.tumbler.default-groups: no dependency group {group!r}; "
+                f"groups: {', '.join(sorted(groups)) or '(none)'}"
+            )
     return Project(
         path=path,
         name=name,
@@ -255,7 +261,7 @@ def _read_pyproject(path: Path) -> Project:
         dependencies=_expand_self(dependencies, name, extras),
         extras=extras,
         groups=groups,
-        settings=_settings(table, f"{path}: tool.tumbler"),
+        settings=settings,
         files=(path,),
     )
 

@@ -21,13 +21,12 @@ import resolvelib
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.utils import NormalizedName, canonicalize_name
+from packaging.version import Version
 
 from tumbler.errors import ResolutionError
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator, Mapping, Sequence
-
-    from packaging.version import Version
 
     from tumbler.direct import DirectSource
     from tumbler.finder import Finder, Release
@@ -35,6 +34,8 @@ if TYPE_CHECKING:
 
 __all__ = ["Candidate", "Req", "Resolution", "resolve"]
 
+#: The identifier of the target interpreter: a release's Requires-Python is a dependency on it.
+PYTHON = NormalizedName("<python>")
 #: Pre-release policies (see :data:`tumbler.project.PRERELEASE_POLICIES`).
 _ALLOW, _DISALLOW = "allow", "disallow"
 
@@ -170,6 +171,10 @@ class _Provider(resolvelib.AbstractProvider):  # type: ignore[type-arg]
         name = canonicalize_name(identifier.split("[", maxsplit=1)[0])
         extras = frozenset(e for r in reqs for e in r.extras)
         bad = {c.version for c in incompatibilities[identifier]}
+        if name == PYTHON:
+            python = Version(self.environment["python_full_version"])
+            candidate = Candidate(PYTHON, python)
+            return [candidate] if all(self.is_satisfied_by(r, candidate) for r in reqs) else []
         direct = self.directs.get(name)
         if direct is not None:
             if direct.version in bad:
@@ -230,8 +235,19 @@ class _Provider(resolvelib.AbstractProvider):  # type: ignore[type-arg]
         cached = self.dependencies.get(candidate)
         if cached is not None:
             return list(cached)
+        if candidate.name == PYTHON:
+            return []
         metadata = self.metadata(candidate)
         out: list[Req] = []
+        if metadata.requires_python is not None and not candidate.extras:
+            out.append(
+                Req(
+                    PYTHON,
+                    frozenset(),
+                    metadata.requires_python,
+                    text=f"Python{metadata.requires_python}",
+                )
+            )
         if candidate.extras:
             exact = SpecifierSet(f"=={candidate.version}")
             out.append(
@@ -261,7 +277,9 @@ class _Provider(resolvelib.AbstractProvider):  # type: ignore[type-arg]
             self.required_by.setdefault(req.name, (req, candidate))
         self.dependencies[candidate] = tuple(out)
         self.finder.prefetch(
-            Requirement(r.text) for r in out if r.url is None and r.name not in self.directs
+            Requirement(r.text)
+            for r in out
+            if r.url is None and r.name not in self.directs and r.name != PYTHON
         )
         return out
 
@@ -284,6 +302,10 @@ def _describe_requirement(provider: _Provider, requirement: Req, parent: Candida
 
 
 def _skipped(provider: _Provider, name: NormalizedName) -> str:
+    if name == PYTHON:
+        return f"the target's Python is {provider.environment['python_full_version']}"
+    if name in provider.directs:
+        return f"the direct reference gives version {provider.directs[name].version}"
     try:
         project = provider.finder.project(name)
     except Exception:
@@ -364,6 +386,7 @@ def resolve(
             "project's dependencies more tightly"
         ) from None
     chosen: dict[str, Candidate] = dict(result.mapping)
+    chosen.pop(PYTHON, None)
     pins = {c.name: c for c in chosen.values() if not c.extras}
     edges: dict[str, tuple[str, ...]] = {}
     for key, candidate in chosen.items():

@@ -212,7 +212,7 @@ class _Git:
         self.url = url
         self.public = public
 
-    def run(self, what: str, args: Sequence[str], *, cwd: Path | None = None) -> str:
+    def run(self, what: str, args: Sequence[str]) -> str:
         """Run ``git ARGS``; its stdout, stripped. ``what`` names the step in errors."""
         environment = {k: v for k, v in os.environ.items() if k not in _REPOSITORY_VARIABLES}
         environment.update(_NO_PROMPT)
@@ -220,7 +220,6 @@ class _Git:
         try:
             done = subprocess.run(
                 ["git", *args],
-                cwd=cwd,
                 env=environment,
                 stdin=subprocess.DEVNULL,
                 capture_output=True,
@@ -243,17 +242,28 @@ class _Git:
             return None
 
     def _reason(self, done: subprocess.CompletedProcess[str]) -> str:
-        """The most telling line git printed: its first ``fatal:``, else its last line."""
+        """The most telling line git printed: its first ``fatal:``, else its last line.
+
+        Before git's generic "Could not read from remote repository" the transport (ssh)
+        said what went wrong; that line is shown instead.
+        """
         lines = [line.strip() for line in (done.stderr + "\n" + done.stdout).splitlines()]
         lines = [line for line in lines if line]
-        chosen = next((line for line in lines if line.startswith("fatal:")), None)
-        if chosen is None:
+        fatal = next((i for i, line in enumerate(lines) if line.startswith("fatal:")), None)
+        if fatal is None:
             chosen = lines[-1] if lines else f"exit status {done.returncode}"
+        elif "Could not read from remote repository" in lines[fatal] and fatal > 0:
+            chosen = lines[fatal - 1]
+        else:
+            chosen = lines[fatal]
         if self.url != self.public:
             chosen = chosen.replace(self.url, self.public)
             userinfo = urlsplit(self.url).netloc.rpartition("@")[0]
             if userinfo:
-                chosen = chosen.replace(userinfo, "***")
+                chosen = chosen.replace(f"{userinfo}@", "")
+                password = userinfo.partition(":")[2]
+                if password:
+                    chosen = chosen.replace(password, "***")
         return chosen
 
 

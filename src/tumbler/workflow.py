@@ -177,7 +177,10 @@ def run_lock(options: LockOptions) -> LockOutcome:
     started = time.perf_counter()
     prepared = _prepare(options)
     output = prepared.output
-    existing = _existing(output)
+    try:
+        existing = _existing(output)
+    except TumblerError:
+        existing = None  # an unreadable old lock only loses its pins as preferences
     request = dataclasses.replace(prepared.request, preferences=_preferences(existing))
     http = _http(options, prepared)
     try:
