@@ -1,0 +1,205 @@
+"""``tumbler lock --check``: every kind of input drift and content drift is named, an
+unchanged project passes offline, and the gate writes nothing."""
+
+from __future__ import annotations
+
+import json
+import os
+import tomllib
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import CLI, Run
+from tests.pkgindex import PackageIndex, build_dists, serve_json_index
+from tests.test_lock import CATALOGUE, write_project
+from tumbler.inputs import LockInputs, input_drift
+
+
+@pytest.fixture(scope="module")
+def index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PackageIndex]:
+    directory = tmp_path_factory.mktemp("check-dists")
+    build_dists(CATALOGUE, directory)
+    with serve_json_index(directory, CATALOGUE) as served:
+        yield served
+
+
+@pytest.fixture(autouse=True)
+def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    for key in list(os.environ):
+        if key.startswith(("PIP_", "UV_", "TUMBLER_")):
+            monkeypatch.delenv(key)
+    monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)
+    monkeypatch.setenv("TUMBLER_CACHE_DIR", str(tmp_path / "cache"))
+
+
+BASE = {
+    "dependencies": ["beta", "delta"],
+    "extras": {"viz": ["top"]},
+    "groups": {"dev": ["churn"], "docs": ["gamma"]},
+}
+
+
+@pytest.fixture
+def locked(cli: CLI, tmp_path: Path, index: PackageIndex) -> Path:
+    project = write_project(
+        tmp_path,
+        BASE["dependencies"],  # type: ignore[arg-type]
+        extras=BASE["extras"],  # type: ignore[arg-type]
+        groups=BASE["groups"],  # type: ignore[arg-type]
+        requires_python=">=3.8",
+    )
+    run = cli("lock", project, "--index-url", index.url, "-q", "--exclude-newer", "2024-01-01")
+    assert run.code == 0, run.err
+    return project
+
+
+def check(cli: CLI, project: Path, index: PackageIndex, *args: str) -> Run:
+    return cli(
+        "lock", project, "--check", "--index-url", index.url, "--exclude-newer", "2024-01-01", *args
+    )
+
+
+def test_up_to_date_passes_offline_and_writes_nothing(
+    cli: CLI, locked: Path, index: PackageIndex
+) -> None:
+    lock = locked.parent / "pylock.toml"
+    before = lock.read_bytes(), lock.stat().st_mtime_ns
+    run = check(cli, locked, index, "--offline")
+    assert run.code == 0, run.out + run.err
+    assert run.out == f"{lock} is up to date\n"
+    assert (lock.read_bytes(), lock.stat().st_mtime_ns) == before
+
+
+@pytest.mark.parametrize(
+    ("edit", "expected"),
+    [
+        (
+            {"dependencies": ["beta", "delta", "alpha>=1"]},
+            ["dependency 'alpha>=1' added to [project.dependencies]"],
+        ),
+        ({"dependencies": ["beta"]}, ["dependency 'delta' removed from [project.dependencies]"]),
+        (
+            {"dependencies": ["beta>=1", "delta"]},
+            ["dependency 'beta' changed to 'beta>=1' in [project.dependencies]"],
+        ),
+        ({"requires_python": ">=3.9"}, ["requires-python changed from >=3.8 to >=3.9"]),
+        ({"groups": {"dev": ["churn"]}}, ["group 'docs' removed"]),
+        ({"groups": {**BASE["groups"], "lint": ["alpha"]}}, ["group 'lint' added"]),  # type: ignore[dict-item]
+        (
+            {"groups": {"dev": ["churn", "base"], "docs": ["gamma"]}},
+            ["requirement 'base' added to [dependency-groups].dev"],
+        ),
+        ({"extras": {}}, ["extra 'viz' removed"]),
+    ],
+)
+def test_input_drift_is_named(
+    cli: CLI,
+    locked: Path,
+    index: PackageIndex,
+    edit: dict[str, object],
+    expected: list[str],
+) -> None:
+    settings: dict[str, object] = {**BASE, "requires_python": ">=3.8", **edit}
+    write_project(
+        locked.parent,
+        settings["dependencies"],  # type: ignore[arg-type]
+        extras=settings["extras"],  # type: ignore[arg-type]
+        groups=settings["groups"],  # type: ignore[arg-type]
+        requires_python=settings["requires_python"],  # type: ignore[arg-type]
+    )
+    lock = locked.parent / "pylock.toml"
+    before = lock.read_bytes()
+    run = check(cli, locked, index, "--format", "json")
+    assert run.code == 1
+    result = json.loads(run.out)
+    assert result["up_to_date"] is False
+    assert result["inputs"] == expected
+    assert lock.read_bytes() == before
+
+
+def test_option_drift_is_named(cli: CLI, locked: Path, index: PackageIndex) -> None:
+    run = cli("lock", locked, "--check", "--index-url", index.url, "--exclude-newer", "2025-01-01")
+    assert run.code == 1
+    assert "exclude-newer changed from 2024-01-01T00:00:00Z to 2025-01-01T00:00:00Z" in run.out
+    other = index.url.replace("127.0.0.1", "localhost")
+    run = cli("lock", locked, "--check", "--index-url", other, "--exclude-newer", "2024-01-01")
+    assert run.code == 1
+    assert f"the indexes changed from {index.url} to {other}" in run.out
+
+
+def _tamper(lock: Path, old: str, new: str) -> None:
+    text = lock.read_text(encoding="utf-8")
+    assert old in text
+    lock.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def test_content_drift_one_line_per_package(cli: CLI, locked: Path, index: PackageIndex) -> None:
+    lock = locked.parent / "pylock.toml"
+    text = lock.read_text(encoding="utf-8")
+    document = tomllib.loads(text)
+    gamma = next(p for p in document["packages"] if p["name"] == "gamma")
+    wheel = gamma["wheels"][0]["name"]
+    # A package the fresh lock does not have, a version that moved, a wheel that is gone.
+    ghost = (
+        '\n[[packages]]\nname = "ghost"\nversion = "1.0"\nindex = "http://127.0.0.1/simple"\nsdist = { name = "ghost-1.0.tar.gz", url = "http://127.0.0.1/ghost-1.0.tar.gz", hashes = { sha256 = "'
+        + "0" * 64
+        + '" } }\n'
+    )
+    text = text.replace("\n[tool.tumbler]", ghost + "\n[tool.tumbler]")
+    lock.write_text(text, encoding="utf-8")
+    # The committed lock pins alpha 2.0, since yanked: a re-lock moves off it.
+    _tamper(lock, 'name = "alpha"\nversion = "1.1"', 'name = "alpha"\nversion = "2.0"')
+    lock.write_text(
+        lock.read_text(encoding="utf-8").replace("alpha-1.1", "alpha-2.0"), encoding="utf-8"
+    )
+    _tamper(lock, f'{{ name = "{wheel}"', '{ name = "gamma-0.6-py2-none-any.whl"')
+    run = check(cli, locked, index, "--offline")
+    assert run.code == 1
+    content = run.out.split("content changed:\n", 1)[1].split("run 'tumbler lock'", 1)[0]
+    assert content.splitlines() == [
+        "  changed alpha (version)",
+        "  changed gamma (wheels)",
+        "  removed ghost (1.0)",
+    ]
+    markdown = check(cli, locked, index, "--offline", "--format", "markdown")
+    assert "| removed | `ghost` | 1.0 |" in markdown.out
+
+
+def test_missing_lock_is_drift(cli: CLI, tmp_path: Path, index: PackageIndex) -> None:
+    project = write_project(tmp_path, ["alpha"])
+    run = check(cli, project, index)
+    assert run.code == 1
+    assert "no lock file: run 'tumbler lock' to create it" in run.out
+    assert not (tmp_path / "pylock.toml").exists()
+
+
+def test_invalid_committed_lock_is_an_error(cli: CLI, tmp_path: Path, index: PackageIndex) -> None:
+    project = write_project(tmp_path, ["alpha"])
+    (tmp_path / "pylock.toml").write_text("lock-version = 1\n", encoding="utf-8")
+    run = check(cli, project, index)
+    assert run.code == 2
+    assert "not a valid lock file" in run.err
+
+
+def test_input_drift_without_network(tmp_path: Path) -> None:
+    """The input comparison is pure: two records in, sentences out."""
+    old = LockInputs(
+        project="pyproject.toml", dependencies=("httpx>=0.27",), target="linux-x86_64-3.11"
+    )
+    new = LockInputs(
+        project="pyproject.toml",
+        dependencies=("httpx>=0.28",),
+        indexes=("http://127.0.0.1/simple",),
+        prereleases="allow",
+        target="macos-arm64-3.12",
+    )
+    assert input_drift(old, new) == [
+        "dependency 'httpx>=0.27' changed to 'httpx>=0.28' in [project.dependencies]",
+        "the indexes changed from (none) to http://127.0.0.1/simple",
+        "the pre-release policy changed from if-necessary to allow",
+        "the target environment changed from linux-x86_64-3.11 to macos-arm64-3.12",
+    ]
+    assert input_drift(old, old) == []
+    assert LockInputs.from_table(old.table()) == old
