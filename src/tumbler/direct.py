@@ -11,6 +11,8 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import shutil
+import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -111,7 +113,12 @@ def _vcs(requirement: Requirement, url: str, http: Http, cache_dir: Path) -> Dir
 
     repository, revision, subdirectory = parse_vcs_url(url)
     checkout = checkout_git(repository, revision, cache_dir / "git", offline=http.offline)
-    data = metadata_from_tree(checkout.path, subdirectory=subdirectory)
+    # Backends may write into the tree (setuptools' egg-info): build from a copy so the
+    # cached checkout stays exactly the commit.
+    with tempfile.TemporaryDirectory(prefix="tumbler-vcs-") as temp:
+        tree = Path(temp) / "tree"
+        shutil.copytree(checkout.path, tree, ignore=shutil.ignore_patterns(".git"), symlinks=True)
+        data = metadata_from_tree(tree, subdirectory=subdirectory)
     metadata = parse_metadata(data, url)
     name, version = _checked(metadata, requirement)
     vcs = PackageVcs(
