@@ -3,7 +3,7 @@
 Layout under the cache root (``TUMBLER_CACHE_DIR``, else ``$XDG_CACHE_HOME/tumbler``, else
 ``~/.cache/tumbler``)::
 
-    http/<aa>/<sha256 of URL>.json     one cached response: meta + parsed body (JSON)
+    http/<aa>/<sha256 of URL>          one cached response: a JSON line of meta, then the body
     blob/<kind>/<aa>/<key>             immutable bytes, e.g. core metadata by file sha256
 
 Every write goes to a temporary file in the same directory and is renamed into place, so
@@ -58,23 +58,26 @@ class Cache:
 
     def _http_path(self, url: str) -> Path:
         key = _digest(url)
-        return self.root / "http" / key[:2] / f"{key}.json"
+        return self.root / "http" / key[:2] / key
 
-    def get_response(self, url: str) -> dict[str, Any] | None:
-        """The cached entry for ``url`` (``meta`` and ``body``), or None."""
+    def get_response(self, url: str) -> tuple[dict[str, Any], bytes] | None:
+        """The cached response for ``url``: its metadata and its raw body, or None."""
         try:
             data = self._http_path(url).read_bytes()
         except OSError:
             return None
+        head, sep, body = data.partition(b"\n")
         try:
-            entry = json.loads(data)
+            meta = json.loads(head) if sep else None
         except ValueError:
             return None
-        return entry if isinstance(entry, dict) else None
+        return (meta, body) if isinstance(meta, dict) else None
 
-    def put_response(self, url: str, entry: dict[str, Any]) -> None:
-        """Store ``entry`` (JSON-able) for ``url``."""
-        _write(self._http_path(url), json.dumps(entry, separators=(",", ":")).encode())
+    def put_response(self, url: str, meta: dict[str, Any], body: bytes) -> None:
+        """Store a response for ``url``: one JSON line of metadata, then the body as is."""
+        _write(
+            self._http_path(url), json.dumps(meta, separators=(",", ":")).encode() + b"\n" + body
+        )
 
     def _blob_path(self, kind: str, key: str) -> Path:
         safe = _digest(key) if not key.isalnum() else key

@@ -14,22 +14,31 @@ kept, to explain a failed resolution.
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections import Counter, defaultdict
+from concurrent.futures import Future
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, TypeVar
 
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
 
 from tumbler.errors import NetworkError
-from tumbler.index import ACCEPT, group_rows, index_file, page_url, parse_page
+from tumbler.index import (
+    ACCEPT,
+    Row,
+    group_rows,
+    index_file,
+    page_url,
+    parse_page,
+    version_rows,
+)
 from tumbler.metadata import MetadataFetcher
 from tumbler.net import redact
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator, Mapping
-    from concurrent.futures import Future
     from datetime import datetime
 
     from packaging.requirements import Requirement
@@ -43,6 +52,9 @@ if TYPE_CHECKING:
     from tumbler.targets import Target
 
 __all__ = ["Finder", "Project", "Release"]
+
+_T = TypeVar("_T")
+_R = TypeVar("_R")
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,30 +87,39 @@ class Project:
     Requires-Python, upload time, yanks) only when asked for.
     """
 
-    __slots__ = ("_judge", "_judged", "_versions", "found", "index", "name")
+    __slots__ = ("_grouped", "_judge", "_judged", "_page", "_targeted", "found", "index", "name")
 
     def __init__(
         self,
         name: NormalizedName,
         *,
         found: bool,
-        versions: list[tuple[Version, list[list[Any]]]] | None = None,
+        page: Callable[[], list[Row]] | None = None,
+        targeted: Callable[[Version], list[Row] | None] | None = None,
         index: str | None = None,
-        judge: Callable[[Project, Version, list[list[Any]]], Release | str] | None = None,
+        judge: Callable[[Project, Version, list[Row]], Release | str] | None = None,
     ) -> None:
         self.name = name
         self.found = found
         self.index = index
-        self._versions = versions or []
+        self._page = page
+        self._targeted = targeted
+        self._grouped: list[tuple[Version, list[Row]]] | None = None
         self._judge = judge
         self._judged: dict[Version, Release | str] = {}
+
+    @property
+    def _versions(self) -> list[tuple[Version, list[Row]]]:
+        if self._grouped is None:
+            self._grouped = group_rows(self._page()) if self._page is not None else []
+        return self._grouped
 
     @property
     def versions(self) -> list[Version]:
         """Every version with files, newest first."""
         return [v for v, _ in self._versions]
 
-    def _verdict(self, version: Version, rows: list[list[Any]]) -> Release | str:
+    def _verdict(self, version: Version, rows: list[Row]) -> Release | str:
         verdict = self._judged.get(version)
         if verdict is None:
             assert self._judge is not None
@@ -115,6 +136,14 @@ class Project:
 
     def release(self, version: Version) -> Release | None:
         """The usable release of ``version``, if any."""
+        known = self._judged.get(version)
+        if known is not None:
+            return None if isinstance(known, str) else known
+        if self._grouped is None and self._targeted is not None:
+            rows = self._targeted(version)
+            if rows:
+                verdict = self._verdict(version, rows)
+                return None if isinstance(verdict, str) else verdict
         for candidate, rows in self._versions:
             if candidate == version:
                 verdict = self._verdict(candidate, rows)
@@ -147,14 +176,14 @@ class Finder:
         *,
         exclude_newer: datetime | None = None,
         preferences: Mapping[NormalizedName, Version] | None = None,
-        speculate: bool = True,
+        speculate: bool | None = None,
     ) -> None:
         self.http = http
         self.indexes = indexes
         self.target = target
         self.exclude_newer = exclude_newer
         self.preferences = dict(preferences or {})
-        self.speculate = speculate
+        self.speculate = not http.offline if speculate is None else speculate
         self.metadata_fetcher = MetadataFetcher(http, http.cache)
         self._python = Version(target.environment["python_full_version"])
         self._tag_rank: dict[Tag, int] = {tag: i for i, tag in enumerate(target.tags)}
@@ -175,39 +204,55 @@ class Finder:
         with self._lock:
             future = self._projects.get(name)
             if future is None:
-                future = self.http.executor.submit(self._load_project, name)
+                future = self._submit(self._load_project, name)
                 self._projects[name] = future
         return future
 
-    def _fetch_rows(self, index: str, name: NormalizedName) -> tuple[int, list[list[object]]]:
-        status, rows = self.http.fetch_cached(page_url(index, name), parse_page, {"Accept": ACCEPT})
-        if status not in (200, 404):
-            raise NetworkError(f"{redact(page_url(index, name))}: the index answered HTTP {status}")
-        return status, rows or []
+    def _submit(self, function: Callable[[_T], _R], argument: _T) -> Future[_R]:
+        """Run ``function`` on the pool, or at once when not speculating (offline: no
+        latency to hide, so threads would only add contention)."""
+        if self.speculate:
+            return self.http.executor.submit(function, argument)
+        future: Future[_R] = Future()
+        try:
+            future.set_result(function(argument))
+        except BaseException as error:
+            future.set_exception(error)
+        return future
 
     def _load_project(self, name: NormalizedName) -> Project:
         for index in self.indexes.for_package(name):
-            status, rows = self._fetch_rows(index, name)
-            if status == 200 and rows:
-                project = self._build(name, rows, redact(index).rstrip("/"))
-                if self.speculate:
-                    self._speculate(project)
-                return project
+            url = page_url(index, name)
+            response = self.http.fetch_cached(url, {"Accept": ACCEPT})
+            if response.status == 404:
+                continue
+            if response.status != 200:
+                raise NetworkError(f"{redact(url)}: the index answered HTTP {response.status}")
+            body, kind = response.body, response.headers.get("content-type", "")
+            if "json" not in kind and b"<a" not in body and b"<A" not in body:
+                continue  # an empty HTML page: the project has no files here
+            project = Project(
+                name,
+                found=True,
+                page=functools.partial(parse_page, body, kind, url),
+                targeted=functools.partial(version_rows, body, kind, url),
+                index=redact(index).rstrip("/"),
+                judge=self._judge,
+            )
+            if self.speculate:
+                self._speculate(project)
+            return project
         return Project(name, found=False)
 
-    def _build(self, name: NormalizedName, rows: list[list[Any]], index: str) -> Project:
-        if self.exclude_newer is not None and any(row[5] is None for row in rows):
-            with self._lock:
-                self.untimed_indexes.add(index)
-        return Project(name, found=True, versions=group_rows(rows), index=index, judge=self._judge)
-
-    def _judge(self, project: Project, version: Version, rows: list[list[Any]]) -> Release | str:
+    def _judge(self, project: Project, version: Version, rows: list[Row]) -> Release | str:
         usable: list[IndexFile] = []
         reasons: Counter[str] = Counter()
         for row in rows:
             file = index_file(row, project.name, project.index or "")
             if file is None:
                 continue
+            if self.exclude_newer is not None and file.upload_time is None:
+                self.untimed_indexes.add(file.index)
             reason = self._unusable(file)
             if reason is None:
                 usable.append(file)
@@ -252,7 +297,7 @@ class Finder:
         with self._lock:
             future = self._metadata.get(file.url)
             if future is None:
-                future = self.http.executor.submit(self.metadata_fetcher.get, file)
+                future = self._submit(self.metadata_fetcher.get, file)
                 self._metadata[file.url] = future
         return future
 
@@ -277,7 +322,7 @@ class Finder:
     def _expand_future(
         self, future: Future[Project], specifier: SpecifierSet, extras: frozenset[str]
     ) -> None:
-        if future.exception() is None:
+        if not future.cancelled() and future.exception() is None:
             self._expand(future.result(), specifier, extras)
 
     def _likely(self, project: Project, specifier: SpecifierSet | None) -> Release | None:
@@ -300,6 +345,8 @@ class Finder:
     def _expand(
         self, project: Project, specifier: SpecifierSet | None, extras: frozenset[str]
     ) -> None:
+        if self.http.closed:
+            return
         release = self._likely(project, specifier)
         if release is None:
             return
@@ -312,7 +359,7 @@ class Finder:
         future.add_done_callback(lambda f: self._follow(f, extras))
 
     def _follow(self, future: Future[CoreMetadata], extras: frozenset[str]) -> None:
-        if future.exception() is not None:
+        if future.cancelled() or future.exception() is not None or self.http.closed:
             return
         environment: dict[str, str | frozenset[str]] = dict(self.target.environment)
         for requirement in future.result().requires_dist:

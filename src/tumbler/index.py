@@ -1,7 +1,7 @@
 """The simple repository API (PEP 503 HTML, PEP 691 JSON) as typed, immutable values.
 
-:func:`parse_page` turns one project page, HTML or JSON, into plain rows (cached as JSON);
-:func:`page_files` turns rows into :class:`IndexFile` values. Both are pure. PEP 592
+:func:`parse_page` turns one project page, HTML or JSON, into lazily parsed rows;
+:func:`index_file` turns a row into an :class:`IndexFile`. Both are pure. PEP 592
 (yanked), PEP 658/714 (core metadata files), PEP 700 (size, upload time) and
 ``data-requires-python`` are all read; HTML pages may carry ``data-upload-time`` too.
 """
@@ -32,16 +32,17 @@ if TYPE_CHECKING:
 
     from packaging.tags import Tag
 
-    from tumbler.net import Response
 
 __all__ = [
     "ACCEPT",
     "IndexFile",
+    "Row",
     "group_rows",
     "index_file",
     "page_files",
     "page_url",
     "parse_page",
+    "version_rows",
 ]
 
 #: What we ask for: JSON first, then HTML (PEP 691 content negotiation).
@@ -78,67 +79,125 @@ def _metadata_attribute(value: str | None) -> bool | dict[str, str] | None:
     return {algorithm: digest.lower()} if sep else True
 
 
-def _parse_html(text: str, url: str) -> list[list[Any]]:
+def _redact(url: str) -> str:
+    # Cheap test first: almost no file URL carries credentials.
+    head = url.split("/", 3)[2] if "://" in url else ""
+    return redact(url) if "@" in head else url
+
+
+def _html_row(attributes_text: str, base: str) -> list[Any] | None:
+    attributes = {
+        key.lower(): html.unescape(a if a or not (b or c) else (b or c))
+        for key, a, b, c in _ATTRIBUTE.findall(attributes_text)
+    }
+    href = attributes.get("href")
+    if not href:
+        return None
+    absolute, hashes = _hashes_from_fragment(urljoin(base, href))
+    metadata = _metadata_attribute(
+        attributes.get("data-core-metadata", attributes.get("data-dist-info-metadata"))
+    )
+    size = attributes.get("data-size")
+    return [
+        _redact(absolute),
+        hashes,
+        attributes.get("data-requires-python") or None,
+        attributes.get("data-yanked"),
+        attributes.get("data-upload-time"),
+        int(size) if size and size.isdigit() else None,
+        metadata,
+    ]
+
+
+def _json_row(entry: Mapping[str, Any], base: str) -> list[Any]:
+    yanked = entry.get("yanked", False)
+    metadata = entry.get("core-metadata", entry.get("dist-info-metadata"))
+    size = entry.get("size")
+    return [
+        _redact(urljoin(base, entry["url"]).partition("#")[0]),
+        {k: str(v).lower() for k, v in (entry.get("hashes") or {}).items()},
+        entry.get("requires-python") or None,
+        None if yanked is False else ("" if yanked is True else str(yanked)),
+        entry.get("upload-time"),
+        size if isinstance(size, int) else None,
+        metadata if metadata not in (False, None) else None,
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """One file on a page, parsed only as far as its name; :func:`index_file` does the rest.
+
+    Pages list thousands of files and a resolution looks at a handful, so the attributes
+    are read only for the versions the resolver asks about.
+    """
+
+    filename: str
+    raw: str | Mapping[str, Any]
+    base: str
+
+    def fields(self) -> list[Any] | None:
+        """url, hashes, requires-python, yanked, upload-time, size, metadata."""
+        if isinstance(self.raw, str):
+            return _html_row(self.raw, self.base)
+        return _json_row(self.raw, self.base)
+
+
+def _parse_html(text: str, url: str) -> list[Row]:
     base_match = _BASE.search(text)
     base = urljoin(url, base_match.group(1)) if base_match else url
-    rows: list[list[Any]] = []
+    rows: list[Row] = []
     for attributes_text, label in _ANCHOR.findall(text):
-        attributes = {
-            key.lower(): html.unescape(a if a or not (b or c) else (b or c))
-            for key, a, b, c in _ATTRIBUTE.findall(attributes_text)
-        }
-        href = attributes.get("href")
-        if not href:
-            continue
-        absolute, hashes = _hashes_from_fragment(urljoin(base, href))
-        filename = html.unescape(label).strip() or absolute.rsplit("/", 1)[-1]
-        yanked = attributes.get("data-yanked")
-        metadata = _metadata_attribute(
-            attributes.get("data-core-metadata", attributes.get("data-dist-info-metadata"))
-        )
-        size = attributes.get("data-size")
-        rows.append(
-            [
-                filename,
-                redact(absolute),
-                hashes,
-                attributes.get("data-requires-python") or None,
-                yanked,
-                attributes.get("data-upload-time"),
-                int(size) if size and size.isdigit() else None,
-                metadata,
-            ]
-        )
+        filename = (html.unescape(label) if "&" in label else label).strip()
+        if filename:
+            rows.append(Row(filename, attributes_text, base))
     return rows
 
 
-def _parse_json(data: Mapping[str, Any], url: str) -> list[list[Any]]:
-    rows: list[list[Any]] = []
-    for entry in data.get("files", ()):
-        yanked = entry.get("yanked", False)
-        metadata = entry.get("core-metadata", entry.get("dist-info-metadata"))
-        size = entry.get("size")
-        rows.append(
-            [
-                entry["filename"],
-                redact(urljoin(url, entry["url"]).partition("#")[0]),
-                {k: str(v).lower() for k, v in (entry.get("hashes") or {}).items()},
-                entry.get("requires-python") or None,
-                None if yanked is False else ("" if yanked is True else str(yanked)),
-                entry.get("upload-time"),
-                size if isinstance(size, int) else None,
-                metadata if metadata not in (False, None) else None,
-            ]
-        )
-    return rows
+_ANCHOR_BYTES = re.compile(rb"<a\s([^>]*)>([^<]*)</a", re.IGNORECASE)
+_BASE_BYTES = re.compile(rb"<base\s[^>]*href\s*=\s*[\"']([^\"']+)", re.IGNORECASE)
 
 
-def parse_page(response: Response) -> list[list[Any]]:
-    """A project page as rows (JSON-able, for the cache); see :class:`IndexFile`."""
-    content_type = response.headers.get("content-type", "")
+def version_rows(body: bytes, content_type: str, url: str, version: Version) -> list[Row] | None:
+    """The rows of ``version`` alone, found without parsing the whole page.
+
+    For an HTML page only (None otherwise): the raw bytes are searched for the version's
+    normalized text between dashes (or before the sdist suffix), and only the anchors
+    around the hits are parsed. A lock's pins are normalized, so re-locking or checking an
+    up-to-date lock never parses the thousands of other rows.
+    """
     if "json" in content_type:
-        return _parse_json(json.loads(response.body), response.url)
-    return _parse_html(response.body.decode("utf-8", "replace"), response.url)
+        return None
+    text = str(version).encode()
+    starts: set[int] = set()
+    for needle in (b"-" + text + b"-", b"-" + text + b".tar.gz", b"-" + text + b".zip"):
+        position = body.find(needle)
+        while position != -1:
+            # Lower-case anchors only (what indexes write); a page of <A> finds nothing here
+            # and the caller falls back to parsing the page.
+            start = body.rfind(b"<a", 0, position)
+            if start != -1:
+                starts.add(start)
+            position = body.find(needle, position + len(needle))
+    base_match = _BASE_BYTES.search(body)
+    base = urljoin(url, base_match.group(1).decode()) if base_match else url
+    rows: list[Row] = []
+    for start in sorted(starts):
+        match = _ANCHOR_BYTES.match(body, start)
+        if match is None:
+            continue
+        label = html.unescape(match.group(2).decode()).strip()
+        if _version_text(label) == str(version):
+            rows.append(Row(label, match.group(1).decode(), base))
+    return rows
+
+
+def parse_page(body: bytes, content_type: str, url: str) -> list[Row]:
+    """A project page (HTML or JSON) as lazily parsed rows."""
+    if "json" in content_type:
+        data = json.loads(body)
+        return [Row(str(e["filename"]), e, url) for e in data.get("files", ()) if "filename" in e]
+    return _parse_html(body.decode("utf-8", "replace"), url)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -197,14 +256,14 @@ def _version_text(filename: str) -> str | None:
     return None
 
 
-def group_rows(rows: list[list[Any]]) -> list[tuple[Version, list[list[Any]]]]:
+def group_rows(rows: list[Row]) -> list[tuple[Version, list[Row]]]:
     """Rows grouped by the version their file name gives, newest first (cheap: no tags)."""
-    by_text: dict[str, list[list[Any]]] = {}
+    by_text: dict[str, list[Row]] = {}
     for row in rows:
-        text = _version_text(row[0])
+        text = _version_text(row.filename)
         if text is not None:
             by_text.setdefault(text, []).append(row)
-    by_version: dict[Version, list[list[Any]]] = {}
+    by_version: dict[Version, list[Row]] = {}
     for text, group in by_text.items():
         try:
             version = Version(text)
@@ -214,9 +273,9 @@ def group_rows(rows: list[list[Any]]) -> list[tuple[Version, list[list[Any]]]]:
     return sorted(by_version.items(), key=lambda item: item[0], reverse=True)
 
 
-def index_file(row: list[Any], name: str, index: str) -> IndexFile | None:
+def index_file(row: Row, name: str, index: str) -> IndexFile | None:
     """The :class:`IndexFile` of one row, or None when it is not a file of ``name``."""
-    filename, url, hashes, requires_python, yanked, upload, size, metadata = row
+    filename = row.filename
     try:
         if filename.endswith(".whl"):
             project, version, _, tags = parse_wheel_filename(filename)
@@ -229,6 +288,10 @@ def index_file(row: list[Any], name: str, index: str) -> IndexFile | None:
         return None
     if project != name:
         return None
+    fields = row.fields()
+    if fields is None:
+        return None
+    url, hashes, requires_python, yanked, upload, size, metadata = fields
     return IndexFile(
         filename=filename,
         url=url,
@@ -244,7 +307,7 @@ def index_file(row: list[Any], name: str, index: str) -> IndexFile | None:
     )
 
 
-def page_files(rows: list[list[Any]], name: str, index: str) -> list[IndexFile]:
+def page_files(rows: list[Row], name: str, index: str) -> list[IndexFile]:
     """The installable files among ``rows`` (wheels and sdists named for ``name``)."""
     files = (index_file(row, name, index) for row in rows)
     return [f for f in files if f is not None]

@@ -34,7 +34,7 @@ from tumbler import __version__
 from tumbler.errors import NetworkError
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Mapping
+    from collections.abc import Iterable, Mapping
 
     from tumbler.cache import Cache
 
@@ -116,6 +116,8 @@ class Http:
                 self._auth[urlsplit(url).hostname or ""] = _basic(*found)
         self._netrc: netrc.netrc | bool | None = False
         self._lock = threading.Lock()
+        #: Set by :meth:`close`; speculative work stops early when it sees it.
+        self.closed = False
         self._executor: ThreadPoolExecutor | None = None
         #: Counters for progress and benchmarks: requests made, bytes received, cache hits.
         self.stats: dict[str, int] = {"requests": 0, "bytes": 0, "cached": 0}
@@ -132,9 +134,10 @@ class Http:
 
     def close(self) -> None:
         """Stop the thread pool and close connections."""
+        self.closed = True
         if self._executor is not None:
-            self._executor.shutdown(wait=True, cancel_futures=True)
-        self._pool.clear()
+            # Speculative fetches still queued are dropped; running ones see ``closed``.
+            self._executor.shutdown(wait=False, cancel_futures=True)
 
     def _netrc_auth(self, host: str) -> str | None:
         with self._lock:
@@ -213,41 +216,39 @@ class Http:
         """``GET url``; 4xx and 5xx come back as responses, connection failures raise."""
         return self.request("GET", url, headers)
 
-    def fetch_cached(
-        self,
-        url: str,
-        parse: Callable[[Response], Any],
-        headers: Mapping[str, str] | None = None,
-    ) -> tuple[int, Any]:
-        """``(status, parse(response))`` for ``url``, through the revalidating cache.
+    def fetch_cached(self, url: str, headers: Mapping[str, str] | None = None) -> Response:
+        """``GET url`` through the revalidating cache; 200 and 404 answers are cached.
 
-        Only 200 and 404 answers are cached (404 so that ``--offline`` knows a name is
-        unknown). Other statuses come back as ``(status, None)``.
+        A 304 answer comes back as the cached 200. 404s are cached so that ``--offline``
+        knows a name is unknown.
         """
         cached = self.cache.get_response(url) if self.cache is not None else None
-        if cached is not None and (self.offline or _fresh(cached["meta"])):
+        if cached is not None and (self.offline or _fresh(cached[0])):
             with self._lock:
                 self.stats["cached"] += 1
-            return int(cached["meta"]["status"]), cached["body"]
+            return _cached_response(url, *cached)
         conditional = dict(headers or {})
-        if cached is not None and cached["meta"]["status"] == 200:
-            meta = cached["meta"]
+        if cached is not None and cached[0]["status"] == 200:
+            meta = cached[0]
             if meta.get("etag"):
                 conditional["If-None-Match"] = meta["etag"]
             if meta.get("last-modified"):
                 conditional["If-Modified-Since"] = meta["last-modified"]
         response = self.get(url, conditional)
         if response.status == 304 and cached is not None:
-            cached["meta"].update(_meta(response, 200))
+            meta = {**cached[0], **_meta(response, 200)}
+            meta["content-type"] = cached[0].get("content-type")
             if self.cache is not None:
-                self.cache.put_response(url, cached)
-            return 200, cached["body"]
-        if response.status not in (200, 404):
-            return response.status, None
-        body = parse(response) if response.status == 200 else None
-        if self.cache is not None:
-            self.cache.put_response(url, {"meta": _meta(response, response.status), "body": body})
-        return response.status, body
+                self.cache.put_response(url, meta, cached[1])
+            return _cached_response(url, meta, cached[1])
+        if response.status in (200, 404) and self.cache is not None:
+            self.cache.put_response(url, _meta(response, response.status), response.body)
+        return response
+
+
+def _cached_response(url: str, meta: Mapping[str, Any], body: bytes) -> Response:
+    headers = {"content-type": str(meta.get("content-type") or "")}
+    return Response(url=url, status=int(meta["status"]), headers=headers, body=body)
 
 
 def _meta(response: Response, status: int) -> dict[str, Any]:
@@ -260,6 +261,7 @@ def _meta(response: Response, status: int) -> dict[str, Any]:
         "cache-control": headers.get("cache-control"),
         "date": headers.get("date"),
         "age": headers.get("age"),
+        "content-type": headers.get("content-type"),
     }
 
 
