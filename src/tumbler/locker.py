@@ -154,9 +154,11 @@ def _sizes(http: Http, finder: Finder, files: Sequence[IndexFile]) -> dict[str, 
         if size is not None:
             known[url] = size
     if http.cache is not None:
-        for file in missing:
+        # Sizes learnt by HEAD or on the way (range requests, downloads) are kept by file
+        # hash, so a later offline run writes the same sizes.
+        for file in files:
             key = file.hashes.get("sha256")
-            if key and file.url in known:
+            if key and file.size is None and file.url in known:
                 http.cache.put_blob("size", key, str(known[file.url]).encode())
     return known
 

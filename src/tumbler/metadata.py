@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 __all__ = ["CoreMetadata", "MetadataFetcher", "parse_metadata"]
 
 _TAIL = 64 * 1024
+_MISSES = 3
 _RANGE_TOTAL = re.compile(r"bytes \d+-\d+/(\d+)")
 
 
@@ -142,6 +143,8 @@ class MetadataFetcher:
         self._lock = threading.Lock()
         #: Hosts that answered 404 to an unadvertised ``.metadata`` request.
         self._no_metadata_hosts: set[str] = set()
+        self._misses: dict[str, int] = {}
+        self._hits: set[str] = set()
         #: File URL → total size learnt on the way (range requests, downloads).
         self.sizes: dict[str, int] = {}
 
@@ -168,6 +171,8 @@ class MetadataFetcher:
         if file.metadata or host not in self._no_metadata_hosts:
             response = self._http.get(file.url + ".metadata")
             if response.status == 200:
+                with self._lock:
+                    self._hits.add(host)
                 expected = file.metadata if isinstance(file.metadata, dict) else {}
                 for algorithm, digest in expected.items():
                     if algorithm in hashlib.algorithms_available:
@@ -180,7 +185,11 @@ class MetadataFetcher:
                 return response.body
             if not file.metadata and response.status == 404:
                 with self._lock:
-                    self._no_metadata_hosts.add(host)
+                    # A host that never serves metadata files stops being asked after a
+                    # few misses; one that serves some (most do) keeps being asked.
+                    self._misses[host] = self._misses.get(host, 0) + 1
+                    if self._misses[host] >= _MISSES and host not in self._hits:
+                        self._no_metadata_hosts.add(host)
         return self._wheel_by_range(file)
 
     def _wheel_by_range(self, file: IndexFile) -> bytes:
