@@ -209,7 +209,7 @@ def tumbler_check(exe: Path, ctx: Context) -> Invocation:
     env = base_env(ctx)
     env["TUMBLER_CACHE_DIR"] = str(tool_cache(ctx))
     argv = [str(exe), "lock", "pyproject.toml", "-o", "pylock.toml", "--check", "--offline"]
-    return Invocation([*argv, "--quiet"], env)
+    return Invocation([*argv, "--exclude-newer", ctx.exclude_newer, "--quiet"], env)
 
 
 def _uv_env(ctx: Context) -> dict[str, str]:
