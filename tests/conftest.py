@@ -24,7 +24,7 @@ BROKEN_REAL = {"pypa__pipenv__pylock.toml": "R19"}
 INVALID = sorted((CORPUS / "invalid").glob("*.toml"))
 INVALID_REAL = sorted((CORPUS / "invalid-real").glob("*.toml"))
 
-pytest_plugins = ["tests.pkgindex"]
+pytest_plugins = ["tests.pkgindex", "tests.lockfixtures"]
 
 
 def lock_name(corpus_file: Path) -> str:

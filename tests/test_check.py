@@ -4,34 +4,17 @@ unchanged project passes offline, and the gate writes nothing."""
 from __future__ import annotations
 
 import json
-import os
 import tomllib
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import CLI, Run
-from tests.pkgindex import PackageIndex, build_dists, serve_json_index
-from tests.test_lock import CATALOGUE, write_project
+from tests.lockfixtures import write_project
+from tests.pkgindex import PackageIndex
 from tumbler.inputs import LockInputs, input_drift
 
-
-@pytest.fixture(scope="module")
-def index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PackageIndex]:
-    directory = tmp_path_factory.mktemp("check-dists")
-    build_dists(CATALOGUE, directory)
-    with serve_json_index(directory, CATALOGUE) as served:
-        yield served
-
-
-@pytest.fixture(autouse=True)
-def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    for key in list(os.environ):
-        if key.startswith(("PIP_", "UV_", "TUMBLER_")):
-            monkeypatch.delenv(key)
-    monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)
-    monkeypatch.setenv("TUMBLER_CACHE_DIR", str(tmp_path / "cache"))
+pytestmark = pytest.mark.usefixtures("lock_env")
 
 
 BASE = {

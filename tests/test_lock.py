@@ -10,130 +10,23 @@ import os
 import subprocess
 import sys
 import tomllib
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import pytest
-from packaging.pylock import PackageSdist, PackageWheel, Pylock
+from packaging.pylock import PackageSdist, PackageWheel
 
 from tests.conftest import CLI, Run
-from tests.pkgindex import (
-    Dist,
-    PackageIndex,
-    build_dists,
-    default_catalogue,
-    run_pypiserver,
-    serve_json_index,
-)
+from tests.lockfixtures import pins, read, write_project
+from tests.pkgindex import PackageIndex
 from tumbler.render import marker_text
 
 BIN = Path(sys.executable).parent
-
-
-def _day(year: int, month: int, date: int) -> datetime:
-    return datetime(year, month, date, 12, 0, tzinfo=UTC)
-
-
-#: The default catalogue plus projects made to exercise the resolver.
-CATALOGUE = (
-    *default_catalogue(),
-    # top needs base>=2; mid 2.0 needs base<2, so mid must backtrack to 1.0.
-    Dist("top", "1.0", requires_dist=("mid>=1", "base>=2"), upload_time=_day(2023, 5, 1)),
-    Dist("mid", "1.0", requires_dist=("base",), upload_time=_day(2023, 1, 1)),
-    Dist("mid", "2.0", requires_dist=("base<2",), upload_time=_day(2023, 2, 1)),
-    Dist("base", "1.0", upload_time=_day(2023, 1, 1)),
-    Dist("base", "2.0", upload_time=_day(2023, 2, 1)),
-    # clash needs base<2: with base>=2 asked for too there is no solution.
-    Dist("clash", "1.0", requires_dist=("base<2",), upload_time=_day(2023, 1, 1)),
-    Dist("modern", "1.0", upload_time=_day(2023, 1, 1)),
-    Dist("modern", "2.0", requires_python=">=3.99", upload_time=_day(2023, 2, 1)),
-    Dist("pre", "1.0", upload_time=_day(2023, 1, 1)),
-    Dist("pre", "2.0b1", upload_time=_day(2023, 2, 1)),
-    Dist("onlypre", "0.1a1", upload_time=_day(2023, 1, 1)),
-    Dist("churn", "1.0", upload_time=_day(2023, 1, 1)),
-    Dist("churn", "1.1", upload_time=_day(2024, 6, 1)),
-    Dist("needs-sdist", "1.0", requires_dist=("sdist-only",), upload_time=_day(2023, 4, 1)),
-)
-
-
-@pytest.fixture(scope="module")
-def lock_dists(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    directory = tmp_path_factory.mktemp("lock-dists")
-    build_dists(CATALOGUE, directory)
-    return directory
-
-
-@pytest.fixture(scope="module")
-def index(lock_dists: Path) -> Iterator[PackageIndex]:
-    """Our full simple-API server: PEP 691 JSON, PEP 658 metadata, upload times, yanks."""
-    with serve_json_index(lock_dists, CATALOGUE) as served:
-        yield served
-
-
-@pytest.fixture(scope="module")
-def pypiserver(lock_dists: Path) -> Iterator[PackageIndex]:
-    """Real pypiserver: HTML only, no metadata files, no upload times (range requests)."""
-    with run_pypiserver(lock_dists, dists=CATALOGUE) as served:
-        yield served
-
-
-@pytest.fixture(autouse=True)
-def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """No user pip/uv configuration; a fresh cache per test."""
-    for key in list(os.environ):
-        if key.startswith(("PIP_", "UV_", "TUMBLER_")):
-            monkeypatch.delenv(key)
-    monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)
-    monkeypatch.setenv("TUMBLER_CACHE_DIR", str(tmp_path / "cache"))
-
-
-def write_project(
-    directory: Path,
-    dependencies: list[str],
-    *,
-    extras: dict[str, list[str]] | None = None,
-    groups: dict[str, list[Any]] | None = None,
-    requires_python: str | None = ">=3.8",
-    tool: str = "",
-) -> Path:
-    """Write a pyproject.toml into ``directory`` and return its path."""
-    directory.mkdir(parents=True, exist_ok=True)
-    lines = ["[project]", 'name = "demo"', 'version = "0.1"']
-    if requires_python:
-        lines.append(f"requires-python = {json.dumps(requires_python)}")
-    lines.append(f"dependencies = {json.dumps(dependencies)}")
-    if extras:
-        lines += ["", "[project.optional-dependencies]"]
-        lines += [f"{k} = {json.dumps(v)}" for k, v in extras.items()]
-    if groups:
-        lines += ["", "[dependency-groups]"]
-        for name, entries in groups.items():
-            items = [
-                json.dumps(e)
-                if isinstance(e, str)
-                else "{include-group = " + json.dumps(e["include-group"]) + "}"
-                for e in entries
-            ]
-            lines.append(f"{name} = [{', '.join(items)}]")
-    if tool:
-        lines += ["", "[tool.tumbler]", tool]
-    path = directory / "pyproject.toml"
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return path
+pytestmark = pytest.mark.usefixtures("lock_env")
 
 
 def lock(cli: CLI, project: Path, index: PackageIndex, *args: str) -> Run:
     return cli("lock", project, "--index-url", index.url, "--quiet", *args)
-
-
-def read(path: Path) -> Pylock:
-    return Pylock.from_dict(tomllib.loads(path.read_text(encoding="utf-8")))
-
-
-def pins(path: Path) -> dict[str, str]:
-    return {p.name: str(p.version) for p in read(path).packages}
 
 
 def markers(path: Path) -> dict[str, str | None]:

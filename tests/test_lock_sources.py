@@ -7,22 +7,19 @@ import os
 import subprocess
 import sys
 import tomllib
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.conftest import CLI
+from tests.lockfixtures import pins, write_project
 from tests.pkgindex import (
     Dist,
     PackageIndex,
-    build_dists,
     build_wheel,
-    serve_json_index,
     write_source_tree,
 )
-from tests.test_lock import CATALOGUE, pins, write_project
 
 BIN = Path(sys.executable).parent
 GIT_ENV = {
@@ -35,21 +32,7 @@ GIT_ENV = {
 }
 
 
-@pytest.fixture(scope="module")
-def index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PackageIndex]:
-    directory = tmp_path_factory.mktemp("source-dists")
-    build_dists(CATALOGUE, directory)
-    with serve_json_index(directory, CATALOGUE) as served:
-        yield served
-
-
-@pytest.fixture(autouse=True)
-def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    for key in list(os.environ):
-        if key.startswith(("PIP_", "UV_", "TUMBLER_")):
-            monkeypatch.delenv(key)
-    monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)
-    monkeypatch.setenv("TUMBLER_CACHE_DIR", str(tmp_path / "cache"))
+pytestmark = pytest.mark.usefixtures("lock_env")
 
 
 def _git(repo: Path, *args: str) -> str:

@@ -172,8 +172,8 @@ def _remote(requirement: Requirement, url: str, http: Http, cache_dir: Path) -> 
         raise InputError(f"{redact(base)}: the download does not match the URL's sha256")
     filename = Path(urlsplit(base).path).name
     local = target.with_name(filename) if not target.name.endswith(filename) else target
-    if local != target:
-        local.write_bytes(data)
+    if local != target and not local.exists():
+        local.write_bytes(data)  # a copy under the file's own name, for the sdist reader
     metadata = parse_metadata(_archive_metadata(local, base), base)
     name, version = _checked(metadata, requirement)
     archive = PackageArchive(url=redact(base), size=len(data), hashes={"sha256": digest})

@@ -114,11 +114,6 @@ class Project:
             self._grouped = group_rows(self._page()) if self._page is not None else []
         return self._grouped
 
-    @property
-    def versions(self) -> list[Version]:
-        """Every version with files, newest first."""
-        return [v for v, _ in self._versions]
-
     def _verdict(self, version: Version, rows: list[Row]) -> Release | str:
         verdict = self._judged.get(version)
         if verdict is None:

@@ -39,7 +39,6 @@ __all__ = [
     "Row",
     "group_rows",
     "index_file",
-    "page_files",
     "page_url",
     "parse_page",
     "version_rows",
@@ -305,9 +304,3 @@ def index_file(row: Row, name: str, index: str) -> IndexFile | None:
         tags=tags,
         index=index,
     )
-
-
-def page_files(rows: list[Row], name: str, index: str) -> list[IndexFile]:
-    """The installable files among ``rows`` (wheels and sdists named for ``name``)."""
-    files = (index_file(row, name, index) for row in rows)
-    return [f for f in files if f is not None]

@@ -42,7 +42,7 @@ if TYPE_CHECKING:
     from tumbler.resolve import Candidate, Resolution
     from tumbler.targets import Target
 
-__all__ = ["LockRequest", "lock", "target_marker", "target_name"]
+__all__ = ["LockRequest", "lock", "lock_inputs", "target_marker", "target_name"]
 
 LOCK_VERSION = Version("1.0")
 
@@ -291,14 +291,6 @@ def _build(
         dependencies = [{"name": d} for d in dependency_names]
         marker = _marker(needed_by.get(name, {""}), project.default_groups)
         packages.append(_package(candidate, marker, dependencies, sizes, finder))
-    inputs = LockInputs.of(
-        project,
-        relative_path=_relative_input(project.path, request.lock_dir),
-        indexes=[redact(u) for u in request.indexes.urls],
-        target=target_name(request.target),
-        exclude_newer=request.exclude_newer,
-        prereleases=request.prereleases,
-    )
     return Pylock(
         lock_version=LOCK_VERSION,
         environments=[target_marker(request.target)],
@@ -308,14 +300,24 @@ def _build(
         default_groups=[DEFAULT_GROUP] if project.default_groups else [],
         created_by="tumbler",
         packages=packages,
-        tool={TOOL_NAME: inputs.table()},
+        tool={TOOL_NAME: lock_inputs(request).table()},
     )
 
 
-def _relative_input(path: Path, lock_dir: Path) -> str:
+def lock_inputs(request: LockRequest) -> LockInputs:
+    """What ``request`` locks from, as ``[tool.tumbler]`` records it (for the gate too)."""
     import os
 
+    path = request.project.path
     try:
-        return os.path.relpath(path.resolve(), lock_dir.resolve()).replace(os.sep, "/")
+        relative = os.path.relpath(path.resolve(), request.lock_dir.resolve()).replace(os.sep, "/")
     except ValueError:
-        return path.as_posix()
+        relative = path.as_posix()
+    return LockInputs.of(
+        request.project,
+        relative_path=relative,
+        indexes=[redact(u) for u in request.indexes.urls],
+        target=target_name(request.target),
+        exclude_newer=request.exclude_newer,
+        prereleases=request.prereleases,
+    )

@@ -49,8 +49,8 @@ class TumblerLockTool:
 
     #: tumbler's version when it wrote the lock.
     version: str | None = None
-    #: Each input file (path relative to the lock) and the sha256 of its locking-relevant content.
-    inputs: Mapping[str, str] = field(default_factory=dict)
+    #: The recorded inputs, as written (typed by :class:`tumbler.inputs.LockInputs`).
+    inputs: Mapping[str, Any] = field(default_factory=dict)
     #: The ``--exclude-newer`` cut-off the lock was made with.
     exclude_newer: datetime | None = None
 
@@ -69,7 +69,7 @@ class TumblerLockTool:
         return (
             cls(
                 version=None if "version" in bad else table.get("version"),
-                inputs={str(k): str(v) for k, v in (inputs or {}).items()},
+                inputs={str(k): v for k, v in (inputs or {}).items()},
                 exclude_newer=None if "exclude-newer" in bad else table.get("exclude-newer"),
             ),
             problems,

@@ -119,8 +119,6 @@ class Http:
         #: Set by :meth:`close`; speculative work stops early when it sees it.
         self.closed = False
         self._executor: ThreadPoolExecutor | None = None
-        #: Counters for progress and benchmarks: requests made, bytes received, cache hits.
-        self.stats: dict[str, int] = {"requests": 0, "bytes": 0, "cached": 0}
 
     # --- plumbing --------------------------------------------------------------------------
 
@@ -193,8 +191,6 @@ class Http:
             reason = getattr(error, "reason", None) or error
             host = urlsplit(url).netloc.rsplit("@", 1)[-1]
             raise NetworkError(f"cannot reach {host}: {reason}") from None
-        with self._lock:
-            self.stats["requests"] += 1
         if into is not None:
             try:
                 with into.open("wb") as handle:
@@ -207,8 +203,6 @@ class Http:
             body = b""
         else:
             body = response.data
-        with self._lock:
-            self.stats["bytes"] += len(body)
         headers_out = {k.lower(): v for k, v in response.headers.items()}
         return Response(url=url, status=response.status, headers=headers_out, body=body)
 
@@ -224,8 +218,6 @@ class Http:
         """
         cached = self.cache.get_response(url) if self.cache is not None else None
         if cached is not None and (self.offline or _fresh(cached[0])):
-            with self._lock:
-                self.stats["cached"] += 1
             return _cached_response(url, *cached)
         conditional = dict(headers or {})
         if cached is not None and cached[0]["status"] == 200:

@@ -111,7 +111,6 @@ def _preferences(pylock: Pylock | None) -> dict[NormalizedName, Version]:
 
 @dataclass(frozen=True, slots=True)
 class _Prepared:
-    project: Project
     output: Path
     request: LockRequest
     cache: Cache
@@ -145,7 +144,7 @@ def _prepare(options: LockOptions) -> _Prepared:
         upgrade=options.upgrade,
         upgrade_packages=frozenset(canonicalize_name(n) for n in options.upgrade_packages),
     )
-    return _Prepared(project, output, request, Cache(cache_dir))
+    return _Prepared(output, request, Cache(cache_dir))
 
 
 def _http(options: LockOptions, prepared: _Prepared) -> Http:
@@ -208,26 +207,16 @@ def run_check(options: LockOptions) -> CheckResult:
 
     from tumbler.check import CheckResult, content_drift
     from tumbler.inputs import LockInputs, input_drift
-    from tumbler.locker import lock, target_name
+    from tumbler.locker import lock, lock_inputs
     from tumbler.model import TOOL_NAME
 
     prepared = _prepare(options)
-    project, output, request = prepared.project, prepared.output, prepared.request
+    output, request = prepared.output, prepared.request
     shown = str(output)
     committed = _existing(output)
     if committed is None:
         return CheckResult(shown, ("no lock file: run 'tumbler lock' to create it",), ())
-    from tumbler.locker import _relative_input
-    from tumbler.net import redact
-
-    current = LockInputs.of(
-        project,
-        relative_path=_relative_input(project.path, request.lock_dir),
-        indexes=[redact(u) for u in request.indexes.urls],
-        target=target_name(request.target),
-        exclude_newer=request.exclude_newer,
-        prereleases=request.prereleases,
-    )
+    current = lock_inputs(request)
     table = (committed.tool or {}).get(TOOL_NAME)
     recorded = LockInputs.from_table(table) if isinstance(table, dict) else None
     if recorded is None:
