@@ -63,7 +63,7 @@ def test_lock_writes_a_valid_complete_lock(cli: CLI, tmp_path: Path, index: Pack
 def test_pypiserver_html_index_gives_the_same_versions(
     cli: CLI, tmp_path: Path, index: PackageIndex, pypiserver: PackageIndex
 ) -> None:
-    """HTML only, metadata read by HTTP range requests, sizes by HEAD: same answer.
+    """HTML only, metadata read by HTTP range requests, sizes by one-byte range requests: same answer.
 
     (pypiserver knows no yanks, so alpha's yanked 2.0 is kept out by hand.)"""
     first = write_project(tmp_path / "a", ["beta[fast]", "delta", "modern", "alpha<2"])

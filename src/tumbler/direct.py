@@ -17,8 +17,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
-from urllib.parse import unquote, urlsplit
-from urllib.request import url2pathname
+from urllib.parse import urlsplit
 
 from packaging.pylock import PackageArchive, PackageDirectory, PackageVcs
 from packaging.utils import NormalizedName, canonicalize_name
@@ -26,7 +25,7 @@ from packaging.version import InvalidVersion, Version
 
 from tumbler.errors import InputError, NetworkError
 from tumbler.metadata import parse_metadata
-from tumbler.net import redact
+from tumbler.net import file_path, redact
 
 if TYPE_CHECKING:
     from packaging.requirements import Requirement
@@ -100,7 +99,7 @@ def resolve_direct(
         raise InputError(f"{requirement}: only git is supported for VCS sources")
     parts = urlsplit(url)
     if parts.scheme == "file":
-        return _local(requirement, Path(url2pathname(unquote(parts.path))), lock_dir, editable)
+        return _local(requirement, file_path(url), lock_dir, editable)
     if parts.scheme not in ("http", "https"):
         raise InputError(f"{requirement}: unsupported URL scheme {parts.scheme!r}")
     return _remote(requirement, url, http, cache_dir)

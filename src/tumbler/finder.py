@@ -19,7 +19,7 @@ import threading
 from collections import Counter, defaultdict
 from concurrent.futures import Future
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
@@ -186,6 +186,9 @@ class Finder:
         self._projects: dict[NormalizedName, Future[Project]] = {}
         self._metadata: dict[str, Future[CoreMetadata]] = {}
         self._expanded: set[tuple[str, str, frozenset[str]]] = set()
+        #: Queued tasks by their future, for :meth:`_wait` to claim.
+        self._claims: dict[Future[Any], Callable[[], None]] = {}
+        self._claims_lock = threading.Lock()
         #: Indexes that gave no upload times although ``exclude_newer`` is set.
         self.untimed_indexes: set[str] = set()
 
@@ -193,7 +196,7 @@ class Finder:
 
     def project(self, name: str) -> Project:
         """The project ``name`` (blocking until its pages are in)."""
-        return self._project_future(canonicalize_name(name)).result()
+        return self._wait(self._project_future(canonicalize_name(name)))
 
     def _project_future(self, name: NormalizedName) -> Future[Project]:
         with self._lock:
@@ -205,15 +208,45 @@ class Finder:
 
     def _submit(self, function: Callable[[_T], _R], argument: _T) -> Future[_R]:
         """Run ``function`` on the pool, or at once when not speculating (offline: no
-        latency to hide, so threads would only add contention)."""
-        if self.speculate:
-            return self.http.executor.submit(function, argument)
+        latency to hide, so threads would only add contention).
+
+        A task still queued when resolution comes to wait for it is claimed and run by the
+        waiting thread (see :meth:`_wait`): what resolution needs now never waits behind
+        speculation.
+        """
         future: Future[_R] = Future()
-        try:
-            future.set_result(function(argument))
-        except BaseException as error:
-            future.set_exception(error)
+        claim = threading.Lock()
+
+        def run() -> None:
+            if not claim.acquire(blocking=False):
+                return  # claimed by a waiting thread
+            with self._claims_lock:
+                self._claims.pop(future, None)
+            if not future.set_running_or_notify_cancel():
+                return
+            try:
+                result = function(argument)
+            except BaseException as error:
+                future.set_exception(error)
+            else:
+                future.set_result(result)
+
+        if self.speculate:
+            with self._claims_lock:
+                self._claims[future] = run
+            self.http.executor.submit(run)
+        else:
+            run()
         return future
+
+    def _wait(self, future: Future[_R]) -> _R:
+        """The result of ``future``, running its task here if no worker has started it."""
+        if not future.done():
+            with self._claims_lock:
+                run = self._claims.pop(future, None)
+            if run is not None:
+                run()
+        return future.result()
 
     def _load_project(self, name: NormalizedName) -> Project:
         for index in self.indexes.for_package(name):
@@ -285,7 +318,7 @@ class Finder:
 
     def metadata(self, release: Release) -> CoreMetadata:
         """The core metadata of ``release`` (blocking)."""
-        return self._metadata_future(release).result()
+        return self._wait(self._metadata_future(release))
 
     def _metadata_future(self, release: Release) -> Future[CoreMetadata]:
         file = release.best
@@ -294,6 +327,16 @@ class Finder:
             if future is None:
                 future = self._submit(self.metadata_fetcher.get, file)
                 self._metadata[file.url] = future
+                fresh = True
+            else:
+                fresh = False
+        if fresh and self.speculate:
+            # A release whose metadata is wanted is likely locked: learn its files' sizes
+            # now, while resolution goes on, rather than all at the end. Fetching an
+            # unadvertised wheel's metadata learns that wheel's size on the way.
+            self.metadata_fetcher.sizes.probe(
+                f for f in release.files if f is not file or not file.is_wheel or file.metadata
+            )
         return future
 
     # --- speculation -------------------------------------------------------------------------

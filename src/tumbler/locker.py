@@ -21,7 +21,6 @@ from packaging.specifiers import SpecifierSet
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
 
-from tumbler.errors import NetworkError
 from tumbler.finder import Finder
 from tumbler.inputs import LockInputs
 from tumbler.model import TOOL_NAME
@@ -122,45 +121,6 @@ def _marker(origins: set[str], default_groups: Sequence[str]) -> Marker | None:
     if any(o.partition(":")[2] in default_groups for o in origins if o.startswith("group:")):
         clauses.append(f"'{DEFAULT_GROUP}' in dependency_groups")
     return Marker(" or ".join(clauses)) if clauses else None
-
-
-def _sizes(http: Http, finder: Finder, files: Sequence[IndexFile]) -> dict[str, int]:
-    """Sizes of ``files``: from the page, what was learnt on the way, the cache, or HEAD."""
-    known: dict[str, int] = {}
-    missing: list[IndexFile] = []
-    learnt = finder.metadata_fetcher.sizes
-    for file in files:
-        if file.size is not None:
-            known[file.url] = file.size
-        elif file.url in learnt:
-            known[file.url] = learnt[file.url]
-        else:
-            key = file.hashes.get("sha256")
-            cached = http.cache.get_blob("size", key) if http.cache and key else None
-            if cached is not None:
-                known[file.url] = int(cached)
-            else:
-                missing.append(file)
-
-    def head(file: IndexFile) -> tuple[str, int | None]:
-        try:
-            response = http.request("HEAD", file.url)
-        except NetworkError:
-            return file.url, None
-        length = response.headers.get("content-length")
-        return file.url, int(length) if response.status == 200 and length else None
-
-    for url, size in http.executor.map(head, missing):
-        if size is not None:
-            known[url] = size
-    if http.cache is not None:
-        # Sizes learnt by HEAD or on the way (range requests, downloads) are kept by file
-        # hash, so a later offline run writes the same sizes.
-        for file in files:
-            key = file.hashes.get("sha256")
-            if key and file.size is None and file.url in known:
-                http.cache.put_blob("size", key, str(known[file.url]).encode())
-    return known
 
 
 def _file_fields(file: IndexFile, sizes: Mapping[str, int]) -> dict[str, Any]:
@@ -280,7 +240,7 @@ def _build(
         for f in c.release.files
         if f.is_wheel or f is c.release.sdist
     ]
-    sizes = _sizes(http, finder, files)
+    sizes = finder.metadata_fetcher.sizes.of(files)
     packages = []
     for name, candidate in sorted(resolution.pins.items()):
         keys = [k for k in resolution.chosen if canonicalize_name(k.split("[")[0]) == name]

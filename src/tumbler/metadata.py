@@ -28,14 +28,16 @@ from tumbler.errors import InputError, NetworkError
 from tumbler.net import redact
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+    from concurrent.futures import Future
+
     from tumbler.cache import Cache
     from tumbler.index import IndexFile
-    from tumbler.net import Http
+    from tumbler.net import Http, Response
 
-__all__ = ["CoreMetadata", "MetadataFetcher", "parse_metadata"]
+__all__ = ["CoreMetadata", "FileSizes", "MetadataFetcher", "parse_metadata"]
 
 _TAIL = 64 * 1024
-_MISSES = 3
 _RANGE_TOTAL = re.compile(r"bytes \d+-\d+/(\d+)")
 
 
@@ -134,19 +136,85 @@ def _dist_info_metadata(archive: zipfile.ZipFile, origin: str) -> bytes:
     return archive.read(names[0])
 
 
+class FileSizes:
+    """Sizes of index files whose page gave none (HTML pages never do).
+
+    A size comes from what was learnt on the way (a range request's ``Content-Range``, a
+    download), else from the cache (kept by sha256: files are immutable), else from a
+    ``HEAD`` request. :meth:`probe` starts those requests early, on the leaf pool, while
+    resolution goes on; :meth:`of` waits for what is still missing.
+    """
+
+    def __init__(self, http: Http) -> None:
+        self._http = http
+        self._lock = threading.Lock()
+        self._known: dict[str, int] = {}
+        self._pending: dict[str, Future[int | None]] = {}
+
+    def learn(self, url: str, size: int) -> None:
+        """Record a size found on the way."""
+        with self._lock:
+            self._known[url] = size
+
+    def _cached(self, file: IndexFile) -> int | None:
+        key = file.hashes.get("sha256")
+        cache = self._http.cache
+        data = cache.get_blob("size", key) if cache is not None and key else None
+        return int(data) if data is not None else None
+
+    def probe(self, files: Iterable[IndexFile]) -> None:
+        """Start finding the sizes of ``files`` without waiting."""
+        for file in files:
+            if file.size is not None:
+                continue
+            with self._lock:
+                if file.url in self._known or file.url in self._pending:
+                    continue
+            cached = self._cached(file)
+            with self._lock:
+                if cached is not None:
+                    self._known[file.url] = cached
+                elif not self._http.offline and not self._http.closed:
+                    self._pending[file.url] = self._http.leaf_executor.submit(self._head, file)
+
+    def _head(self, file: IndexFile) -> int | None:
+        return self._http.size(file.url)
+
+    def of(self, files: Iterable[IndexFile]) -> dict[str, int]:
+        """URL → size for ``files`` (blocking); sizes no one could learn are left out."""
+        files = list(files)
+        self.probe(files)
+        out: dict[str, int] = {}
+        for file in files:
+            if file.size is not None:
+                out[file.url] = file.size
+                continue
+            with self._lock:
+                size = self._known.get(file.url)
+                future = self._pending.get(file.url)
+            if size is None and future is not None:
+                size = future.result()
+                if size is not None:
+                    self.learn(file.url, size)
+            if size is None:
+                continue
+            out[file.url] = size
+            key = file.hashes.get("sha256")
+            cache = self._http.cache
+            if cache is not None and key and cache.get_blob("size", key) is None:
+                # Kept by file hash, so that a later offline run writes the same sizes.
+                cache.put_blob("size", key, str(size).encode())
+        return out
+
+
 class MetadataFetcher:
     """Fetch and cache core metadata; safe to call from many threads."""
 
-    def __init__(self, http: Http, cache: Cache | None) -> None:
+    def __init__(self, http: Http, cache: Cache | None, sizes: FileSizes | None = None) -> None:
         self._http = http
         self._cache = cache
-        self._lock = threading.Lock()
-        #: Hosts that answered 404 to an unadvertised ``.metadata`` request.
-        self._no_metadata_hosts: set[str] = set()
-        self._misses: dict[str, int] = {}
-        self._hits: set[str] = set()
-        #: File URL → total size learnt on the way (range requests, downloads).
-        self.sizes: dict[str, int] = {}
+        #: Sizes learnt on the way (range requests, downloads).
+        self.sizes = sizes if sizes is not None else FileSizes(http)
 
     @staticmethod
     def _key(file: IndexFile) -> str:
@@ -163,16 +231,19 @@ class MetadataFetcher:
                 self._cache.put_blob("metadata", key, data)
         return parse_metadata(data, file.filename)
 
-    def _host(self, url: str) -> str:
-        return url.split("/", 3)[2] if "://" in url else ""
+    def _tail(self, file: IndexFile) -> Response:
+        response = self._http.get(file.url, {"Range": f"bytes=-{_TAIL}"})
+        match = _RANGE_TOTAL.match(response.headers.get("content-range", ""))
+        if response.status == 206 and match:
+            self.sizes.learn(file.url, int(match.group(1)))
+        return response
 
     def _wheel(self, file: IndexFile) -> bytes:
-        host = self._host(file.url)
-        if file.metadata or host not in self._no_metadata_hosts:
+        # The metadata file only when the page offers it (PEP 658/714): asking for one
+        # that is not offered costs a round trip, and mirrors answer it slowly.
+        if file.metadata:
             response = self._http.get(file.url + ".metadata")
             if response.status == 200:
-                with self._lock:
-                    self._hits.add(host)
                 expected = file.metadata if isinstance(file.metadata, dict) else {}
                 for algorithm, digest in expected.items():
                     if algorithm in hashlib.algorithms_available:
@@ -183,23 +254,13 @@ class MetadataFetcher:
                                 f"its {algorithm} hash"
                             )
                 return response.body
-            if not file.metadata and response.status == 404:
-                with self._lock:
-                    # A host that never serves metadata files stops being asked after a
-                    # few misses; one that serves some (most do) keeps being asked.
-                    self._misses[host] = self._misses.get(host, 0) + 1
-                    if self._misses[host] >= _MISSES and host not in self._hits:
-                        self._no_metadata_hosts.add(host)
-        return self._wheel_by_range(file)
+        return self._wheel_by_range(file, self._tail(file))
 
-    def _wheel_by_range(self, file: IndexFile) -> bytes:
-        response = self._http.get(file.url, {"Range": f"bytes=-{_TAIL}"})
+    def _wheel_by_range(self, file: IndexFile, response: Response) -> bytes:
         if response.status == 206:
             match = _RANGE_TOTAL.match(response.headers.get("content-range", ""))
             if match:
                 size = int(match.group(1))
-                with self._lock:
-                    self.sizes[file.url] = size
                 if size <= len(response.body):
                     return self._from_zip(io.BytesIO(response.body), file)
                 remote = _RangeFile(self._http, file.url, size, response.body)
@@ -207,8 +268,7 @@ class MetadataFetcher:
             response = self._http.get(file.url)
         if response.status != 200:
             raise NetworkError(f"cannot fetch {redact(file.url)}: HTTP {response.status}")
-        with self._lock:
-            self.sizes[file.url] = len(response.body)
+        self.sizes.learn(file.url, len(response.body))
         return self._from_zip(io.BytesIO(response.body), file)
 
     @staticmethod
@@ -231,6 +291,5 @@ class MetadataFetcher:
             expected = file.hashes.get("sha256")
             if expected and hashlib.sha256(data).hexdigest() != expected:
                 raise InputError(f"{file.filename}: download does not match the index's sha256")
-            with self._lock:
-                self.sizes[file.url] = len(data)
+            self.sizes.learn(file.url, len(data))
             return metadata_from_sdist(path)
