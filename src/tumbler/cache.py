@@ -38,12 +38,13 @@ def _digest(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _write(path: Path, data: bytes) -> None:
+def _write(path: Path, *parts: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, temp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
     try:
         with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
+            for data in parts:
+                handle.write(data)
         Path(temp).replace(path)
     except BaseException:
         Path(temp).unlink(missing_ok=True)
@@ -73,11 +74,24 @@ class Cache:
             return None
         return (meta, body) if isinstance(meta, dict) else None
 
+    def get_response_meta(self, url: str) -> dict[str, Any] | None:
+        """The metadata line of the cached response for ``url`` alone (pages run to
+        megabytes; deciding whether to revalidate needs only this)."""
+        try:
+            with self._http_path(url).open("rb") as handle:
+                head = handle.readline()
+        except OSError:
+            return None
+        try:
+            meta = json.loads(head) if head.endswith(b"\n") else None
+        except ValueError:
+            return None
+        return meta if isinstance(meta, dict) else None
+
     def put_response(self, url: str, meta: dict[str, Any], body: bytes) -> None:
         """Store a response for ``url``: one JSON line of metadata, then the body as is."""
-        _write(
-            self._http_path(url), json.dumps(meta, separators=(",", ":")).encode() + b"\n" + body
-        )
+        head = json.dumps(meta, separators=(",", ":")).encode() + b"\n"
+        _write(self._http_path(url), head, body)
 
     def _blob_path(self, kind: str, key: str) -> Path:
         safe = _digest(key) if not key.isalnum() else key

@@ -28,6 +28,7 @@ from tumbler.errors import NetworkError
 from tumbler.index import (
     ACCEPT,
     Row,
+    file_name_parts,
     group_rows,
     index_file,
     page_url,
@@ -112,6 +113,8 @@ class Project:
     def _versions(self) -> list[tuple[Version, list[Row]]]:
         if self._grouped is None:
             self._grouped = group_rows(self._page()) if self._page is not None else []
+            # The rows keep what they need: let the page's bytes go.
+            self._page = self._targeted = None
         return self._grouped
 
     def _verdict(self, version: Version, rows: list[Row]) -> Release | str:
@@ -276,7 +279,14 @@ class Finder:
         usable: list[IndexFile] = []
         reasons: Counter[str] = Counter()
         for row in rows:
-            file = index_file(row, project.name, project.index or "")
+            parts = file_name_parts(row.filename)
+            if parts is None or parts[0] != project.name:
+                continue
+            if parts[2] and not any(tag in self._tag_rank for tag in parts[2]):
+                # Decided by the name alone: the row's attributes need not be read.
+                reasons["no wheel for this platform"] += 1
+                continue
+            file = index_file(row, project.name, project.index or "", parts)
             if file is None:
                 continue
             if self.exclude_newer is not None and file.upload_time is None:

@@ -361,23 +361,25 @@ class Http:
         A 304 answer comes back as the cached 200. 404s are cached so that ``--offline``
         knows a name is unknown.
         """
-        cached = self.cache.get_response(url) if self.cache is not None else None
-        if cached is not None and (self.offline or _fresh(cached[0])):
-            return _cached_response(url, *cached)
+        meta = self.cache.get_response_meta(url) if self.cache is not None else None
+        if meta is not None and (self.offline or _fresh(meta)):
+            cached = self.cache.get_response(url) if self.cache is not None else None
+            if cached is not None:
+                return _cached_response(url, *cached)
         conditional = dict(headers or {})
-        if cached is not None and cached[0]["status"] == 200:
-            meta = cached[0]
+        if meta is not None and meta["status"] == 200:
             if meta.get("etag"):
                 conditional["If-None-Match"] = meta["etag"]
             if meta.get("last-modified"):
                 conditional["If-Modified-Since"] = meta["last-modified"]
         response = self.get(url, conditional)
-        if response.status == 304 and cached is not None:
-            meta = {**cached[0], **_meta(response, 200)}
-            meta["content-type"] = cached[0].get("content-type")
-            if self.cache is not None:
-                self.cache.put_response(url, meta, cached[1])
-            return _cached_response(url, meta, cached[1])
+        if response.status == 304 and meta is not None and self.cache is not None:
+            cached = self.cache.get_response(url)
+            if cached is not None:
+                fresh = {**cached[0], **_meta(response, 200)}
+                fresh["content-type"] = cached[0].get("content-type")
+                self.cache.put_response(url, fresh, cached[1])
+                return _cached_response(url, fresh, cached[1])
         if response.status in (200, 404) and self.cache is not None:
             self.cache.put_response(url, _meta(response, response.status), response.body)
         return response

@@ -122,6 +122,7 @@ class _Provider(resolvelib.AbstractProvider):  # type: ignore[type-arg]
         self.prereleases = prereleases
         self.constraints = constraints
         self.directs = directs
+        self._satisfied: dict[tuple[int, Version], tuple[Req, bool]] = {}
         self.upgrade = upgrade
         self.environment: dict[str, Any] = dict(finder.target.environment)
         self.dependencies: dict[Candidate, tuple[Req, ...]] = {}
@@ -223,7 +224,19 @@ class _Provider(resolvelib.AbstractProvider):  # type: ignore[type-arg]
     def is_satisfied_by(self, requirement: Req, candidate: Candidate) -> bool:
         if requirement.url is not None and candidate.direct is None:
             return False
-        return requirement.specifier.contains(candidate.version, prereleases=True)
+        if not requirement.specifier:
+            return True
+        # resolvelib re-checks every pin against every criterion after each pin: remember
+        # answers (the entry keeps ``requirement`` alive, so its id is not reused).
+        key = (id(requirement), candidate.version)
+        known = self._satisfied.get(key)
+        if known is None:
+            known = (
+                requirement,
+                requirement.specifier.contains(candidate.version, prereleases=True),
+            )
+            self._satisfied[key] = known
+        return known[1]
 
     def metadata(self, candidate: Candidate) -> CoreMetadata:
         if candidate.direct is not None:
