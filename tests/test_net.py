@@ -40,7 +40,9 @@ class _Handler(BaseHTTPRequestHandler):
                 time.sleep(server.delay)
             if self.path in ("/file", "/slow") and self.headers.get("Range") == "bytes=-1":
                 self.send_response(206)
-                self.send_header("Content-Range", f"bytes {len(BODY) - 1}-{len(BODY) - 1}/{len(BODY)}")
+                self.send_header(
+                    "Content-Range", f"bytes {len(BODY) - 1}-{len(BODY) - 1}/{len(BODY)}"
+                )
                 self.send_header("Content-Length", "1")
                 self.end_headers()
                 self.wfile.write(BODY[-1:])

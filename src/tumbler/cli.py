@@ -19,6 +19,7 @@ from tumbler.findings import Finding, Severity, has_errors, sort_findings, stric
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
+    from tumbler.progress import Progress
     from tumbler.report import FileReport, Style
 
 __all__ = ["main"]
@@ -198,6 +199,13 @@ def _cmd_diff(args: argparse.Namespace) -> int:
     return EXIT_OK if diff.equal else EXIT_FINDINGS
 
 
+def _progress(quiet: bool) -> Progress | None:
+    """A progress line on stderr when it is a terminal (never in CI, never with -q)."""
+    from tumbler.progress import Progress, wanted
+
+    return Progress(sys.stderr) if wanted(sys.stderr, quiet=quiet) else None
+
+
 def _cmd_lock(args: argparse.Namespace) -> int:
     from pathlib import Path
 
@@ -219,6 +227,7 @@ def _cmd_lock(args: argparse.Namespace) -> int:
         offline=args.offline,
         upgrade=args.upgrade,
         upgrade_packages=tuple(_names(args.upgrade_package)),
+        progress=_progress(args.quiet),
     )
     if args.check:
         from tumbler.check import check_json, check_markdown, check_text

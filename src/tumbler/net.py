@@ -160,6 +160,10 @@ class Http:
         #: clients that hold more than about twenty connections, so threads queue here.
         self.concurrency = concurrency or _concurrency()
         self._gate = _Gate(self.concurrency)
+        #: Requests answered and body bytes received (for progress display; approximate
+        #: under threads, never used for decisions).
+        self.requests = 0
+        self.received = 0
         self._timeout = timeout
         self._retries = retries
         self._manager: urllib3.PoolManager | None = None
@@ -298,6 +302,7 @@ class Http:
                 with into.open("wb") as handle:
                     for chunk in response.stream(_CHUNK):
                         handle.write(chunk)
+                        self.received += len(chunk)
             except (OSError, urllib3.exceptions.HTTPError) as error:
                 raise NetworkError(f"download of {redact(url)} failed: {error}") from None
             finally:
@@ -305,6 +310,8 @@ class Http:
             body = b""
         else:
             body = response.data
+            self.received += len(body)
+        self.requests += 1
         headers_out = {k.lower(): v for k, v in response.headers.items()}
         return Response(url=url, status=response.status, headers=headers_out, body=body)
 
@@ -329,6 +336,7 @@ class Http:
     def _size(self, url: str) -> int | None:
         import urllib3
 
+        self.requests += 1
         try:
             response = self._pool.request(
                 "GET",
@@ -350,6 +358,10 @@ class Http:
             if response.status != 206:
                 response.close()
             response.release_conn()
+
+    def status(self) -> str:
+        """``"312 requests, 41.2 MB"``: what the network has done so far."""
+        return f"{self.requests} requests, {self.received / 1e6:.1f} MB"
 
     def get(self, url: str, headers: Mapping[str, str] | None = None) -> Response:
         """``GET url``; 4xx and 5xx come back as responses, connection failures raise."""

@@ -7,6 +7,7 @@ either writes the lock atomically (only when its text changed) or compares it.
 
 from __future__ import annotations
 
+import contextlib
 import platform as host_platform
 import time
 from dataclasses import dataclass, field
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
     from tumbler.finder import Finder
     from tumbler.locker import LockRequest
     from tumbler.net import Http
+    from tumbler.progress import Progress
     from tumbler.project import Project
     from tumbler.targets import Target
 
@@ -50,6 +52,8 @@ class LockOptions:
     offline: bool = False
     upgrade: bool = False
     upgrade_packages: tuple[str, ...] = ()
+    #: Where to show progress (a terminal), or None for none.
+    progress: Progress | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,6 +161,14 @@ def _http(options: LockOptions, prepared: _Prepared) -> Http:
     )
 
 
+def _progress(
+    options: LockOptions, label: str, http: Http
+) -> contextlib.AbstractContextManager[None]:
+    if options.progress is None:
+        return contextlib.nullcontext()
+    return options.progress.show(label, http.status)
+
+
 def _notes(finder: Finder) -> tuple[str, ...]:
     untimed = sorted(finder.untimed_indexes)
     return tuple(
@@ -183,7 +195,8 @@ def run_lock(options: LockOptions) -> LockOutcome:
     request = dataclasses.replace(prepared.request, preferences=_preferences(existing))
     http = _http(options, prepared)
     try:
-        pylock, finder = lock(request, http)
+        with _progress(options, "locking", http):
+            pylock, finder = lock(request, http)
     finally:
         http.close()
     text = render(pylock)
@@ -226,7 +239,8 @@ def run_check(options: LockOptions) -> CheckResult:
     request = dataclasses.replace(request, preferences=_preferences(committed))
     http = _http(options, prepared)
     try:
-        fresh, _ = lock(request, http)
+        with _progress(options, "checking", http):
+            fresh, _ = lock(request, http)
     except NetworkError as error:
         if not inputs:
             raise
