@@ -518,6 +518,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             log(f"lock-bench: {directory}/pyproject.toml not found; skipping {name}")
             continue
         projects.append(Project.read(name, directory))
+    if "tumbler" in keys:
+        # Like an installed tumbler, run from bytecode: an editable install compiles
+        # nothing, and PYTHONDONTWRITEBYTECODE would make every run recompile the sources.
+        subprocess.run([sys.executable, "-m", "compileall", "-q", str(REPO / "src")], check=False)
     needs_probe = bool({"pip", "pdm", "poetry"} & set(keys))
     opts = Options(
         exclude_newer=args.exclude_newer,
