@@ -35,29 +35,27 @@ class _Handler(BaseHTTPRequestHandler):
             server.seen.append((self.path, self.headers.get("Range")))
             server.active += 1
             server.peak = max(server.peak, server.active)
-        try:
-            if self.path.startswith("/slow"):
-                time.sleep(server.delay)
-            if self.path in ("/file", "/slow") and self.headers.get("Range") == "bytes=-1":
-                self.send_response(206)
-                self.send_header(
-                    "Content-Range", f"bytes {len(BODY) - 1}-{len(BODY) - 1}/{len(BODY)}"
-                )
-                self.send_header("Content-Length", "1")
-                self.end_headers()
-                self.wfile.write(BODY[-1:])
-            elif self.path in ("/file", "/plain") or self.path.startswith("/slow"):
-                self.send_response(200)
-                self.send_header("Content-Length", str(len(BODY)))
-                self.end_headers()
-                self.wfile.write(BODY)
-            else:
-                self.send_response(404)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-        finally:
-            with server.lock:
-                server.active -= 1
+        if self.path.startswith("/slow"):
+            time.sleep(server.delay)
+        # Counted as active until the answer starts: a client frees its slot only after
+        # reading the whole answer, so a new request can never overlap this one's count.
+        with server.lock:
+            server.active -= 1
+        if self.path in ("/file", "/slow") and self.headers.get("Range") == "bytes=-1":
+            self.send_response(206)
+            self.send_header("Content-Range", f"bytes {len(BODY) - 1}-{len(BODY) - 1}/{len(BODY)}")
+            self.send_header("Content-Length", "1")
+            self.end_headers()
+            self.wfile.write(BODY[-1:])
+        elif self.path in ("/file", "/plain") or self.path.startswith("/slow"):
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(BODY)))
+            self.end_headers()
+            self.wfile.write(BODY)
+        else:
+            self.send_response(404)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
 
 
 class _Server(ThreadingHTTPServer):
