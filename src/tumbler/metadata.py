@@ -141,8 +141,9 @@ class FileSizes:
 
     A size comes from what was learnt on the way (a range request's ``Content-Range``, a
     download), else from the cache (kept by sha256: files are immutable), else from a
-    ``HEAD`` request. :meth:`probe` starts those requests early, on the leaf pool, while
-    resolution goes on; :meth:`of` waits for what is still missing.
+    one-byte range request (:meth:`Http.size`). :meth:`probe` starts those requests early,
+    on the leaf pool, while resolution goes on; :meth:`of` waits for what is still missing
+    and keeps new sizes in the cache.
     """
 
     def __init__(self, http: Http) -> None:
@@ -150,6 +151,8 @@ class FileSizes:
         self._lock = threading.Lock()
         self._known: dict[str, int] = {}
         self._pending: dict[str, Future[int | None]] = {}
+        #: URLs whose size the cache already holds (read from it, or written to it).
+        self._stored: set[str] = set()
 
     def learn(self, url: str, size: int) -> None:
         """Record a size found on the way."""
@@ -174,11 +177,11 @@ class FileSizes:
             with self._lock:
                 if cached is not None:
                     self._known[file.url] = cached
+                    self._stored.add(file.url)
                 elif not self._http.offline and not self._http.closed:
-                    self._pending[file.url] = self._http.leaf_executor.submit(self._head, file)
-
-    def _head(self, file: IndexFile) -> int | None:
-        return self._http.size(file.url)
+                    self._pending[file.url] = self._http.leaf_executor.submit(
+                        self._http.size, file.url
+                    )
 
     def of(self, files: Iterable[IndexFile]) -> dict[str, int]:
         """URL → size for ``files`` (blocking); sizes no one could learn are left out."""
@@ -201,20 +204,21 @@ class FileSizes:
             out[file.url] = size
             key = file.hashes.get("sha256")
             cache = self._http.cache
-            if cache is not None and key and cache.get_blob("size", key) is None:
+            if cache is not None and key and file.url not in self._stored:
                 # Kept by file hash, so that a later offline run writes the same sizes.
                 cache.put_blob("size", key, str(size).encode())
+                self._stored.add(file.url)
         return out
 
 
 class MetadataFetcher:
     """Fetch and cache core metadata; safe to call from many threads."""
 
-    def __init__(self, http: Http, cache: Cache | None, sizes: FileSizes | None = None) -> None:
+    def __init__(self, http: Http, cache: Cache | None) -> None:
         self._http = http
         self._cache = cache
-        #: Sizes learnt on the way (range requests, downloads).
-        self.sizes = sizes if sizes is not None else FileSizes(http)
+        #: Sizes of index files, including those learnt on the way (ranges, downloads).
+        self.sizes = FileSizes(http)
 
     @staticmethod
     def _key(file: IndexFile) -> str:

@@ -184,6 +184,8 @@ class Http:
     @property
     def _pool(self) -> urllib3.PoolManager:
         """The connection pools, made on first use: an offline run never pays for TLS."""
+        if self._manager is not None:
+            return self._manager
         import urllib3  # deferred: checking a lock offline never needs it
 
         with self._lock:
@@ -373,11 +375,20 @@ class Http:
         A 304 answer comes back as the cached 200. 404s are cached so that ``--offline``
         knows a name is unknown.
         """
-        meta = self.cache.get_response_meta(url) if self.cache is not None else None
-        if meta is not None and (self.offline or _fresh(meta)):
-            cached = self.cache.get_response(url) if self.cache is not None else None
+        cache = self.cache
+        meta = None
+        if cache is not None and self.offline:
+            cached = cache.get_response(url)
             if cached is not None:
                 return _cached_response(url, *cached)
+        elif cache is not None:
+            # Only the metadata line decides whether to ask the server: pages run to
+            # megabytes and most answers replace them.
+            meta = cache.get_response_meta(url)
+            if meta is not None and _fresh(meta):
+                cached = cache.get_response(url)
+                if cached is not None:
+                    return _cached_response(url, *cached)
         conditional = dict(headers or {})
         if meta is not None and meta["status"] == 200:
             if meta.get("etag"):
@@ -385,15 +396,15 @@ class Http:
             if meta.get("last-modified"):
                 conditional["If-Modified-Since"] = meta["last-modified"]
         response = self.get(url, conditional)
-        if response.status == 304 and meta is not None and self.cache is not None:
-            cached = self.cache.get_response(url)
+        if response.status == 304 and meta is not None and cache is not None:
+            cached = cache.get_response(url)
             if cached is not None:
                 fresh = {**cached[0], **_meta(response, 200)}
                 fresh["content-type"] = cached[0].get("content-type")
-                self.cache.put_response(url, fresh, cached[1])
+                cache.put_response(url, fresh, cached[1])
                 return _cached_response(url, fresh, cached[1])
-        if response.status in (200, 404) and self.cache is not None:
-            self.cache.put_response(url, _meta(response, response.status), response.body)
+        if response.status in (200, 404) and cache is not None:
+            cache.put_response(url, _meta(response, response.status), response.body)
         return response
 
 
