@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sys
+from tumbler.cli import console
 
-from tumbler.cli import main
-
-sys.exit(main())
+console()

@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tumbler.leaving import guarded
+
 __all__ = ["Cache", "default_cache_dir"]
 
 
@@ -39,16 +41,19 @@ def _digest(text: str) -> str:
 
 
 def _write(path: Path, *parts: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            for data in parts:
-                handle.write(data)
-        Path(temp).replace(path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
+    with guarded() as allowed:
+        if not allowed:
+            return  # the process is leaving: a cache entry is never owed
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, temp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                for data in parts:
+                    handle.write(data)
+            Path(temp).replace(path)
+        except BaseException:
+            Path(temp).unlink(missing_ok=True)
+            raise
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +120,7 @@ class Cache:
     def put_blob_file(self, kind: str, key: str, source: Path) -> Path:
         """Move the finished file ``source`` into the cache; return its cached path."""
         target = self._blob_path(kind, key)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        source.replace(target)
+        with guarded():  # a rename: nothing to skip, but not to be cut short either
+            target.parent.mkdir(parents=True, exist_ok=True)
+            source.replace(target)
         return target

@@ -10,7 +10,7 @@ import argparse
 import gc
 import os
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 from tumbler import __version__
 from tumbler.errors import InputError, LockInvalidError, TumblerError, UsageError
@@ -420,5 +420,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     return code
 
 
+def console() -> NoReturn:
+    """The ``tumbler`` command: :func:`main`, then exit without waiting for speculative
+    fetches the finished command no longer needs (see :mod:`tumbler.leaving`)."""
+    from tumbler.leaving import leave
+
+    gc.disable()  # for good: main() turns it back on only if it found it on
+    leave(main())
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    console()

@@ -25,6 +25,7 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import NormalizedName, canonicalize_name
 
 from tumbler.errors import InputError, NetworkError
+from tumbler.leaving import guarded
 from tumbler.net import redact
 
 if TYPE_CHECKING:
@@ -286,7 +287,10 @@ class MetadataFetcher:
     def _sdist(self, file: IndexFile) -> bytes:
         from tumbler.sourcemeta import metadata_from_sdist
 
-        with tempfile.TemporaryDirectory(prefix="tumbler-sdist-") as temp:
+        # guarded: a build leaves a temporary directory and a subprocess behind if cut short
+        with guarded() as allowed, tempfile.TemporaryDirectory(prefix="tumbler-sdist-") as temp:
+            if not allowed:
+                raise NetworkError(f"{file.filename}: not built, tumbler is exiting")
             path = Path(temp) / file.filename
             response = self._http.request("GET", file.url, into=path)
             if response.status != 200:
