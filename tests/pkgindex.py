@@ -840,6 +840,13 @@ class _IndexServer(ThreadingHTTPServer):
         }
         self.root = f"http://{LOCALHOST}:{self.server_address[1]}/"
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client hanging up mid-answer is normal (a size request that got a whole file,
+        speculation abandoned at exit); anything else is printed as usual."""
+        error = sys.exc_info()[1]
+        if not isinstance(error, (ConnectionResetError, BrokenPipeError)):
+            super().handle_error(request, client_address)
+
 
 class _RangeNotSatisfiableError(Exception):
     """The Range header asks for bytes the file does not have."""

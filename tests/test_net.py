@@ -1,8 +1,12 @@
-"""tumbler.net: sizes without downloads, the in-flight cap, urgent requests first, and an
-offline run that never opens a connection. Each test runs a real HTTP server on loopback."""
+"""tumbler.net and tumbler.transport: sizes without downloads, the in-flight cap, urgent
+requests first, retries, redirects, compressed pages, downloads into files, and an offline
+run that never opens a connection. Each test runs a real HTTP server on loopback, and the
+tests that hold for both transports run twice: libcurl (HTTP/2 where the server speaks it)
+and urllib3 (``TUMBLER_HTTP=urllib3``, the fallback where pycurl cannot be loaded)."""
 
 from __future__ import annotations
 
+import gzip
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -41,13 +45,37 @@ class _Handler(BaseHTTPRequestHandler):
         # reading the whole answer, so a new request can never overlap this one's count.
         with server.lock:
             server.active -= 1
+        if self.path.startswith("/flaky"):
+            with server.lock:
+                server.failures += 1
+                failing = server.failures <= 2
+            if failing:
+                self.send_response(503)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+        if self.path == "/moved":
+            self.send_response(302)
+            self.send_header("Location", "/file")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        if self.path == "/page" and "gzip" in (self.headers.get("Accept-Encoding") or ""):
+            packed = gzip.compress(BODY)
+            self.send_response(200)
+            self.send_header("Content-Encoding", "gzip")
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(packed)))
+            self.end_headers()
+            self.wfile.write(packed)
+            return
         if self.path in ("/file", "/slow") and self.headers.get("Range") == "bytes=-1":
             self.send_response(206)
             self.send_header("Content-Range", f"bytes {len(BODY) - 1}-{len(BODY) - 1}/{len(BODY)}")
             self.send_header("Content-Length", "1")
             self.end_headers()
             self.wfile.write(BODY[-1:])
-        elif self.path in ("/file", "/plain") or self.path.startswith("/slow"):
+        elif self.path in ("/file", "/plain") or self.path.startswith(("/slow", "/flaky")):
             self.send_response(200)
             self.send_header("Content-Length", str(len(BODY)))
             self.end_headers()
@@ -68,6 +96,7 @@ class _Server(ThreadingHTTPServer):
         self.seen: list[tuple[str, str | None]] = []
         self.active = 0
         self.peak = 0
+        self.failures = 0
 
     @property
     def url(self) -> str:
@@ -82,6 +111,26 @@ def server() -> Iterator[_Server]:
     yield running
     running.shutdown()
     running.server_close()
+
+
+@pytest.fixture(autouse=True, params=["curl", "urllib3"])
+def transport(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every test here runs over both transports (unless it asks for one by name)."""
+    name: str = request.param
+    wanted = request.node.get_closest_marker("transport")
+    if wanted is not None and name not in wanted.args:
+        pytest.skip(f"{wanted.args[0]} only")
+    if name == "urllib3":
+        monkeypatch.setenv("TUMBLER_HTTP", "urllib3")
+    else:
+        monkeypatch.delenv("TUMBLER_HTTP", raising=False)
+    return name
+
+
+def test_the_transport_is_the_one_asked_for(server: _Server, transport: str) -> None:
+    http = Http()
+    assert http.get(server.url + "/file").body == BODY
+    assert (http._transport is not None) == (transport == "curl")
 
 
 def test_size_from_a_one_byte_range(server: _Server) -> None:
@@ -129,9 +178,11 @@ def test_concurrency_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> No
     assert Http().concurrency == 16
 
 
+@pytest.mark.transport("urllib3")
 def test_main_thread_requests_go_before_background_sizes(server: _Server) -> None:
-    """What resolution waits on (the main thread) takes the next free slot before file
-    sizes queued earlier on background threads."""
+    """Over urllib3's HTTP/1.1 connections, what resolution waits on (the main thread)
+    takes the next free slot before file sizes queued earlier on background threads.
+    (libcurl multiplexes over HTTP/2, where nothing waits for a slot.)"""
     http = Http(concurrency=1)
     with ThreadPoolExecutor(4) as pool:
         blocker = pool.submit(http.get, server.url + "/slow-blocker")
@@ -144,3 +195,42 @@ def test_main_thread_requests_go_before_background_sizes(server: _Server) -> Non
     paths = [path for path, _ in server.seen]
     assert paths[:2] == ["/slow-blocker", "/slow-urgent"], paths
     assert paths[2:] == ["/file"] * 3
+
+
+def test_transient_failures_are_retried(server: _Server) -> None:
+    """503 twice, then 200: the caller sees only the answer."""
+    response = Http().get(server.url + "/flaky")
+    assert response.status == 200
+    assert response.body == BODY
+    assert [path for path, _ in server.seen] == ["/flaky"] * 3
+
+
+def test_retries_run_out_with_the_last_answer(server: _Server) -> None:
+    response = Http(retries=1).get(server.url + "/flaky")
+    assert response.status == 503
+    assert [path for path, _ in server.seen] == ["/flaky"] * 2
+
+
+def test_redirects_are_followed(server: _Server) -> None:
+    response = Http().get(server.url + "/moved")
+    assert (response.status, response.body) == (200, BODY)
+
+
+def test_compressed_pages_arrive_decompressed(server: _Server) -> None:
+    response = Http().get(server.url + "/page")
+    assert response.body == BODY
+    assert response.headers["content-type"] == "text/html"
+
+
+def test_download_into_a_file(server: _Server, tmp_path: Path) -> None:
+    target = tmp_path / "file.whl"
+    response = Http().request("GET", server.url + "/file", into=target)
+    assert response.status == 200
+    assert target.read_bytes() == BODY
+
+
+def test_many_sizes_at_once_without_threads(server: _Server) -> None:
+    http = Http(concurrency=4)
+    futures = [http.size_later(server.url + "/file") for _ in range(40)]
+    assert [f.result() for f in futures] == [len(BODY)] * 40
+    assert server.peak <= 4

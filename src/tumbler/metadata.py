@@ -180,9 +180,7 @@ class FileSizes:
                     self._known[file.url] = cached
                     self._stored.add(file.url)
                 elif not self._http.offline and not self._http.closed:
-                    self._pending[file.url] = self._http.leaf_executor.submit(
-                        self._http.size, file.url
-                    )
+                    self._pending[file.url] = self._http.size_later(file.url)
 
     def of(self, files: Iterable[IndexFile]) -> dict[str, int]:
         """URL → size for ``files`` (blocking); sizes no one could learn are left out."""

@@ -22,7 +22,7 @@ import netrc
 import os
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     import urllib3
 
     from tumbler.cache import Cache
+    from tumbler.transport import CurlTransport, Exchange
 
 __all__ = ["Http", "Response", "file_path", "redact"]
 
@@ -178,6 +179,9 @@ class Http:
         self.closed = False
         self._executor: ThreadPoolExecutor | None = None
         self._leaf_executor: ThreadPoolExecutor | None = None
+        self._curl: CurlTransport | bool | None = False  # False: not decided yet
+        #: Sent with every urllib3 request (a request's own headers replace the pool's).
+        self._base_headers = {"User-Agent": f"tumbler/{__version__}", "Accept-Encoding": "gzip"}
 
     # --- plumbing --------------------------------------------------------------------------
 
@@ -194,7 +198,6 @@ class Http:
                     num_pools=32,
                     maxsize=self.concurrency,
                     block=False,
-                    headers={"User-Agent": f"tumbler/{__version__}", "Accept-Encoding": "gzip"},
                     timeout=urllib3.Timeout(connect=min(self._timeout, 15.0), read=self._timeout),
                     retries=urllib3.Retry(
                         total=self._retries,
@@ -209,6 +212,35 @@ class Http:
                     ssl_context=_tls_context(),
                 )
             return self._manager
+
+    @property
+    def _transport(self) -> CurlTransport | None:
+        """The HTTP/2 transport (libcurl), made on first use; None where ``pycurl`` cannot
+        be loaded or ``TUMBLER_HTTP=urllib3`` asks for HTTP/1.1 over urllib3."""
+        curl = self._curl
+        if curl is not False:
+            return curl  # type: ignore[return-value]
+        from tumbler import transport
+
+        with self._lock:
+            if self._curl is False:
+                wanted = os.environ.get("TUMBLER_HTTP", "").lower() != "urllib3"
+                self._curl = (
+                    transport.CurlTransport(
+                        user_agent=f"tumbler/{__version__}",
+                        timeout=self._timeout,
+                        retries=self._retries,
+                        retry_statuses=_RETRY_STATUS,
+                        max_connections=self.concurrency,
+                        on_bytes=self._count,
+                    )
+                    if wanted and transport.available()
+                    else None
+                )
+            return self._curl  # type: ignore[return-value]
+
+    def _count(self, received: int) -> None:
+        self.received += received
 
     @property
     def executor(self) -> ThreadPoolExecutor:
@@ -236,6 +268,9 @@ class Http:
             if executor is not None:
                 # Speculative fetches still queued are dropped; running ones see ``closed``.
                 executor.shutdown(wait=False, cancel_futures=True)
+        curl = self._curl
+        if curl:
+            curl.close()  # type: ignore[union-attr]
 
     def _netrc_auth(self, host: str) -> str | None:
         with self._lock:
@@ -279,6 +314,12 @@ class Http:
             return _file_response(url, into)
         if self.offline:
             raise NetworkError(f"{redact(url)} is not in the cache and --offline forbids fetching")
+        transport = self._transport
+        if transport is not None:
+            sent = self._headers(url, headers)
+            exchange = transport.submit(method, redact(url), sent, into=into).result()
+            self.requests += 1
+            return Response(url, exchange.status, exchange.headers, exchange.body)
         with self._gate.slot(urgent=threading.current_thread() is threading.main_thread()):
             return self._request(method, url, headers, into)
 
@@ -291,7 +332,7 @@ class Http:
             response = self._pool.request(
                 method,
                 redact(url),
-                headers=self._headers(url, headers),
+                headers={**self._base_headers, **self._headers(url, headers)},
                 preload_content=into is None,
                 redirect=True,
             )
@@ -325,13 +366,41 @@ class Http:
         servers (mirrors above all) answer that faster than ``HEAD``. A server that
         ignores ranges is hung up on after its headers.
         """
-        if url.startswith("file:"):
+        return self.size_later(url).result()
+
+    def size_later(self, url: str) -> Future[int | None]:
+        """:meth:`size` as a future: over HTTP/2 no thread waits for it; over urllib3 it
+        runs on the leaf pool, behind any request that resolution is waiting on."""
+        if url.startswith("file:") or self.offline:
+            done: Future[int | None] = Future()
+            done.set_result(self._local_size(url))
+            return done
+        transport = self._transport
+        if transport is None:
+            return self.leaf_executor.submit(self._gated_size, url)
+        range_headers = self._headers(url, {"Range": "bytes=-1"})
+        asked = transport.submit("GET", redact(url), range_headers, headers_only=True)
+        answer: Future[int | None] = Future()
+
+        def settle(future: Future[Exchange]) -> None:
+            self.requests += 1
             try:
-                return file_path(url).stat().st_size
-            except OSError:
-                return None
-        if self.offline:
+                answer.set_result(_size_of(future.result()))
+            except NetworkError:
+                answer.set_result(None)
+
+        asked.add_done_callback(settle)
+        return answer
+
+    def _local_size(self, url: str) -> int | None:
+        if not url.startswith("file:"):
+            return None  # offline
+        try:
+            return file_path(url).stat().st_size
+        except OSError:
             return None
+
+    def _gated_size(self, url: str) -> int | None:
         with self._gate.slot(urgent=False):
             return self._size(url)
 
@@ -343,7 +412,7 @@ class Http:
             response = self._pool.request(
                 "GET",
                 redact(url),
-                headers=self._headers(url, {"Range": "bytes=-1"}),
+                headers={**self._base_headers, **self._headers(url, {"Range": "bytes=-1"})},
                 preload_content=False,
                 redirect=True,
             )
@@ -406,6 +475,15 @@ class Http:
         if response.status in (200, 404) and cache is not None:
             cache.put_response(url, _meta(response, response.status), response.body)
         return response
+
+
+def _size_of(exchange: Exchange) -> int | None:
+    """A file's size from the answer to a one-byte range request."""
+    if exchange.status == 206:
+        total = exchange.headers.get("content-range", "").rpartition("/")[2]
+        return int(total) if total.isdigit() else None
+    length = exchange.headers.get("content-length", "")
+    return int(length) if exchange.status == 200 and length.isdigit() else None
 
 
 def _cached_response(url: str, meta: Mapping[str, Any], body: bytes) -> Response:
