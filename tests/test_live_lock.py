@@ -281,3 +281,25 @@ def test_check_offline_passes(live: LiveSession, name: str) -> None:
     argv += ["--offline", "--exclude-newer", EXCLUDE_NEWER, "--format", "json"]
     proc = _run(argv, locked.directory, live.env(name))
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_sizes_come_multiplexed_over_http2(live: LiveSession) -> None:
+    """The index's file host speaks HTTP/2: every sdist size of the small lock comes back
+    over it, all asked at once, and equals the size tumbler wrote."""
+    from tumbler.net import Http
+
+    locked = live.lock("small")
+    sdists = [p.sdist for p in locked.pylock().packages if p.sdist is not None]
+    assert sdists
+    http = Http()
+    transport = http._transport
+    assert transport is not None, "pycurl is a dependency: the HTTP/2 transport must load"
+    futures = [
+        transport.submit("GET", str(s.url), {"Range": "bytes=-1"}, headers_only=True)
+        for s in sdists
+    ]
+    answers = [f.result(timeout=TIMEOUT) for f in futures]
+    assert {a.version for a in answers} == {"2"}
+    totals = [int(a.headers["content-range"].rpartition("/")[2]) for a in answers]
+    assert totals == [s.size for s in sdists]
+    http.close()

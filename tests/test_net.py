@@ -131,6 +131,9 @@ def test_the_transport_is_the_one_asked_for(server: _Server, transport: str) -> 
     http = Http()
     assert http.get(server.url + "/file").body == BODY
     assert (http._transport is not None) == (transport == "curl")
+    if http._transport is not None:  # http.server answers in HTTP/1.0, and libcurl says so
+        exchange = http._transport.submit("GET", server.url + "/file", {}).result()
+        assert (exchange.status, exchange.version, exchange.body) == (200, "1.0", BODY)
 
 
 def test_size_from_a_one_byte_range(server: _Server) -> None:

@@ -57,6 +57,8 @@ class Exchange:
     status: int
     headers: Mapping[str, str]
     body: bytes
+    #: The HTTP version that carried it: ``"1.1"``, ``"2"`` or ``"3"``.
+    version: str = "1.1"
 
 
 @dataclass(slots=True)
@@ -77,6 +79,10 @@ class _Running:
     body: Any  # io.BytesIO, or the open file of ``job.into``
     lines: list[bytes] = field(default_factory=list)
     hung_up: bool = False
+
+
+#: libcurl's ``CURL_HTTP_VERSION_*`` values as reported by ``CURLINFO_HTTP_VERSION``.
+_VERSIONS = {1: "1.0", 2: "1.1", 3: "2", 30: "3"}
 
 
 def _ca_options() -> tuple[str | None, str | None]:
@@ -269,6 +275,7 @@ class CurlTransport:
         running = self._running.pop(curl)
         self._multi.remove_handle(curl)
         status = int(curl.getinfo(self._pycurl.RESPONSE_CODE) or 0)
+        version = _VERSIONS.get(int(curl.getinfo(self._pycurl.INFO_HTTP_VERSION) or 0), "1.1")
         curl.close()
         job = running.job
         body = running.body
@@ -284,7 +291,7 @@ class CurlTransport:
         if status in self._retry_statuses and job.attempt < self._retries:
             self._retry(job)
             return
-        job.future.set_result(Exchange(status, _headers(running.lines), data))
+        job.future.set_result(Exchange(status, _headers(running.lines), data, version))
 
     def _retry(self, job: _Job) -> None:
         delay = 0.2 * (2**job.attempt)
