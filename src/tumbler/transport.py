@@ -29,6 +29,7 @@ import threading
 import time
 from concurrent.futures import Future
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -36,7 +37,6 @@ from tumbler.errors import NetworkError
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
-    from pathlib import Path
 
 __all__ = ["CurlTransport", "Exchange", "available"]
 
@@ -86,11 +86,19 @@ _VERSIONS = {1: "1.0", 2: "1.1", 3: "2", 30: "3"}
 
 
 def _ca_options() -> tuple[str | None, str | None]:
+    """The trust store: ``SSL_CERT_FILE``, else the one Python's ``ssl`` uses, else the
+    certifi bundle pip vendors (a python.org macOS build may point at a missing file)."""
     cafile = os.environ.get("SSL_CERT_FILE") or None
     if cafile is not None:
         return cafile, None
     paths = ssl.get_default_verify_paths()
-    return paths.cafile or paths.openssl_cafile or None, paths.capath or None
+    found = [p for p in (paths.cafile, paths.openssl_cafile) if p and Path(p).is_file()]
+    capath = paths.capath if paths.capath and Path(paths.capath).is_dir() else None
+    if found or capath:
+        return (found[0] if found else None), capath
+    from pip._vendor import certifi
+
+    return certifi.where(), None
 
 
 class CurlTransport:
