@@ -52,6 +52,9 @@ CATALOGUE = (
     Dist("churn", "1.0", upload_time=_day(2023, 1, 1)),
     Dist("churn", "1.1", upload_time=_day(2024, 6, 1)),
     Dist("needs-sdist", "1.0", requires_dist=("sdist-only",), upload_time=_day(2023, 4, 1)),
+    # recent 2.0 needs Python 3.12: older Pythons are held at 1.0 (universal locks).
+    Dist("recent", "1.0", upload_time=_day(2023, 1, 1)),
+    Dist("recent", "2.0", requires_python=">=3.12", upload_time=_day(2023, 2, 1)),
 )
 
 

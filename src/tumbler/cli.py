@@ -227,6 +227,8 @@ def _cmd_lock(args: argparse.Namespace) -> int:
         offline=args.offline,
         upgrade=args.upgrade,
         upgrade_packages=tuple(_names(args.upgrade_package)),
+        universal=args.universal,
+        environments=tuple(args.lock_environments or ()),
         progress=_progress(args.quiet),
     )
     if args.check:
@@ -318,6 +320,20 @@ def _parser() -> argparse.ArgumentParser:
         "--platform",
         metavar="OS-ARCH",
         help="lock for this platform, e.g. linux-x86_64, macos-arm64",
+    )
+    lock.add_argument(
+        "--universal",
+        action="store_true",
+        help="one lock for every supported CPython the project allows, on Linux, macOS and "
+        "Windows, x86_64 and arm64",
+    )
+    lock.add_argument(
+        "--environment",
+        dest="lock_environments",
+        action="append",
+        metavar="MARKER",
+        help="lock for the environments this marker accepts, e.g. \"sys_platform == 'linux'\" "
+        "(repeatable; default: [tool.tumbler] environments)",
     )
     lock.add_argument(
         "--cache-dir",

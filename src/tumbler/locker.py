@@ -62,6 +62,10 @@ class LockRequest:
     #: Release every preference (``--upgrade``) or these (``--upgrade-package``).
     upgrade: bool = False
     upgrade_packages: frozenset[NormalizedName] = frozenset()
+    #: A universal lock's targets (see :mod:`tumbler.universal`); empty for one target.
+    universe: tuple[Target, ...] = ()
+    #: A universal lock's top-level ``environments``.
+    environments: tuple[Marker, ...] = ()
 
 
 def target_name(target: Target) -> str:
@@ -191,6 +195,51 @@ def _directs(
 
 def lock(request: LockRequest, http: Http) -> tuple[Pylock, Finder]:
     """Resolve ``request`` and build the lock (nothing is written)."""
+    if request.universe:
+        return _lock_universal(request, http)
+    return _lock_one(request, http)
+
+
+def _lock_universal(request: LockRequest, http: Http) -> tuple[Pylock, Finder]:
+    """One resolution per target, oldest Python first, each preferring the versions the
+    earlier ones chose (and the existing lock's); merged by :func:`universal.merge`."""
+    import dataclasses
+
+    from tumbler.universal import merge
+
+    chosen: dict[NormalizedName, Version] = {
+        k: v
+        for k, v in (request.preferences or {}).items()
+        if k not in request.upgrade_packages and not request.upgrade
+    }
+    locks: list[tuple[Target, Pylock]] = []
+    finder: Finder | None = None
+    http.memo = {}  # one snapshot of every page for all targets
+    for target in request.universe:
+        one = dataclasses.replace(
+            request,
+            target=target,
+            universe=(),
+            preferences=dict(chosen),
+            upgrade=False,
+            upgrade_packages=frozenset(),
+        )
+        pylock, finder = _lock_one(one, http)
+        for package in pylock.packages:
+            if package.version is not None:
+                chosen.setdefault(package.name, package.version)
+        locks.append((target, pylock))
+    assert finder is not None
+    merged = merge(
+        locks,
+        request.universe,
+        environments=request.environments,
+        tool={TOOL_NAME: lock_inputs(request).table()},
+    )
+    return merged, finder
+
+
+def _lock_one(request: LockRequest, http: Http) -> tuple[Pylock, Finder]:
     project = request.project
     preferences = {
         k: v
@@ -277,7 +326,11 @@ def lock_inputs(request: LockRequest) -> LockInputs:
         request.project,
         relative_path=relative,
         indexes=[redact(u) for u in request.indexes.urls],
-        target=target_name(request.target),
+        target=(
+            "universal: " + " ; ".join(str(m) for m in request.environments)
+            if request.universe
+            else target_name(request.target)
+        ),
         exclude_newer=request.exclude_newer,
         prereleases=request.prereleases,
     )

@@ -64,6 +64,8 @@ class Settings:
     default_groups: tuple[str, ...] = ()
     #: Directory dependencies locked as editable.
     editable: frozenset[NormalizedName] = frozenset()
+    #: A universal lock's environments (PEP 508 marker expressions).
+    environments: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -173,6 +175,7 @@ def _settings(table: Any, where: str) -> Settings:
         editable=frozenset(
             canonicalize_name(n) for n in _strings(table.get("editable", []), f"{where}.editable")
         ),
+        environments=_strings(table.get("environments", []), f"{where}.environments"),
     )
 
 

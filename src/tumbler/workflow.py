@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from datetime import datetime
     from pathlib import Path
 
+    from packaging.markers import Marker
     from packaging.pylock import Pylock
     from packaging.version import Version
 
@@ -52,6 +53,10 @@ class LockOptions:
     offline: bool = False
     upgrade: bool = False
     upgrade_packages: tuple[str, ...] = ()
+    #: Lock for the default set of platforms and Pythons (``--universal``) ...
+    universal: bool = False
+    #: ... or for these marker expressions (``--environment``).
+    environments: tuple[str, ...] = ()
     #: Where to show progress (a terminal), or None for none.
     progress: Progress | None = None
 
@@ -137,18 +142,53 @@ def _prepare(options: LockOptions) -> _Prepared:
         extra_index_urls=options.extra_index_urls,
     )
     cache_dir = options.cache_dir or default_cache_dir()
+    exclude_newer = options.exclude_newer or project.settings.exclude_newer
+    universe, environments = _universe(options, project, exclude_newer)
     request = LockRequest(
         project=project,
         target=_target(options, project),
         indexes=indexes,
         lock_dir=output.parent.resolve(),
         cache_dir=cache_dir,
-        exclude_newer=options.exclude_newer or project.settings.exclude_newer,
+        exclude_newer=exclude_newer,
         prereleases=prereleases,
         upgrade=options.upgrade,
         upgrade_packages=frozenset(canonicalize_name(n) for n in options.upgrade_packages),
+        universe=universe,
+        environments=environments,
     )
     return _Prepared(output, request, Cache(cache_dir))
+
+
+def _universe(
+    options: LockOptions, project: Project, exclude_newer: datetime | None
+) -> tuple[tuple[Target, ...], tuple[Marker, ...]]:
+    """A universal lock's targets and ``environments``; empty for a single-target lock.
+
+    Python versions count as supported on the ``--exclude-newer`` date when there is one
+    (so the same inputs give the same lock), else today."""
+    texts = options.environments or project.settings.environments
+    if not (options.universal or texts):
+        return (), ()
+    if options.python_version or options.platform:
+        raise UsageError("--python-version and --platform lock one target: not with --universal")
+    from datetime import UTC
+    from datetime import datetime as clock
+
+    from packaging.markers import InvalidMarker
+    from packaging.markers import Marker as Parsed
+
+    from tumbler.universal import environments_of, grid
+
+    markers = []
+    for text in texts:
+        try:
+            markers.append(Parsed(text))
+        except InvalidMarker as error:
+            raise UsageError(f"environment {text!r} is not a marker expression: {error}") from None
+    today = (exclude_newer or clock.now(UTC)).date()
+    universe = grid(project.requires_python, markers, today=today)
+    return universe, tuple(markers) or tuple(environments_of(universe))
 
 
 def _http(options: LockOptions, prepared: _Prepared) -> Http:
@@ -208,7 +248,11 @@ def run_lock(options: LockOptions) -> LockOutcome:
         path=output,
         written=written,
         packages=len(pylock.packages),
-        target=target_name(request.target),
+        target=(
+            f"{len(request.universe)} environments"
+            if request.universe
+            else target_name(request.target)
+        ),
         seconds=time.perf_counter() - started,
         notes=_notes(finder),
     )

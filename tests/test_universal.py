@@ -1,0 +1,211 @@
+"""tumbler.universal and ``tumbler lock --universal`` / ``--environment`` on the local index.
+
+The catalogue (tests/lockfixtures.py) has ``delta``, which needs ``alpha`` on Windows and
+``gamma`` elsewhere, and ``recent``, whose 2.0 needs Python 3.12. Every universal lock is
+checked against the standard: for each target it covers, ``packaging.pylock`` selects a
+complete set without ambiguity, equal to what a single-target lock for it selects.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import TYPE_CHECKING
+
+import pytest
+from packaging.markers import Marker
+from packaging.specifiers import SpecifierSet
+
+from tests.lockfixtures import read, write_project
+from tumbler.errors import UsageError
+from tumbler.targets import Target, parse_target
+from tumbler.universal import describe, environments_of, grid
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from packaging.pylock import Pylock
+
+    from tests.conftest import CLI
+    from tests.pkgindex import PackageIndex
+
+pytestmark = pytest.mark.usefixtures("lock_env")
+
+DATE = "2026-10-01"  # supported then: CPython 3.10 to 3.15
+
+
+def _grid(requires: str = ">=3.11", *markers: str) -> tuple[Target, ...]:
+    return grid(SpecifierSet(requires), [Marker(m) for m in markers], today=date(2026, 10, 1))
+
+
+# --- the grid -------------------------------------------------------------------------------
+
+
+def test_grid_is_supported_pythons_allowed_by_requires_python_on_six_platforms() -> None:
+    targets = _grid(">=3.11")
+    pythons = sorted({t.environment["python_version"] for t in targets})
+    assert pythons == ["3.11", "3.12", "3.13", "3.14", "3.15"]
+    assert len(targets) == 5 * 6
+    assert targets[0].environment["python_version"] == "3.11"  # oldest first
+
+
+def test_grid_follows_the_date() -> None:
+    """3.10 reached end of life at the end of October 2026; 3.9 a year before."""
+    late = grid(None, today=date(2026, 11, 21))
+    early = grid(None, today=date(2025, 6, 1))
+    assert {t.environment["python_version"] for t in late} == {f"3.{m}" for m in range(11, 16)}
+    assert {t.environment["python_version"] for t in early} == {f"3.{m}" for m in range(9, 14)}
+
+
+def test_environments_narrow_the_grid() -> None:
+    targets = _grid(">=3.11", "sys_platform == 'linux' and python_version >= '3.13'")
+    names = {t.name for t in targets}
+    assert names == {f"linux-{a}-3.{m}" for a in ("x86_64", "aarch64") for m in (13, 14, 15)}
+
+
+def test_no_target_is_a_usage_error() -> None:
+    with pytest.raises(UsageError, match="no supported CPython"):
+        _grid(">=3.11", "sys_platform == 'plan9'")
+
+
+# --- markers --------------------------------------------------------------------------------
+
+
+def test_describe_gives_short_markers() -> None:
+    every = _grid(">=3.11")
+
+    def on(predicate: str) -> str | None:
+        subset = [t for t in every if Marker(predicate).evaluate(t.environment)]
+        marker = describe(subset, every)
+        if marker is not None:  # it must say exactly that subset
+            assert [t for t in every if marker.evaluate(t.environment)] == subset
+        return None if marker is None else str(marker)
+
+    assert on("python_version >= '3.0'") is None
+    assert on("sys_platform == 'win32'") == 'sys_platform == "win32"'
+    assert on("python_version < '3.13'") == 'python_version < "3.13"'
+    assert on("python_version >= '3.13'") == 'python_version >= "3.13"'
+    assert on("python_version == '3.12'") == 'python_version == "3.12"'
+    assert on("sys_platform != 'win32'") == 'sys_platform == "linux" or sys_platform == "darwin"'
+    mixed = on("sys_platform == 'linux' and python_version >= '3.14'")
+    assert mixed == 'sys_platform == "linux" and python_version >= "3.14"'
+    machine = on("platform_machine == 'aarch64'")
+    assert machine == 'sys_platform == "linux" and platform_machine == "aarch64"'
+    two = on("(sys_platform == 'win32' and python_version < '3.12') or sys_platform == 'linux'")
+    assert two is not None and "sys_platform" in two
+
+
+def test_environments_state_the_coverage() -> None:
+    every = _grid(">=3.12")
+    markers = environments_of(every)
+    assert len(markers) == 6
+    for target in every:
+        assert sum(m.evaluate(target.environment) for m in markers) == 1
+    outside = parse_target("linux-x86_64-3.11").environment
+    assert not any(m.evaluate(outside) for m in markers)
+
+
+# --- locking --------------------------------------------------------------------------------
+
+
+def _selected(pylock: Pylock, target: Target, *, everything: bool = False) -> dict[str, str]:
+    found = pylock.select(
+        environment=target.environment,  # type: ignore[arg-type]  # a dict of marker values
+        tags=target.tags,
+        extras=["fast"] if everything else None,
+        dependency_groups=["dev"] if everything else None,
+    )
+    return {str(p.name): str(p.version) for p, _ in found}
+
+
+def _lock(cli: CLI, project: Path, index: PackageIndex, *extra: str) -> Pylock:
+    run = cli("lock", project, "--index-url", index.url, "--exclude-newer", DATE, "-q", *extra)
+    assert run.code == 0, run.err
+    return read(project.parent / "pylock.toml")
+
+
+def test_universal_lock_selects_like_single_target_locks(
+    cli: CLI, tmp_path: Path, index: PackageIndex
+) -> None:
+    project = write_project(
+        tmp_path / "u",
+        ["delta", "recent"],
+        extras={"fast": ["beta[fast]"]},
+        groups={"dev": ["churn"]},
+        requires_python=">=3.11",
+    )
+    universal = _lock(cli, project, index, "--universal")
+    by_name = {str(p.name): p for p in universal.packages}
+    assert str(by_name["alpha"].marker) == 'sys_platform == "win32" or "fast" in extras'
+    assert by_name["recent"].marker is None  # one version for every target: 1.0 fits 3.11
+    assert str(by_name["recent"].version) == "1.0"
+    assert len(universal.environments or ()) == 6
+    for target in _grid(">=3.11"):
+        python, platform = target.environment["python_version"], target.name.rsplit("-", 1)[0]
+        single_dir = tmp_path / target.name
+        single = write_project(
+            single_dir,
+            ["delta", "recent==1.0"],  # the universal lock's one version for recent
+            extras={"fast": ["beta[fast]"]},
+            groups={"dev": ["churn"]},
+            requires_python=">=3.11",
+        )
+        alone = _lock(cli, single, index, "--python-version", python, "--platform", platform)
+        for everything in (False, True):
+            assert _selected(universal, target, everything=everything) == _selected(
+                alone, target, everything=everything
+            )
+
+
+def test_versions_split_only_where_requirements_force_it(
+    cli: CLI, tmp_path: Path, index: PackageIndex
+) -> None:
+    project = write_project(
+        tmp_path,
+        ["recent>=2; python_version >= '3.12'", "recent<2; python_version < '3.12'"],
+        requires_python=">=3.11",
+    )
+    universal = _lock(cli, project, index, "--universal")
+    entries = sorted((str(p.version), str(p.marker)) for p in universal.packages)
+    assert entries == [("1.0", 'python_version == "3.11"'), ("2.0", 'python_version >= "3.12"')]
+    for target in _grid(">=3.11"):
+        wanted = "2.0" if target.environment["python_version"] != "3.11" else "1.0"
+        assert _selected(universal, target) == {"recent": wanted}
+
+
+def test_environment_option_and_setting(cli: CLI, tmp_path: Path, index: PackageIndex) -> None:
+    project = write_project(
+        tmp_path,
+        ["delta"],
+        requires_python=">=3.11",
+        tool="environments = [\"sys_platform == 'win32'\"]",
+    )
+    from_setting = _lock(cli, project, index)
+    assert [str(m) for m in from_setting.environments or ()] == ['sys_platform == "win32"']
+    names = {str(p.name): p.marker for p in from_setting.packages}
+    assert set(names) == {"alpha", "delta"}  # gamma is for other platforms only
+    assert all(marker is None for marker in names.values())
+    from_option = _lock(cli, project, index, "--environment", "sys_platform == 'linux'")
+    assert {str(p.name) for p in from_option.packages} == {"delta", "gamma"}
+
+
+def test_universal_check_passes_then_names_drift(
+    cli: CLI, tmp_path: Path, index: PackageIndex
+) -> None:
+    project = write_project(tmp_path, ["delta"], requires_python=">=3.11")
+    _lock(cli, project, index, "--universal")
+    base = ("lock", project, "--index-url", index.url, "--exclude-newer", DATE)
+    assert cli(*base, "--universal", "--check").code == 0
+    drift = cli(*base, "--environment", "sys_platform == 'linux'", "--check")
+    assert drift.code == 1
+    assert "target environment" in drift.out
+
+
+def test_universal_rejects_a_single_target_option(
+    cli: CLI, tmp_path: Path, index: PackageIndex
+) -> None:
+    project = write_project(tmp_path, ["delta"])
+    run = cli(
+        "lock", project, "--index-url", index.url, "--universal", "--platform", "linux-x86_64"
+    )
+    assert run.code == 2
+    assert "not with --universal" in run.err
