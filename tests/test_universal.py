@@ -186,6 +186,12 @@ def test_environment_option_and_setting(cli: CLI, tmp_path: Path, index: Package
     assert all(marker is None for marker in names.values())
     from_option = _lock(cli, project, index, "--environment", "sys_platform == 'linux'")
     assert {str(p.name) for p in from_option.packages} == {"delta", "gamma"}
+    # --python-version / --platform lock one target, whatever the setting says
+    one = _lock(cli, project, index, "--python-version", "3.12", "--platform", "linux-x86_64")
+    assert [str(m) for m in one.environments or ()] == [
+        'implementation_name == "cpython" and python_version == "3.12" '
+        'and sys_platform == "linux" and platform_machine == "x86_64"'
+    ]
 
 
 def test_universal_check_passes_then_names_drift(
@@ -204,8 +210,11 @@ def test_universal_rejects_a_single_target_option(
     cli: CLI, tmp_path: Path, index: PackageIndex
 ) -> None:
     project = write_project(tmp_path, ["delta"])
-    run = cli(
-        "lock", project, "--index-url", index.url, "--universal", "--platform", "linux-x86_64"
-    )
-    assert run.code == 2
-    assert "not with --universal" in run.err
+    for many in (["--universal"], ["--environment", "sys_platform == 'linux'"]):
+        run = cli("lock", project, "--index-url", index.url, *many, "--platform", "linux-x86_64")
+        assert run.code == 2
+        assert "not with --universal or --environment" in run.err
+        assert "Traceback" not in run.err
+    bad = cli("lock", project, "--index-url", index.url, "--environment", "sys_platform ==")
+    assert bad.code == 2
+    assert "is not a marker expression" in bad.err

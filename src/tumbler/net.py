@@ -388,7 +388,8 @@ class Http:
         def settle(future: Future[Exchange]) -> None:
             self.requests += 1
             try:
-                answer.set_result(_size_of(future.result()))
+                exchange = future.result()
+                answer.set_result(_size_of(exchange.status, exchange.headers))
             except NetworkError:
                 answer.set_result(None)
 
@@ -423,11 +424,8 @@ class Http:
             return None
         try:
             if response.status == 206:
-                total = response.headers.get("content-range", "").rpartition("/")[2]
                 response.drain_conn()
-                return int(total) if total.isdigit() else None
-            length = response.headers.get("content-length", "")
-            return int(length) if response.status == 200 and length.isdigit() else None
+            return _size_of(response.status, response.headers)
         finally:
             if response.status != 206:
                 response.close()
@@ -489,13 +487,14 @@ class Http:
         return response
 
 
-def _size_of(exchange: Exchange) -> int | None:
-    """A file's size from the answer to a one-byte range request."""
-    if exchange.status == 206:
-        total = exchange.headers.get("content-range", "").rpartition("/")[2]
+def _size_of(status: int, headers: Mapping[str, str]) -> int | None:
+    """A file's size from the answer to a one-byte range request: the total of its
+    ``Content-Range``, or the length of a whole-file answer from a server ignoring ranges."""
+    if status == 206:
+        total = headers.get("content-range", "").rpartition("/")[2]
         return int(total) if total.isdigit() else None
-    length = exchange.headers.get("content-length", "")
-    return int(length) if exchange.status == 200 and length.isdigit() else None
+    length = headers.get("content-length", "")
+    return int(length) if status == 200 and length.isdigit() else None
 
 
 def _cached_response(url: str, meta: Mapping[str, Any], body: bytes) -> Response:

@@ -135,6 +135,7 @@ class CurlTransport:
         self._later: list[tuple[float, int, _Job]] = []
         self._order = itertools.count()
         self._closed = False
+        self._accepting = threading.Lock()
         self._thread = threading.Thread(target=self._loop, name="tumbler-curl", daemon=True)
         self._thread.start()
 
@@ -151,16 +152,18 @@ class CurlTransport:
     ) -> Future[Exchange]:
         """Queue one request; the future holds its :class:`Exchange` or a NetworkError."""
         job = _Job(method, url, headers, into, headers_only)
-        if self._closed:
-            job.future.set_exception(NetworkError("the HTTP transport is closed"))
-            return job.future
-        self._incoming.put(job)
+        with self._accepting:
+            if self._closed:
+                job.future.set_exception(NetworkError("the HTTP transport is closed"))
+                return job.future
+            self._incoming.put(job)
         self._wake()
         return job.future
 
     def close(self) -> None:
         """Stop the transport thread; requests still running fail."""
-        self._closed = True
+        with self._accepting:  # after this, submit() refuses: nothing queued is lost
+            self._closed = True
         self._wake()
         if threading.current_thread() is not self._thread:
             self._thread.join(timeout=5)

@@ -168,10 +168,9 @@ def describe(subset: Iterable[Target], universe: Sequence[Target]) -> Marker | N
     # Platforms grouped by the Python versions they need, each group one clause.
     groups: dict[tuple[str, ...], list[str]] = {}
     for platform in platforms:
-        versions = tuple(p.python for p in sorted(points, key=lambda p: _python_key(p.python)))
-        mine = tuple(v for v in versions if _Point(v, platform) in points)
+        mine = sorted({p.python for p in points if p.platform == platform}, key=_python_key)
         if mine:
-            groups.setdefault(tuple(dict.fromkeys(mine)), []).append(platform)
+            groups.setdefault(tuple(mine), []).append(platform)
     clauses = []
     for versions, names in groups.items():
         available = sorted({p.python for p in every if p.platform in names}, key=_python_key)

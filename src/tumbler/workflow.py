@@ -167,11 +167,14 @@ def _universe(
 
     Python versions count as supported on the ``--exclude-newer`` date when there is one
     (so the same inputs give the same lock), else today."""
-    texts = options.environments or project.settings.environments
+    one_target = bool(options.python_version or options.platform)
+    if one_target and (options.universal or options.environments):
+        raise UsageError(
+            "--python-version and --platform lock one target: not with --universal or --environment"
+        )
+    texts = options.environments or (() if one_target else project.settings.environments)
     if not (options.universal or texts):
         return (), ()
-    if options.python_version or options.platform:
-        raise UsageError("--python-version and --platform lock one target: not with --universal")
     from datetime import UTC
     from datetime import datetime as clock
 
