@@ -186,3 +186,20 @@ def test_input_drift_without_network(tmp_path: Path) -> None:
     ]
     assert input_drift(old, old) == []
     assert LockInputs.from_table(old.table()) == old
+
+
+def test_input_drift_with_one_requirement_per_marker() -> None:
+    """Two requirements on one name (split by marker) are each compared whole."""
+    first = "foo<2; python_version < '3.10'"
+    second = "foo>=2; python_version >= '3.10'"
+    old = LockInputs(project="pyproject.toml", dependencies=(first, second))
+    new = LockInputs(
+        project="pyproject.toml", dependencies=("foo<1.5; python_version < '3.10'", second)
+    )
+    assert input_drift(old, new) == [
+        f"dependency {first!r} removed from [project.dependencies]",
+        "dependency \"foo<1.5; python_version < '3.10'\" added to [project.dependencies]",
+    ]
+    assert (
+        input_drift(old, LockInputs(project="pyproject.toml", dependencies=(second, first))) == []
+    )

@@ -180,7 +180,9 @@ def test_write_atomic_leaves_old_file_on_failure(
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(os, "fsync", disk_full)
-    with pytest.raises(OSError, match="No space left"):
+    from tumbler.errors import InputError
+
+    with pytest.raises(InputError, match=r"pylock.toml: cannot write \(No space left"):
         write_atomic(target, "new\n")
     assert target.read_text(encoding="utf-8") == "old\n"
     assert [p.name for p in tmp_path.iterdir()] == ["pylock.toml"]
@@ -192,3 +194,11 @@ def test_write_atomic_missing_directory(tmp_path: Path) -> None:
 
     with pytest.raises(InputError, match="cannot write"):
         write_atomic(tmp_path / "missing" / "pylock.toml", "x")
+
+
+def test_a_path_the_system_refuses_is_one_clear_line(cli: CLI) -> None:
+    """A name longer than the file system allows (ENAMETOOLONG): exit 2, no traceback."""
+    run = cli("validate", "a" * 300)
+    assert run.code == 2
+    assert "Traceback" not in run.err
+    assert run.err == f"tumbler: error: {'a' * 300}: cannot read (File name too long)\n"

@@ -383,6 +383,26 @@ def test_unknown_package(cli: CLI, tmp_path: Path, index: PackageIndex) -> None:
     assert f"no project named 'no-such-thing' on {index.url}" in run.err
 
 
+def test_output_that_is_a_directory(cli: CLI, tmp_path: Path, index: PackageIndex) -> None:
+    project = write_project(tmp_path, ["alpha"])
+    (tmp_path / "out").mkdir()
+    run = lock(cli, project, index, "-o", str(tmp_path / "out"))
+    assert run.code == 2
+    assert "Traceback" not in run.err
+    assert run.err.startswith(f"tumbler: error: {tmp_path / 'out'}: cannot write")
+    assert (tmp_path / "out").is_dir()
+
+
+def test_an_old_lock_that_is_not_utf8_is_replaced(
+    cli: CLI, tmp_path: Path, index: PackageIndex
+) -> None:
+    project = write_project(tmp_path, ["alpha"])
+    (tmp_path / "pylock.toml").write_bytes(b"\xff\xfe not a lock")
+    run = lock(cli, project, index)
+    assert run.code == 0, run.err
+    assert pins(tmp_path / "pylock.toml") == {"alpha": "1.1"}
+
+
 def test_unreachable_index(cli: CLI, tmp_path: Path) -> None:
     import socket
 

@@ -218,3 +218,7 @@ def test_universal_rejects_a_single_target_option(
     bad = cli("lock", project, "--index-url", index.url, "--environment", "sys_platform ==")
     assert bad.code == 2
     assert "is not a marker expression" in bad.err
+    extras = cli("lock", project, "--index-url", index.url, "--environment", "'x' in extras")
+    assert extras.code == 2
+    assert "Traceback" not in extras.err
+    assert "can only use platform and Python variables" in extras.err

@@ -189,3 +189,25 @@ def test_pip_installs_formatted_lock(pypiserver_index: PackageIndex, tmp_path: P
     assert proc.returncode == 0, proc.stderr
     installed = sorted(p.name for p in target.glob("*.dist-info"))
     assert installed == ["alpha-1.1.dist-info", "beta-1.0.dist-info"]
+
+
+def test_unusable_hash_algorithms_and_urls_are_findings(
+    json_index: PackageIndex, tmp_path: Path, cli: CLI
+) -> None:
+    """A ``shake_256`` digest (no fixed length) is left unchecked beside sha256, and a URL
+    without a scheme is an I6 finding: neither is a traceback."""
+    lock = _write_lock(json_index, tmp_path)
+    wheel = "alpha-1.1-py3-none-any.whl"
+    digest = json_index.sha256(wheel)
+    _tamper(lock, f'sha256 = "{digest}"', f'sha256 = "{digest}", shake_256 = "00"')
+    run = cli("validate", "--format", "json", "--verify-files", lock)
+    assert run.code == 0, run.out + run.err
+    lock = _write_lock(json_index, tmp_path)
+    _tamper(lock, json_index.file_url(wheel), "example.invalid/alpha-1.1-py3-none-any.whl")
+    run = cli("validate", "--format", "json", "--verify-files", lock)
+    findings = json.loads(run.out)["files"][0]["findings"]
+    assert run.code == 1
+    assert [(f["rule"], f["location"]) for f in findings if f["rule"] == "I6"] == [
+        ("I6", "packages[0].wheels[0]")
+    ]
+    assert "Traceback" not in run.err

@@ -19,9 +19,10 @@ def write_atomic(path: Path, text: str) -> None:
     """Replace ``path`` with ``text`` (UTF-8, ``\\n`` line ends) in one rename.
 
     The new file keeps the old file's permission bits. Raises
-    :class:`~tumbler.errors.InputError` when the directory is not writable.
+    :class:`~tumbler.errors.InputError` when the file cannot be written (the old one is
+    then untouched).
     """
-    directory = path.parent if str(path.parent) else Path()
+    directory = path.parent
     try:
         mode = path.stat().st_mode & 0o777
     except FileNotFoundError:
@@ -38,7 +39,9 @@ def write_atomic(path: Path, text: str) -> None:
             os.fsync(handle.fileno())
         tmp.chmod(mode)
         tmp.replace(path)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(OSError):
             tmp.unlink()
+        if isinstance(exc, OSError):  # disk full, path is a directory, ...
+            raise InputError(f"{path}: cannot write ({exc.strerror or exc})") from None
         raise

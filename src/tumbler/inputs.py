@@ -145,18 +145,19 @@ def _exclude_text(moment: datetime | None) -> str | None:
 
 def _list_drift(old: tuple[str, ...], new: tuple[str, ...], where: str, what: str) -> list[str]:
     lines: list[str] = []
-    old_by = {_name(t): t for t in old}
-    new_by = {_name(t): t for t in new}
+    old_by: dict[str, list[str]] = {}
+    new_by: dict[str, list[str]] = {}
+    for texts, by in ((old, old_by), (new, new_by)):
+        for text in texts:
+            by.setdefault(_name(text), []).append(text)
     for name in sorted(old_by.keys() | new_by.keys()):
-        before, after = old_by.get(name), new_by.get(name)
-        if before == after:
+        before, after = old_by.get(name, []), new_by.get(name, [])
+        if len(before) == 1 and len(after) == 1 and before != after:
+            lines.append(f"{what} {before[0]!r} changed to {after[0]!r} in {where}")
             continue
-        if before is None:
-            lines.append(f"{what} {after!r} added to {where}")
-        elif after is None:
-            lines.append(f"{what} {before!r} removed from {where}")
-        else:
-            lines.append(f"{what} {before!r} changed to {after!r} in {where}")
+        # several requirements on one name (one per marker, say): each compared whole
+        lines.extend(f"{what} {t!r} removed from {where}" for t in before if t not in after)
+        lines.extend(f"{what} {t!r} added to {where}" for t in after if t not in before)
     return lines
 
 

@@ -53,7 +53,11 @@ def read_source(ref: str) -> LockSource:
             raise _too_big("<stdin>", len(data), limit)
         return LockSource("<stdin>", data)
     path = Path(ref)
-    if not path.exists() and ":" in ref and not _looks_like_windows_drive(ref):
+    try:
+        exists = path.exists()
+    except OSError:  # a name too long, a directory without search permission
+        exists = False
+    if not exists and ":" in ref and not _looks_like_windows_drive(ref):
         rev, _, inner = ref.partition(":")
         return read_git_revision(rev, inner, origin=ref)
     try:

@@ -25,7 +25,7 @@ from dataclasses import dataclass, replace
 from datetime import date
 from typing import TYPE_CHECKING
 
-from packaging.markers import Marker
+from packaging.markers import Marker, UndefinedComparison, UndefinedEnvironmentName
 from packaging.version import Version
 
 from tumbler.errors import UsageError
@@ -75,7 +75,7 @@ def grid(
     pythons = [v for v in pythons if _allows(requires_python, v)]
     targets = [parse_target(f"{platform}-{v}") for v in pythons for platform in PLATFORMS]
     if environments:
-        targets = [t for t in targets if any(m.evaluate(t.environment) for m in environments)]
+        targets = [t for t in targets if any(_accepts(m, t) for m in environments)]
     if not targets:
         wanted = " or ".join(f"({m})" for m in environments) or "(any platform)"
         raise UsageError(
@@ -83,6 +83,15 @@ def grid(
             f"and Windows) matches requires-python {requires_python} and {wanted}"
         )
     return tuple(targets)
+
+
+def _accepts(marker: Marker, target: Target) -> bool:
+    try:
+        return marker.evaluate(target.environment)
+    except (UndefinedEnvironmentName, UndefinedComparison) as error:
+        raise UsageError(
+            f"environment '{marker}' can only use platform and Python variables: {error}"
+        ) from None
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,7 +8,7 @@ any of them, or in ``size``, is an error and the file is not used.
 from __future__ import annotations
 
 import hashlib
-import urllib.error
+import http.client
 import urllib.request
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
@@ -35,7 +35,7 @@ def _error(location: str, rule: str, message: str, hint: str = "") -> Finding:
 
 
 def _digest(stream: BinaryIO, algorithms: Iterable[str]) -> tuple[int, dict[str, str]]:
-    hashers = {a: hashlib.new(a) for a in algorithms}
+    hashers = {a: hashlib.new(a.lower()) for a in algorithms}
     size = 0
     while chunk := stream.read(_CHUNK):
         size += len(chunk)
@@ -44,10 +44,19 @@ def _digest(stream: BinaryIO, algorithms: Iterable[str]) -> tuple[int, dict[str,
     return size, {a: h.hexdigest() for a, h in hashers.items()}
 
 
+def _fixed_length(algorithm: str) -> bool:
+    """Whether ``hashlib`` has ``algorithm`` with a fixed-length digest (not ``shake_*``,
+    whose ``hexdigest`` needs a length the lock cannot give)."""
+    try:
+        return hashlib.new(algorithm.lower()).digest_size > 0
+    except ValueError:
+        return False
+
+
 def _check_one(location: str, artifact: Artifact, base: Path | None) -> list[Finding]:
     hashes = dict(getattr(artifact, "hashes", {}) or {})
     size = getattr(artifact, "size", None)
-    known = [a for a in hashes if a.lower() in hashlib.algorithms_available]
+    known = [a for a in hashes if _fixed_length(a)]
     path, url = getattr(artifact, "path", None), getattr(artifact, "url", None)
     name = getattr(artifact, "filename", None) or path or url
     try:
@@ -61,7 +70,7 @@ def _check_one(location: str, artifact: Artifact, base: Path | None) -> list[Fin
                 got_size, got = _digest(stream, known)
         else:
             return []
-    except (OSError, urllib.error.URLError) as exc:
+    except (OSError, ValueError, http.client.HTTPException) as exc:  # URLError is an OSError
         reason = getattr(exc, "reason", None) or getattr(exc, "strerror", None) or exc
         return [_error(location, "I6", f"cannot fetch {name}: {reason}", "check the URL or path")]
     out: list[Finding] = []

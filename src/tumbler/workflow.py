@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from tumbler.net import Http
     from tumbler.progress import Progress
     from tumbler.project import Project
+    from tumbler.source import LockSource
     from tumbler.targets import Target
 
 __all__ = ["LockOptions", "LockOutcome", "run_check", "run_lock"]
@@ -98,14 +99,24 @@ def _output(options: LockOptions, project: Project) -> Path:
     return project.path.parent / "pylock.toml"
 
 
-def _existing(path: Path) -> Pylock | None:
-    if not path.exists():
-        return None
-    from tumbler.load import load_valid
+def _read(path: Path) -> LockSource | None:
+    """The lock file's bytes, or None when there is none yet."""
     from tumbler.source import read_source
 
-    loaded = load_valid(read_source(str(path)))
+    return read_source(str(path)) if path.exists() else None
+
+
+def _parsed(source: LockSource | None) -> Pylock | None:
+    from tumbler.load import load_valid
+
+    if source is None:
+        return None
+    loaded = load_valid(source)
     return None if loaded.lock is None else loaded.lock.pylock
+
+
+def _existing(path: Path) -> Pylock | None:
+    return _parsed(_read(path))
 
 
 def _preferences(pylock: Pylock | None) -> dict[NormalizedName, Version]:
@@ -232,7 +243,11 @@ def run_lock(options: LockOptions) -> LockOutcome:
     prepared = _prepare(options)
     output = prepared.output
     try:
-        existing = _existing(output)
+        old = _read(output)
+    except TumblerError:
+        old = None  # unreadable (a directory, ...): writing it will say why
+    try:
+        existing = _parsed(old)
     except TumblerError:
         existing = None  # an unreadable old lock only loses its pins as preferences
     request = dataclasses.replace(prepared.request, preferences=_preferences(existing))
@@ -243,8 +258,7 @@ def run_lock(options: LockOptions) -> LockOutcome:
     finally:
         http.close()
     text = render(pylock)
-    old_text = output.read_text(encoding="utf-8") if output.exists() else None
-    written = text != old_text
+    written = old is None or text.encode() != old.data
     if written:
         write_atomic(output, text)
     return LockOutcome(
