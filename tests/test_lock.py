@@ -109,6 +109,12 @@ def test_yanked_release_skipped_unless_pinned(
     assert pins(tmp_path / "plain" / "pylock.toml") == {"alpha": "1.1"}
     assert lock(cli, pinned, index).code == 0
     assert pins(tmp_path / "pinned" / "pylock.toml") == {"alpha": "2.0"}
+    # a wildcard is a range, not a pin: the yanked 2.0 stays out (PEP 592)
+    wildcard = write_project(tmp_path / "wildcard", ["alpha==2.*"])
+    run = lock(cli, wildcard, index)
+    assert run.code == 2
+    assert "alpha" in run.err
+    assert "Traceback" not in run.err
 
 
 @pytest.mark.parametrize("server", ["index", "pypiserver"])

@@ -13,7 +13,6 @@ import io
 import os
 import shutil
 import tempfile
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -24,7 +23,7 @@ from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from tumbler.errors import InputError, NetworkError
-from tumbler.metadata import parse_metadata
+from tumbler.metadata import parse_metadata, wheel_metadata
 from tumbler.net import file_path, redact
 
 if TYPE_CHECKING:
@@ -67,17 +66,9 @@ def _checked(metadata: CoreMetadata, requirement: Requirement) -> tuple[Normaliz
         raise InputError(f"{requirement}: the source has no valid version") from None
 
 
-def _wheel_metadata(data: bytes, origin: str) -> bytes:
-    with zipfile.ZipFile(io.BytesIO(data)) as archive:
-        names = [n for n in archive.namelist() if n.endswith(".dist-info/METADATA")]
-        if len(names) != 1:
-            raise InputError(f"{origin}: not one .dist-info/METADATA in the wheel")
-        return archive.read(names[0])
-
-
 def _archive_metadata(path: Path, origin: str) -> bytes:
     if path.name.endswith(".whl"):
-        return _wheel_metadata(path.read_bytes(), origin)
+        return wheel_metadata(io.BytesIO(path.read_bytes()), origin)
     from tumbler.sourcemeta import metadata_from_sdist
 
     return metadata_from_sdist(path)
@@ -122,7 +113,7 @@ def _vcs(requirement: Requirement, url: str, http: Http, cache_dir: Path) -> Dir
     name, version = _checked(metadata, requirement)
     vcs = PackageVcs(
         type="git",
-        url=redact(checkout.url),
+        url=checkout.url,  # already without credentials (an ssh user name stays)
         requested_revision=revision,
         commit_id=checkout.commit_id,
         subdirectory=subdirectory,

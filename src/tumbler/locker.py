@@ -290,9 +290,12 @@ def _build(
         if f.is_wheel or f is c.release.sdist
     ]
     sizes = finder.metadata_fetcher.sizes.of(files)
+    keys_of: dict[NormalizedName, list[str]] = {}  # project → its nodes (name, name[extra])
+    for key in resolution.chosen:
+        keys_of.setdefault(canonicalize_name(key.split("[")[0]), []).append(key)
     packages = []
     for name, candidate in sorted(resolution.pins.items()):
-        keys = [k for k in resolution.chosen if canonicalize_name(k.split("[")[0]) == name]
+        keys = keys_of.get(name, [])
         dependency_names = sorted(
             {canonicalize_name(d.split("[")[0]) for k in keys for d in resolution.edges.get(k, ())}
             - {name}

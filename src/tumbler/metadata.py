@@ -15,9 +15,10 @@ import re
 import tempfile
 import threading
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING
 
 from packaging.metadata import parse_email
 from packaging.requirements import InvalidRequirement, Requirement
@@ -36,7 +37,7 @@ if TYPE_CHECKING:
     from tumbler.index import IndexFile
     from tumbler.net import Http, Response
 
-__all__ = ["CoreMetadata", "FileSizes", "MetadataFetcher", "parse_metadata"]
+__all__ = ["CoreMetadata", "FileSizes", "MetadataFetcher", "parse_metadata", "wheel_metadata"]
 
 _TAIL = 64 * 1024
 _RANGE_TOTAL = re.compile(r"bytes \d+-\d+/(\d+)")
@@ -128,13 +129,21 @@ class _RangeFile(io.RawIOBase):
         return len(data)
 
 
-def _dist_info_metadata(archive: zipfile.ZipFile, origin: str) -> bytes:
-    names = [
-        n for n in archive.namelist() if n.count("/") == 1 and n.endswith(".dist-info/METADATA")
-    ]
-    if len(names) != 1:
-        raise InputError(f"{origin}: not one .dist-info/METADATA in the wheel")
-    return archive.read(names[0])
+def wheel_metadata(handle: IO[bytes] | io.IOBase, origin: str) -> bytes:
+    """The ``.dist-info/METADATA`` of the wheel read from ``handle``; a damaged wheel is an
+    :class:`InputError` naming ``origin``."""
+    try:
+        with zipfile.ZipFile(handle) as archive:
+            names = [
+                n
+                for n in archive.namelist()
+                if n.count("/") == 1 and n.endswith(".dist-info/METADATA")
+            ]
+            if len(names) != 1:
+                raise InputError(f"{origin}: not one .dist-info/METADATA in the wheel")
+            return archive.read(names[0])
+    except (zipfile.BadZipFile, OSError, EOFError, zlib.error, NotImplementedError) as error:
+        raise InputError(f"{origin}: not a readable wheel: {error}") from None
 
 
 class FileSizes:
@@ -276,11 +285,7 @@ class MetadataFetcher:
 
     @staticmethod
     def _from_zip(handle: io.IOBase, file: IndexFile) -> bytes:
-        try:
-            with zipfile.ZipFile(handle) as archive:
-                return _dist_info_metadata(archive, file.filename)
-        except (zipfile.BadZipFile, OSError, EOFError) as error:
-            raise InputError(f"{file.filename}: not a readable wheel: {error}") from None
+        return wheel_metadata(handle, file.filename)
 
     def _sdist(self, file: IndexFile) -> bytes:
         from tumbler.sourcemeta import metadata_from_sdist

@@ -9,12 +9,14 @@ problem raises :class:`~tumbler.errors.InputError` naming the file and key.
 
 from __future__ import annotations
 
+import copy
 import tomllib
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
 from packaging.dependency_groups import resolve_dependency_groups
+from packaging.markers import Marker
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import NormalizedName, canonicalize_name
@@ -167,8 +169,8 @@ def _settings(table: Any, where: str) -> Settings:
         package_indexes={canonicalize_name(k): v for k, v in package_index.items()},
         prereleases=prereleases,
         exclude_newer=exclude_newer,
-        python_version=table.get("python-version"),
-        platform=table.get("platform"),
+        python_version=_text(table, "python-version", where, "3.12"),
+        platform=_text(table, "platform", where, "linux-x86_64"),
         default_groups=()
         if default_groups is None
         else _strings(default_groups, f"{where}.default-groups"),
@@ -177,6 +179,14 @@ def _settings(table: Any, where: str) -> Settings:
         ),
         environments=_strings(table.get("environments", []), f"{where}.environments"),
     )
+
+
+def _text(table: Mapping[str, Any], key: str, where: str, example: str) -> str | None:
+    """An optional string setting (TOML ``python-version = 3.10`` is the float 3.1)."""
+    value = table.get(key)
+    if value is not None and not isinstance(value, str):
+        raise InputError(f'{where}.{key}: expected a string, e.g. {key} = "{example}"')
+    return value
 
 
 def _expand_self(
@@ -195,8 +205,21 @@ def _expand_self(
             key = canonicalize_name(extra)
             if key in seen or key not in extras:
                 continue
-            out.extend(_expand_self(extras[key], name, extras, seen | {key}))
+            inner = _expand_self(extras[key], name, extras, seen | {key})
+            out.extend(_under(requirement.marker, r) for r in inner)
     return tuple(out)
+
+
+def _under(outer: Marker | None, requirement: Requirement) -> Requirement:
+    """``requirement`` needed only where ``outer`` holds too (``me[win]; sys_platform ==
+    'win32'`` brings the extra's requirements on Windows alone)."""
+    if outer is None:
+        return requirement
+    combined = copy.copy(requirement)
+    combined.marker = (
+        outer if requirement.marker is None else Marker(f"({outer}) and ({requirement.marker})")
+    )
+    return combined
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -273,6 +296,16 @@ def _read_requirements_file(path: Path) -> Project:
     from tumbler.requirements import read_requirements
 
     parsed = read_requirements(path)
+    unsupported = [
+        o
+        for o, used in (("--no-index", parsed.no_index), ("--find-links", parsed.find_links))
+        if used
+    ]
+    if unsupported:
+        raise InputError(
+            f"{path}: {' and '.join(unsupported)}: tumbler locks from package indexes only; "
+            "serve the files as an index and name it with --index-url or --extra-index-url"
+        )
     editable = frozenset(
         canonicalize_name(e.requirement.name) for e in parsed.requirements if e.editable
     )

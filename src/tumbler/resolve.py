@@ -108,6 +108,11 @@ class Resolution:
     chosen: frozenset[str]
 
 
+def _exact(specifier: SpecifierSet) -> bool:
+    """Whether ``specifier`` pins one version (``==1.2``, ``===1.2``; not ``==1.*``)."""
+    return any(s.operator in ("==", "===") and "*" not in s.version for s in specifier)
+
+
 class _Provider(resolvelib.AbstractProvider):  # type: ignore[type-arg]
     def __init__(
         self,
@@ -141,11 +146,7 @@ class _Provider(resolvelib.AbstractProvider):  # type: ignore[type-arg]
         backtrack_causes: Sequence[Any],
     ) -> Any:
         infos = list(information[identifier])
-        pinned = any(
-            s.operator in ("==", "===") and "*" not in s.version
-            for info in infos
-            for s in info.requirement.specifier
-        )
+        pinned = any(_exact(info.requirement.specifier) for info in infos)
         direct = any(info.parent is None for info in infos)
         causes = {c.requirement.name for c in backtrack_causes}
         return (
@@ -183,7 +184,7 @@ class _Provider(resolvelib.AbstractProvider):  # type: ignore[type-arg]
             candidate = Candidate(name, direct.version, extras, direct=direct)
             return [candidate] if all(self.is_satisfied_by(r, candidate) for r in reqs) else []
         project = self.finder.project(name)
-        pinned = any(s.operator in ("==", "===") for r in reqs for s in r.specifier)
+        pinned = any(_exact(r.specifier) for r in reqs)  # PEP 592: a yank yields to a pin
         asked_pre = any(r.specifier.prereleases for r in reqs)
         finals_only = self.prereleases != _ALLOW and not asked_pre
         preferred = None if self.upgrade else self.finder.preferences.get(name)
