@@ -126,6 +126,18 @@ def test_archive_path_and_url(cli: CLI, tmp_path: Path, index: PackageIndex) -> 
     }
 
 
+def test_archive_url_hashes_are_all_checked(cli: CLI, tmp_path: Path, index: PackageIndex) -> None:
+    """Every hash the URL fragment names must match (not sha256 alone); the old lock stays."""
+    url = index.file_url("churn-1.0-py3-none-any.whl")
+    good = index.sha256("churn-1.0-py3-none-any.whl")
+    project = write_project(tmp_path, [f"churn @ {url}#sha256={good}&sha512={'0' * 128}"])
+    (tmp_path / "pylock.toml").write_text("# keep me\n", encoding="utf-8")
+    run = cli("lock", project, "--index-url", index.url, "-q")
+    assert run.code == 2
+    assert run.err == f"tumbler: error: {url}: the download does not match the URL's sha512\n"
+    assert (tmp_path / "pylock.toml").read_text(encoding="utf-8") == "# keep me\n"
+
+
 def test_requirements_in(cli: CLI, tmp_path: Path, index: PackageIndex) -> None:
     (tmp_path / "base.in").write_text("alpha\n", encoding="utf-8")
     (tmp_path / "constraints.txt").write_text("alpha<1.1\n", encoding="utf-8")

@@ -143,6 +143,10 @@ def _local(requirement: Requirement, path: Path, lock_dir: Path, editable: bool)
     return DirectSource(name, version, metadata, archive=archive)
 
 
+#: Hashes a URL fragment may carry (``#sha256=...``), all checked.
+_FRAGMENT_HASHES = frozenset({"sha1", "sha224", "sha256", "sha384", "sha512", "md5", "blake2b"})
+
+
 def _remote(requirement: Requirement, url: str, http: Http, cache_dir: Path) -> DirectSource:
     base, _, fragment = url.partition("#")
     expected = dict(p.split("=", 1) for p in fragment.split("&") if "=" in p)
@@ -158,13 +162,17 @@ def _remote(requirement: Requirement, url: str, http: Http, cache_dir: Path) -> 
         target = http.cache.put_blob_file("archive", key, temp) if http.cache is not None else temp
     data = target.read_bytes()
     digest = hashlib.sha256(data).hexdigest()
-    if "sha256" in expected and expected["sha256"].lower() != digest:
-        raise InputError(f"{redact(base)}: the download does not match the URL's sha256")
+    for algorithm, value in expected.items():
+        if (
+            algorithm in _FRAGMENT_HASHES
+            and hashlib.new(algorithm, data).hexdigest() != value.lower()
+        ):
+            raise InputError(f"{redact(base)}: the download does not match the URL's {algorithm}")
     filename = Path(urlsplit(base).path).name
-    local = target.with_name(filename) if not target.name.endswith(filename) else target
-    if local != target and not local.exists():
-        local.write_bytes(data)  # a copy under the file's own name, for the sdist reader
-    metadata = parse_metadata(_archive_metadata(local, base), base)
+    with tempfile.TemporaryDirectory(prefix="tumbler-archive-") as scratch:
+        local = Path(scratch) / filename  # the file's own name tells the reader its format
+        local.write_bytes(data)
+        metadata = parse_metadata(_archive_metadata(local, base), base)
     name, version = _checked(metadata, requirement)
     archive = PackageArchive(url=redact(base), size=len(data), hashes={"sha256": digest})
     return DirectSource(name, version, metadata, archive=archive)

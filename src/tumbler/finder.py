@@ -88,7 +88,17 @@ class Project:
     Requires-Python, upload time, yanks) only when asked for.
     """
 
-    __slots__ = ("_grouped", "_judge", "_judged", "_page", "_targeted", "found", "index", "name")
+    __slots__ = (
+        "_grouped",
+        "_grouping",
+        "_judge",
+        "_judged",
+        "_page",
+        "_targeted",
+        "found",
+        "index",
+        "name",
+    )
 
     def __init__(
         self,
@@ -106,16 +116,22 @@ class Project:
         self._page = page
         self._targeted = targeted
         self._grouped: list[tuple[Version, list[Row]]] | None = None
+        self._grouping = threading.Lock()
         self._judge = judge
         self._judged: dict[Version, Release | str] = {}
 
     @property
     def _versions(self) -> list[tuple[Version, list[Row]]]:
-        if self._grouped is None:
-            self._grouped = group_rows(self._page()) if self._page is not None else []
-            # The rows keep what they need: let the page's bytes go.
-            self._page = self._targeted = None
-        return self._grouped
+        grouped = self._grouped
+        if grouped is None:
+            with self._grouping:  # speculation and resolution may both get here first
+                if self._grouped is None:
+                    page = self._page
+                    self._grouped = group_rows(page()) if page is not None else []
+                    # The rows keep what they need: let the page's bytes go.
+                    self._page = self._targeted = None
+                grouped = self._grouped
+        return grouped
 
     def _verdict(self, version: Version, rows: list[Row]) -> Release | str:
         verdict = self._judged.get(version)
@@ -137,8 +153,9 @@ class Project:
         known = self._judged.get(version)
         if known is not None:
             return None if isinstance(known, str) else known
-        if self._grouped is None and self._targeted is not None:
-            rows = self._targeted(version)
+        targeted = self._targeted  # read once: another thread may drop it meanwhile
+        if self._grouped is None and targeted is not None:
+            rows = targeted(version)
             if rows:
                 verdict = self._verdict(version, rows)
                 return None if isinstance(verdict, str) else verdict

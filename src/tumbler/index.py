@@ -25,6 +25,7 @@ from packaging.utils import (
 )
 from packaging.version import InvalidVersion, Version
 
+from tumbler.errors import NetworkError
 from tumbler.net import redact
 
 if TYPE_CHECKING:
@@ -198,8 +199,20 @@ def version_rows(body: bytes, content_type: str, url: str, version: Version) -> 
 def parse_page(body: bytes, content_type: str, url: str) -> list[Row]:
     """A project page (HTML or JSON) as lazily parsed rows."""
     if "json" in content_type:
-        data = json.loads(body)
-        return [Row(str(e["filename"]), e, url) for e in data.get("files", ()) if "filename" in e]
+        try:
+            data = json.loads(body)
+        except ValueError as error:
+            raise NetworkError(f"{redact(url)}: the index sent unreadable JSON ({error})") from None
+        files = data.get("files") if isinstance(data, dict) else None
+        if not isinstance(files, list):
+            raise NetworkError(f"{redact(url)}: the index's JSON page has no 'files' list")
+        return [
+            Row(e["filename"], e, url)
+            for e in files
+            if isinstance(e, dict)
+            and isinstance(e.get("filename"), str)
+            and isinstance(e.get("url"), str)
+        ]
     return _parse_html(body.decode("utf-8", "replace"), url)
 
 

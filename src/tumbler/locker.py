@@ -200,6 +200,15 @@ def lock(request: LockRequest, http: Http) -> tuple[Pylock, Finder]:
     return _lock_one(request, http)
 
 
+def _kept_preferences(request: LockRequest) -> dict[NormalizedName, Version]:
+    """The old lock's pins that ``--upgrade`` / ``--upgrade-package`` leave in place."""
+    if request.upgrade:
+        return {}
+    return {
+        k: v for k, v in (request.preferences or {}).items() if k not in request.upgrade_packages
+    }
+
+
 def _lock_universal(request: LockRequest, http: Http) -> tuple[Pylock, Finder]:
     """One resolution per target, oldest Python first, each preferring the versions the
     earlier ones chose (and the existing lock's); merged by :func:`universal.merge`."""
@@ -207,11 +216,7 @@ def _lock_universal(request: LockRequest, http: Http) -> tuple[Pylock, Finder]:
 
     from tumbler.universal import merge
 
-    chosen: dict[NormalizedName, Version] = {
-        k: v
-        for k, v in (request.preferences or {}).items()
-        if k not in request.upgrade_packages and not request.upgrade
-    }
+    chosen = _kept_preferences(request)
     locks: list[tuple[Target, Pylock]] = []
     finder: Finder | None = None
     http.memo = {}  # one snapshot of every page for all targets
@@ -241,11 +246,7 @@ def _lock_universal(request: LockRequest, http: Http) -> tuple[Pylock, Finder]:
 
 def _lock_one(request: LockRequest, http: Http) -> tuple[Pylock, Finder]:
     project = request.project
-    preferences = {
-        k: v
-        for k, v in (request.preferences or {}).items()
-        if k not in request.upgrade_packages and not request.upgrade
-    }
+    preferences = _kept_preferences(request)
     finder = Finder(
         http,
         request.indexes,

@@ -121,14 +121,12 @@ class _Provider(resolvelib.AbstractProvider):  # type: ignore[type-arg]
         prereleases: str,
         constraints: Mapping[NormalizedName, SpecifierSet],
         directs: Mapping[NormalizedName, DirectSource],
-        upgrade: bool,
     ) -> None:
         self.finder = finder
         self.prereleases = prereleases
         self.constraints = constraints
         self.directs = directs
         self._satisfied: dict[tuple[int, Version], tuple[Req, bool]] = {}
-        self.upgrade = upgrade
         self.environment: dict[str, Any] = dict(finder.target.environment)
         self.dependencies: dict[Candidate, tuple[Req, ...]] = {}
         #: Project → the first requirement that asked for it and the candidate that asked.
@@ -187,7 +185,7 @@ class _Provider(resolvelib.AbstractProvider):  # type: ignore[type-arg]
         pinned = any(_exact(r.specifier) for r in reqs)  # PEP 592: a yank yields to a pin
         asked_pre = any(r.specifier.prereleases for r in reqs)
         finals_only = self.prereleases != _ALLOW and not asked_pre
-        preferred = None if self.upgrade else self.finder.preferences.get(name)
+        preferred = self.finder.preferences.get(name)  # --upgrade left them out already
 
         def fits(release: Release) -> bool:
             return (
@@ -376,7 +374,6 @@ def resolve(
     prereleases: str = "if-necessary",
     constraints: Mapping[NormalizedName, SpecifierSet] | None = None,
     directs: Mapping[NormalizedName, DirectSource] | None = None,
-    upgrade: bool = False,
 ) -> Resolution:
     """Resolve ``roots`` (markers already evaluated) for the finder's target."""
     provider = _Provider(
@@ -384,7 +381,6 @@ def resolve(
         prereleases=prereleases,
         constraints=constraints or {},
         directs=directs or {},
-        upgrade=upgrade,
     )
     for root in roots:
         provider.required_by.setdefault(root.name, (root, None))
