@@ -14,12 +14,12 @@ import json
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from packaging.utils import parse_wheel_filename
 
-from tumbler.render import marker_text
+from tumbler.render import datetime_text, marker_text
 
 if TYPE_CHECKING:
     from packaging.pylock import Package, PackageSdist, PackageWheel, Pylock
@@ -87,10 +87,7 @@ def _text(value: object) -> str | None:
     if value is None:
         return None
     if isinstance(value, datetime):
-        if value.tzinfo is not None:
-            value = value.astimezone(UTC).replace(tzinfo=None)
-            return value.isoformat() + "Z"
-        return value.isoformat()
+        return datetime_text(value)
     if isinstance(value, Mapping | list | tuple):
         return json.dumps(_plain(value), sort_keys=True, separators=(", ", ": "))
     return str(value)

@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
+from tumbler.render import datetime_text
+
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
 
@@ -140,7 +142,7 @@ def _pruned(table: dict[str, Any]) -> dict[str, Any]:
 
 
 def _exclude_text(moment: datetime | None) -> str | None:
-    return None if moment is None else moment.isoformat().replace("+00:00", "Z")
+    return None if moment is None else datetime_text(moment)
 
 
 def _list_drift(old: tuple[str, ...], new: tuple[str, ...], where: str, what: str) -> list[str]:

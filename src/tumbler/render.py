@@ -26,7 +26,7 @@ if TYPE_CHECKING:
         Pylock,
     )
 
-__all__ = ["marker_text", "render", "toml_value"]
+__all__ = ["datetime_text", "marker_text", "render", "toml_value"]
 
 _BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
 _ESCAPES = {
@@ -54,7 +54,8 @@ def _key(key: str) -> str:
     return key if _BARE_KEY.match(key) else _string(key)
 
 
-def _datetime(value: datetime) -> str:
+def datetime_text(value: datetime) -> str:
+    """``value`` as the lock writes it: UTC with ``Z``, or as is when naive."""
     if value.tzinfo is not None:
         value = value.astimezone(UTC).replace(tzinfo=None)
         return value.isoformat() + "Z"
@@ -76,7 +77,7 @@ def toml_value(value: Any) -> str:
             return "inf" if value > 0 else "-inf"
         return repr(value)
     if isinstance(value, datetime):
-        return _datetime(value)
+        return datetime_text(value)
     if isinstance(value, date | time):
         return value.isoformat()
     if isinstance(value, Mapping):
