@@ -33,6 +33,18 @@ def _day(year: int, month: int, date: int) -> datetime:
     return datetime(year, month, date, 12, 0, tzinfo=UTC)
 
 
+#: native 1.0's wheels that supported targets use (Linux x86_64 and arm64, macOS arm64,
+#: Windows x86_64).
+NATIVE_WHEELS = (
+    "cp311-abi3-manylinux_2_17_x86_64",
+    "cp311-abi3-manylinux_2_17_aarch64",
+    "cp311-abi3-macosx_11_0_arm64",
+    "cp311-abi3-win_amd64",
+)
+#: What native 1.0's sdist holds: building it (not needed: its wheels give its metadata)
+#: fails.
+BROKEN_SDIST = b"not an sdist: tumbler must read native's metadata from a wheel\n"
+
 #: The default catalogue plus projects made to exercise the resolver.
 CATALOGUE = (
     *default_catalogue(),
@@ -55,6 +67,32 @@ CATALOGUE = (
     # recent 2.0 needs Python 3.12: older Pythons are held at 1.0 (universal locks).
     Dist("recent", "1.0", upload_time=_day(2023, 1, 1)),
     Dist("recent", "2.0", requires_python=">=3.12", upload_time=_day(2023, 2, 1)),
+    # native has compiled wheels for some platforms only. 1.0: wheels for every platform
+    # but macOS x86_64 and Windows arm64, which fall back to the sdist (and that sdist
+    # cannot be built, see lock_dists: its metadata must come from another platform's
+    # wheel), plus wheels no supported target can use (CPython 3.9, 32-bit Windows).
+    # 2.0: a Linux x86_64 wheel only, no sdist. On macOS it needs alpha.
+    Dist(
+        "native",
+        "1.0",
+        requires_dist=('alpha>=1.1; sys_platform == "darwin"',),
+        wheel=False,
+        platform_wheels=(
+            *NATIVE_WHEELS,
+            "cp39-cp39-manylinux_2_17_x86_64",
+            "cp311-abi3-win32",
+        ),
+        upload_time=_day(2023, 3, 1),
+    ),
+    Dist(
+        "native",
+        "2.0",
+        requires_dist=('alpha>=1.1; sys_platform == "darwin"',),
+        sdist=False,
+        wheel=False,
+        platform_wheels=("cp311-abi3-manylinux_2_17_x86_64",),
+        upload_time=_day(2023, 4, 1),
+    ),
 )
 
 
@@ -62,6 +100,7 @@ CATALOGUE = (
 def lock_dists(tmp_path_factory: pytest.TempPathFactory) -> Path:
     directory = tmp_path_factory.mktemp("lock-dists")
     build_dists(CATALOGUE, directory)
+    (directory / "native-1.0.tar.gz").write_bytes(BROKEN_SDIST)
     return directory
 
 

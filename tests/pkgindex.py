@@ -116,7 +116,9 @@ class Dist:
         yanked: None when not yanked, else the PEP 592 reason (may be empty).
         upload_time: Time-zone aware upload time the JSON API reports.
         sdist: Whether to build an sdist.
-        wheel: Whether to build a wheel.
+        wheel: Whether to build the ``py3-none-any`` wheel.
+        platform_wheels: Tags (``cp312-cp312-win_amd64``) of further wheels to build, one
+            each, with the same contents: a release with wheels for some platforms only.
     """
 
     name: str
@@ -128,6 +130,7 @@ class Dist:
     upload_time: datetime = DEFAULT_UPLOAD_TIME
     sdist: bool = True
     wheel: bool = True
+    platform_wheels: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         """Validate the fields and freeze ``extras``."""
@@ -141,7 +144,8 @@ class Dist:
             Requirement(requirement)
         if self.upload_time.tzinfo is None:
             raise ValueError(f"{self.name} {self.version}: upload_time must be time-zone aware")
-        if not (self.sdist or self.wheel):
+        object.__setattr__(self, "platform_wheels", tuple(self.platform_wheels))
+        if not (self.sdist or self.wheel or self.platform_wheels):
             raise ValueError(f"{self.name} {self.version}: builds neither sdist nor wheel")
 
     @property
@@ -162,7 +166,16 @@ class Dist:
     @property
     def wheel_filename(self) -> str:
         """The wheel's file name, e.g. ``sdist_only-0.1-py3-none-any.whl``."""
-        return f"{_escaped(self.name)}-{self.file_version}-py3-none-any.whl"
+        return self.wheel_filename_for("py3-none-any")
+
+    def wheel_filename_for(self, tag: str) -> str:
+        """The file name of the wheel tagged ``tag`` (``py3-none-any``, ``cp312-...``)."""
+        return f"{_escaped(self.name)}-{self.file_version}-{tag}.whl"
+
+    @property
+    def wheel_tags(self) -> tuple[str, ...]:
+        """The tags of every wheel this release builds."""
+        return (("py3-none-any",) if self.wheel else ()) + self.platform_wheels
 
     @property
     def sdist_filename(self) -> str:
@@ -175,8 +188,7 @@ class Dist:
         names = []
         if self.sdist:
             names.append(self.sdist_filename)
-        if self.wheel:
-            names.append(self.wheel_filename)
+        names.extend(self.wheel_filename_for(tag) for tag in self.wheel_tags)
         return tuple(names)
 
     def all_requires(self) -> tuple[str, ...]:
@@ -258,14 +270,15 @@ def _record_hash(data: bytes) -> str:
     return "sha256=" + base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 
-def _wheel_members(dist: Dist) -> list[tuple[str, bytes]]:
+def _wheel_members(dist: Dist, tag: str = "py3-none-any") -> list[tuple[str, bytes]]:
     dist_info = f"{_escaped(dist.name)}-{dist.file_version}.dist-info"
+    pure = tag == "py3-none-any"
     wheel_file = b"".join(
         [
             b"Wheel-Version: 1.0\n",
             b"Generator: tests.pkgindex\n",
-            b"Root-Is-Purelib: true\n",
-            b"Tag: py3-none-any\n",
+            b"Root-Is-Purelib: " + (b"true" if pure else b"false") + b"\n",
+            b"Tag: " + tag.encode() + b"\n",
         ]
     )
     payload = sorted([(f"{dist.import_name}/__init__.py", _module_source(dist))])
@@ -309,10 +322,10 @@ def _tar_gz_bytes(members: Iterable[tuple[str, bytes]]) -> bytes:
     return gzip.compress(buffer.getvalue(), compresslevel=9, mtime=0)
 
 
-def build_wheel(dist: Dist, directory: Path) -> Path:
-    """Write ``dist``'s wheel into ``directory`` and return its path."""
-    target = directory / dist.wheel_filename
-    target.write_bytes(_zip_bytes(_wheel_members(dist)))
+def build_wheel(dist: Dist, directory: Path, tag: str = "py3-none-any") -> Path:
+    """Write ``dist``'s wheel tagged ``tag`` into ``directory`` and return its path."""
+    target = directory / dist.wheel_filename_for(tag)
+    target.write_bytes(_zip_bytes(_wheel_members(dist, tag)))
     return target
 
 
@@ -578,8 +591,8 @@ def build_dists(dists: Iterable[Dist], directory: Path) -> dict[str, Path]:
                 raise ValueError(f"two distributions build {filename}")
         if dist.sdist:
             built[dist.sdist_filename] = build_sdist(dist, directory)
-        if dist.wheel:
-            built[dist.wheel_filename] = build_wheel(dist, directory)
+        for tag in dist.wheel_tags:
+            built[dist.wheel_filename_for(tag)] = build_wheel(dist, directory, tag)
     return dict(sorted(built.items()))
 
 

@@ -15,7 +15,7 @@ import pytest
 from packaging.markers import Marker
 from packaging.specifiers import SpecifierSet
 
-from tests.lockfixtures import read, write_project
+from tests.lockfixtures import NATIVE_WHEELS, read, write_project
 from tumbler.errors import UsageError
 from tumbler.targets import Target, parse_target
 from tumbler.universal import describe, environments_of, grid
@@ -170,6 +170,75 @@ def test_versions_split_only_where_requirements_force_it(
     for target in _grid(">=3.11"):
         wanted = "2.0" if target.environment["python_version"] != "3.11" else "1.0"
         assert _selected(universal, target) == {"recent": wanted}
+
+
+def _native(tag: str) -> str:
+    return f"native-1.0-{tag}.whl"
+
+
+def test_each_target_gets_the_wheels_it_can_use_and_nothing_else(
+    cli: CLI, tmp_path: Path, index: PackageIndex
+) -> None:
+    """native 2.0 has one Linux x86_64 wheel and no sdist, so every other platform keeps
+    1.0; 1.0 records the wheels some target uses plus the sdist (for macOS x86_64 and
+    Windows arm64, which have no wheel), never its CPython 3.9 or 32-bit Windows wheels.
+    The sdist cannot be built: the lock reads 1.0's metadata from another platform's wheel.
+    """
+    project = write_project(tmp_path / "u", ["native"], requires_python=">=3.11")
+    universal = _lock(cli, project, index, "--universal")
+    entries = {str(p.version): p for p in universal.packages if p.name == "native"}
+    linux_x86 = 'sys_platform == "linux" and platform_machine == "x86_64"'
+    assert str(entries["2.0"].marker) == linux_x86
+    assert [w.name for w in entries["2.0"].wheels or ()] == [
+        "native-2.0-cp311-abi3-manylinux_2_17_x86_64.whl"
+    ]
+    assert entries["2.0"].sdist is None
+    one = entries["1.0"]
+    assert one.marker is not None
+    assert sorted(w.name for w in one.wheels or ()) == sorted(
+        _native(t) for t in NATIVE_WHEELS if "manylinux_2_17_x86_64" not in t
+    )
+    assert one.sdist is not None and one.sdist.name == "native-1.0.tar.gz"
+    alpha = next(p for p in universal.packages if p.name == "alpha")
+    assert str(alpha.marker) == 'sys_platform == "darwin"'
+    for target in _grid(">=3.11"):
+        env = target.environment
+        on_linux_x86 = env["sys_platform"] == "linux" and env["platform_machine"] == "x86_64"
+        assert one.marker.evaluate(env) is not on_linux_x86  # disjoint, and covering
+        selected = universal.select(environment=env, tags=target.tags)  # type: ignore[arg-type]
+        files = {str(p.name): f for p, f in selected}
+        native = files["native"]
+        if target.name.startswith(("macos-x86_64", "windows-arm64")):
+            assert native.name == "native-1.0.tar.gz"  # no wheel: the sdist
+        else:
+            assert native.name.endswith(".whl") and native.name in target_wheels(target)
+        assert ("alpha" in files) is (env["sys_platform"] == "darwin")
+
+
+def target_wheels(target: Target) -> set[str]:
+    """The native wheels (either version) whose tags ``target`` supports."""
+    from packaging.utils import parse_wheel_filename
+
+    names = {_native(t) for t in NATIVE_WHEELS}
+    names.add("native-2.0-cp311-abi3-manylinux_2_17_x86_64.whl")
+    tags = set(target.tags)
+    return {n for n in names if parse_wheel_filename(n)[3] & tags}
+
+
+@pytest.mark.parametrize("server", ["index", "pypiserver"])
+def test_a_target_without_a_wheel_takes_metadata_from_another_platforms_wheel(
+    cli: CLI, tmp_path: Path, server: str, request: pytest.FixtureRequest
+) -> None:
+    """A single-target lock for macOS x86_64 (sdist only) succeeds on both servers, and
+    records only the sdist: no wheel that target cannot use."""
+    served: PackageIndex = request.getfixturevalue(server)
+    project = write_project(tmp_path, ["native"], requires_python=">=3.11")
+    alone = _lock(cli, project, served, "--python-version", "3.12", "--platform", "macos-x86_64")
+    native = next(p for p in alone.packages if p.name == "native")
+    assert str(native.version) == "1.0"
+    assert native.wheels is None
+    assert native.sdist is not None and native.sdist.name == "native-1.0.tar.gz"
+    assert {str(p.name) for p in alone.packages} == {"alpha", "native"}  # darwin: alpha
 
 
 def test_environment_option_and_setting(cli: CLI, tmp_path: Path, index: PackageIndex) -> None:

@@ -52,7 +52,7 @@ if TYPE_CHECKING:
     from tumbler.net import Http
     from tumbler.targets import Target
 
-__all__ = ["Finder", "Project", "Release"]
+__all__ = ["Catalog", "Finder", "Listing", "Project", "Release"]
 
 _T = TypeVar("_T")
 _R = TypeVar("_R")
@@ -68,11 +68,15 @@ class Release:
     files: tuple[IndexFile, ...]
     index: str
     yanked: bool
+    #: When the target can use only the sdist: a wheel of the same release built for
+    #: another platform, whose core metadata stands for the release (no sdist build).
+    stand_in: IndexFile | None = None
 
     @property
     def best(self) -> IndexFile:
-        """The file whose metadata stands for the release."""
-        return self.files[0]
+        """The file whose metadata stands for the release: the target's best file, or
+        another platform's wheel rather than an sdist that would have to be built."""
+        return self.stand_in or self.files[0]
 
     @property
     def sdist(self) -> IndexFile | None:
@@ -80,20 +84,19 @@ class Release:
         return next((f for f in self.files if not f.is_wheel), None)
 
 
-class Project:
-    """A project as the target sees it: releases judged lazily, newest first.
+class Listing:
+    """A project's page on an index, parsed lazily; the same for every target of a run.
 
     Pages list thousands of files; a resolution looks at a few versions of each project.
-    So files are grouped by version cheaply up front and each version is judged (tags,
-    Requires-Python, upload time, yanks) only when asked for.
+    So files are grouped by version cheaply, once, when first needed; until then one
+    version's rows can be found without grouping the whole page.
     """
 
     __slots__ = (
         "_grouped",
         "_grouping",
-        "_judge",
-        "_judged",
         "_page",
+        "_picked",
         "_targeted",
         "found",
         "index",
@@ -108,7 +111,6 @@ class Project:
         page: Callable[[], list[Row]] | None = None,
         targeted: Callable[[Version], list[Row] | None] | None = None,
         index: str | None = None,
-        judge: Callable[[Project, Version, list[Row]], Release | str] | None = None,
     ) -> None:
         self.name = name
         self.found = found
@@ -117,11 +119,12 @@ class Project:
         self._targeted = targeted
         self._grouped: list[tuple[Version, list[Row]]] | None = None
         self._grouping = threading.Lock()
-        self._judge = judge
-        self._judged: dict[Version, Release | str] = {}
+        #: Versions found without grouping the page (each such search reads the page).
+        self._picked: dict[Version, list[Row]] = {}
 
     @property
-    def _versions(self) -> list[tuple[Version, list[Row]]]:
+    def versions(self) -> list[tuple[Version, list[Row]]]:
+        """Every version on the page with its rows, newest first."""
         grouped = self._grouped
         if grouped is None:
             with self._grouping:  # speculation and resolution may both get here first
@@ -133,6 +136,53 @@ class Project:
                 grouped = self._grouped
         return grouped
 
+    def rows(self, version: Version) -> list[Row] | None:
+        """The rows of ``version``, if the page lists it."""
+        picked = self._picked.get(version)
+        if picked is not None:
+            return picked
+        targeted = self._targeted  # read once: another thread may drop it meanwhile
+        if self._grouped is None and targeted is not None:
+            rows = targeted(version)
+            if rows:
+                self._picked[version] = rows
+                return rows
+        for candidate, rows in self.versions:
+            if candidate == version:
+                return rows
+        return None
+
+
+class Project:
+    """A project as one target sees it: its :class:`Listing`'s releases, judged lazily
+    (tags, Requires-Python, upload time, yanks) for the target, newest first."""
+
+    __slots__ = ("_judge", "_judged", "listing")
+
+    def __init__(
+        self,
+        listing: Listing,
+        judge: Callable[[Project, Version, list[Row]], Release | str] | None = None,
+    ) -> None:
+        self.listing = listing
+        self._judge = judge
+        self._judged: dict[Version, Release | str] = {}
+
+    @property
+    def name(self) -> NormalizedName:
+        """The project's normalized name."""
+        return self.listing.name
+
+    @property
+    def found(self) -> bool:
+        """Whether an index has the project."""
+        return self.listing.found
+
+    @property
+    def index(self) -> str | None:
+        """The index the project's files come from."""
+        return self.listing.index
+
     def _verdict(self, version: Version, rows: list[Row]) -> Release | str:
         verdict = self._judged.get(version)
         if verdict is None:
@@ -143,7 +193,7 @@ class Project:
 
     def iter_releases(self) -> Iterator[Release]:
         """Usable releases, newest first."""
-        for version, rows in self._versions:
+        for version, rows in self.listing.versions:
             verdict = self._verdict(version, rows)
             if not isinstance(verdict, str):
                 yield verdict
@@ -151,19 +201,12 @@ class Project:
     def release(self, version: Version) -> Release | None:
         """The usable release of ``version``, if any."""
         known = self._judged.get(version)
-        if known is not None:
-            return None if isinstance(known, str) else known
-        targeted = self._targeted  # read once: another thread may drop it meanwhile
-        if self._grouped is None and targeted is not None:
-            rows = targeted(version)
-            if rows:
-                verdict = self._verdict(version, rows)
-                return None if isinstance(verdict, str) else verdict
-        for candidate, rows in self._versions:
-            if candidate == version:
-                verdict = self._verdict(candidate, rows)
-                return None if isinstance(verdict, str) else verdict
-        return None
+        if known is None:
+            rows = self.listing.rows(version)
+            if rows is None:
+                return None
+            known = self._verdict(version, rows)
+        return None if isinstance(known, str) else known
 
     @property
     def releases(self) -> tuple[Release, ...]:
@@ -173,11 +216,27 @@ class Project:
     def skipped(self) -> dict[str, tuple[Version, ...]]:
         """Reason → the versions passed over for it."""
         out: dict[str, list[Version]] = defaultdict(list)
-        for version, rows in self._versions:
+        for version, rows in self.listing.versions:
             verdict = self._verdict(version, rows)
             if isinstance(verdict, str):
                 out[verdict].append(version)
         return {k: tuple(v) for k, v in out.items()}
+
+
+class Catalog:
+    """What the finders of one run share, whatever their target: project listings (each
+    page fetched and parsed once) and core metadata (each file's fetched once).
+
+    A universal lock resolves for many targets; they all read the same pages and mostly
+    the same metadata.
+    """
+
+    def __init__(self, http: Http) -> None:
+        self.http = http
+        self.fetcher = MetadataFetcher(http, http.cache)
+        self.lock = threading.Lock()
+        self.listings: dict[NormalizedName, Future[Listing]] = {}
+        self.metadata: dict[str, Future[CoreMetadata]] = {}
 
 
 class Finder:
@@ -192,25 +251,31 @@ class Finder:
         exclude_newer: datetime | None = None,
         preferences: Mapping[NormalizedName, Version] | None = None,
         speculate: bool | None = None,
+        catalog: Catalog | None = None,
     ) -> None:
         self.http = http
+        #: Shared with the finders of the run's other targets.
+        self.catalog = catalog or Catalog(http)
         self.indexes = indexes
         self.target = target
         self.exclude_newer = exclude_newer
         self.preferences = dict(preferences or {})
         self.speculate = not http.offline if speculate is None else speculate
-        self.metadata_fetcher = MetadataFetcher(http, http.cache)
         self._python = Version(target.environment["python_full_version"])
         self._tag_rank: dict[Tag, int] = {tag: i for i, tag in enumerate(target.tags)}
         self._lock = threading.Lock()
         self._projects: dict[NormalizedName, Future[Project]] = {}
-        self._metadata: dict[str, Future[CoreMetadata]] = {}
         self._expanded: set[tuple[str, str, frozenset[str]]] = set()
         #: Queued tasks by their future, for :meth:`_wait` to claim.
         self._claims: dict[Future[Any], Callable[[], None]] = {}
         self._claims_lock = threading.Lock()
         #: Indexes that gave no upload times although ``exclude_newer`` is set.
         self.untimed_indexes: set[str] = set()
+
+    @property
+    def metadata_fetcher(self) -> MetadataFetcher:
+        """Fetches core metadata and learns file sizes (shared by the run's finders)."""
+        return self.catalog.fetcher
 
     # --- projects ----------------------------------------------------------------------------
 
@@ -269,6 +334,30 @@ class Finder:
         return future.result()
 
     def _load_project(self, name: NormalizedName) -> Project:
+        project = Project(self._listing(name), self._judge)
+        if project.found and self.speculate:
+            self._speculate(project)
+        return project
+
+    def _listing(self, name: NormalizedName) -> Listing:
+        """The catalog's listing of ``name``, fetched here if no finder has asked yet."""
+        catalog = self.catalog
+        with catalog.lock:
+            future = catalog.listings.get(name)
+            mine = future is None
+            if future is None:
+                future = catalog.listings[name] = Future()
+        if not mine:
+            return future.result()
+        try:
+            listing = self._fetch_listing(name)
+        except BaseException as error:
+            future.set_exception(error)
+            raise
+        future.set_result(listing)
+        return listing
+
+    def _fetch_listing(self, name: NormalizedName) -> Listing:
         for index in self.indexes.for_package(name):
             url = page_url(index, name)
             response = self.http.fetch_cached(url, {"Accept": ACCEPT})
@@ -279,18 +368,14 @@ class Finder:
             body, kind = response.body, response.headers.get("content-type", "")
             if "json" not in kind and b"<a" not in body and b"<A" not in body:
                 continue  # an empty HTML page: the project has no files here
-            project = Project(
+            return Listing(
                 name,
                 found=True,
                 page=functools.partial(parse_page, body, kind, url),
                 targeted=functools.partial(version_rows, body, kind, url),
                 index=redact(index).rstrip("/"),
-                judge=self._judge,
             )
-            if self.speculate:
-                self._speculate(project)
-            return project
-        return Project(name, found=False)
+        return Listing(name, found=False)
 
     def _judge(self, project: Project, version: Version, rows: list[Row]) -> Release | str:
         usable: list[IndexFile] = []
@@ -319,7 +404,27 @@ class Finder:
         yanked = all(f.yanked is not None for f in usable)
         if not yanked:
             usable = [f for f in usable if f.yanked is None]
-        return Release(project.name, version, tuple(usable), project.index or "", yanked)
+        stand_in = None if usable[0].is_wheel else self._stand_in(project, rows)
+        return Release(project.name, version, tuple(usable), project.index or "", yanked, stand_in)
+
+    def _stand_in(self, project: Project, rows: list[Row]) -> IndexFile | None:
+        """A wheel of the release for another platform, for its core metadata: core
+        metadata describes the release, so building the sdist to learn it is waste (and
+        fails where the build needs a compiler the machine lacks)."""
+        wheels = []
+        for row in rows:
+            parts = file_name_parts(row.filename)
+            if parts is None or parts[0] != project.name or not parts[2]:
+                continue
+            file = index_file(row, project.name, project.index or "", parts)
+            if file is None or (
+                self.exclude_newer is not None
+                and file.upload_time is not None
+                and file.upload_time > self.exclude_newer
+            ):
+                continue
+            wheels.append(file)
+        return min(wheels, key=lambda f: (f.yanked is not None, f.filename), default=None)
 
     def _unusable(self, file: IndexFile) -> str | None:
         if file.is_wheel and not any(tag in self._tag_rank for tag in file.tags):
@@ -349,11 +454,12 @@ class Finder:
 
     def _metadata_future(self, release: Release) -> Future[CoreMetadata]:
         file = release.best
-        with self._lock:
-            future = self._metadata.get(file.url)
+        catalog = self.catalog
+        with catalog.lock:
+            future = catalog.metadata.get(file.url)
             if future is None:
-                future = self._submit(self.metadata_fetcher.get, file)
-                self._metadata[file.url] = future
+                future = self._submit(catalog.fetcher.get, file)
+                catalog.metadata[file.url] = future
                 fresh = True
             else:
                 fresh = False

@@ -21,7 +21,7 @@ from packaging.specifiers import SpecifierSet
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
 
-from tumbler.finder import Finder
+from tumbler.finder import Catalog, Finder
 from tumbler.inputs import LockInputs
 from tumbler.model import TOOL_NAME
 from tumbler.net import redact
@@ -219,7 +219,7 @@ def _lock_universal(request: LockRequest, http: Http) -> tuple[Pylock, Finder]:
     chosen = _kept_preferences(request)
     locks: list[tuple[Target, Pylock]] = []
     finder: Finder | None = None
-    http.memo = {}  # one snapshot of every page for all targets
+    catalog = Catalog(http)  # pages parsed and metadata fetched once for all targets
     for target in request.universe:
         one = dataclasses.replace(
             request,
@@ -229,7 +229,7 @@ def _lock_universal(request: LockRequest, http: Http) -> tuple[Pylock, Finder]:
             upgrade=False,
             upgrade_packages=frozenset(),
         )
-        pylock, finder = _lock_one(one, http)
+        pylock, finder = _lock_one(one, http, catalog, speculate=finder is None)
         for package in pylock.packages:
             if package.version is not None:
                 chosen.setdefault(package.name, package.version)
@@ -244,7 +244,13 @@ def _lock_universal(request: LockRequest, http: Http) -> tuple[Pylock, Finder]:
     return merged, finder
 
 
-def _lock_one(request: LockRequest, http: Http) -> tuple[Pylock, Finder]:
+def _lock_one(
+    request: LockRequest,
+    http: Http,
+    catalog: Catalog | None = None,
+    *,
+    speculate: bool | None = None,
+) -> tuple[Pylock, Finder]:
     project = request.project
     preferences = _kept_preferences(request)
     finder = Finder(
@@ -253,6 +259,8 @@ def _lock_one(request: LockRequest, http: Http) -> tuple[Pylock, Finder]:
         request.target,
         exclude_newer=request.exclude_newer,
         preferences=preferences,
+        catalog=catalog,
+        speculate=speculate,
     )
     roots = _roots(project, request.target.environment)
     every_root = [r for group in roots.values() for r in group]

@@ -177,9 +177,6 @@ class Http:
         self._lock = threading.Lock()
         #: Set by :meth:`close`; speculative work stops early when it sees it.
         self.closed = False
-        #: When a dict, :meth:`fetch_cached` answers each URL once per run from it (a
-        #: universal lock reads the same pages once per target).
-        self.memo: dict[str, Response] | None = None
         self._executor: ThreadPoolExecutor | None = None
         self._leaf_executor: ThreadPoolExecutor | None = None
         self._curl: CurlTransport | bool | None = False  # False: not decided yet
@@ -445,15 +442,6 @@ class Http:
         A 304 answer comes back as the cached 200. 404s are cached so that ``--offline``
         knows a name is unknown.
         """
-        memo = self.memo
-        if memo is not None and url in memo:
-            return memo[url]
-        response = self._fetch_cached(url, headers)
-        if memo is not None and response.status in (200, 404):
-            memo[url] = response
-        return response
-
-    def _fetch_cached(self, url: str, headers: Mapping[str, str] | None) -> Response:
         cache = self.cache
         meta = None
         if cache is not None and self.offline:
