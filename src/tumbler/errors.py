@@ -60,3 +60,7 @@ class NetworkError(TumblerError):
 
 class ResolutionError(TumblerError):
     """No set of versions satisfies the project; the message explains the conflict (exit 2)."""
+
+
+class UnsupportedTargetError(ResolutionError):
+    """A package the target needs has no file for it at all (a universal lock's target)."""

@@ -52,7 +52,10 @@ if TYPE_CHECKING:
     from tumbler.net import Http
     from tumbler.targets import Target
 
-__all__ = ["Catalog", "Finder", "Listing", "Project", "Release"]
+__all__ = ["NO_WHEEL", "Catalog", "Finder", "Listing", "Project", "Release"]
+
+#: Why a release's wheel is passed over when none of its tags fits the target.
+NO_WHEEL = "no wheel for this platform"
 
 _T = TypeVar("_T")
 _R = TypeVar("_R")
@@ -236,7 +239,13 @@ class Catalog:
         self.fetcher = MetadataFetcher(http, http.cache)
         self.lock = threading.Lock()
         self.listings: dict[NormalizedName, Future[Listing]] = {}
-        self.metadata: dict[str, Future[CoreMetadata]] = {}
+        #: By release (index, name, version): core metadata describes a release, so the
+        #: first target to ask reads it from its best file and the others share it.
+        self.metadata: dict[tuple[str, NormalizedName, Version], Future[CoreMetadata]] = {}
+        #: Indexes that gave no upload times although ``exclude_newer`` is set.
+        self.untimed_indexes: set[str] = set()
+        #: What the run should tell its user (targets a universal lock left out).
+        self.notes: list[str] = []
 
 
 class Finder:
@@ -270,7 +279,7 @@ class Finder:
         self._claims: dict[Future[Any], Callable[[], None]] = {}
         self._claims_lock = threading.Lock()
         #: Indexes that gave no upload times although ``exclude_newer`` is set.
-        self.untimed_indexes: set[str] = set()
+        self.untimed_indexes = self.catalog.untimed_indexes
 
     @property
     def metadata_fetcher(self) -> MetadataFetcher:
@@ -386,7 +395,7 @@ class Finder:
                 continue
             if parts[2] and not any(tag in self._tag_rank for tag in parts[2]):
                 # Decided by the name alone: the row's attributes need not be read.
-                reasons["no wheel for this platform"] += 1
+                reasons[NO_WHEEL] += 1
                 continue
             file = index_file(row, project.name, project.index or "", parts)
             if file is None:
@@ -428,7 +437,7 @@ class Finder:
 
     def _unusable(self, file: IndexFile) -> str | None:
         if file.is_wheel and not any(tag in self._tag_rank for tag in file.tags):
-            return "no wheel for this platform"
+            return NO_WHEEL
         if file.requires_python is not None and not file.requires_python.contains(
             self._python, prereleases=True
         ):
@@ -456,10 +465,11 @@ class Finder:
         file = release.best
         catalog = self.catalog
         with catalog.lock:
-            future = catalog.metadata.get(file.url)
+            key = (release.index, release.name, release.version)
+            future = catalog.metadata.get(key)
             if future is None:
                 future = self._submit(catalog.fetcher.get, file)
-                catalog.metadata[file.url] = future
+                catalog.metadata[key] = future
                 fresh = True
             else:
                 fresh = False

@@ -21,11 +21,12 @@ from packaging.specifiers import SpecifierSet
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
 
+from tumbler.errors import UnsupportedTargetError
 from tumbler.finder import Catalog, Finder
 from tumbler.inputs import LockInputs
 from tumbler.model import TOOL_NAME
 from tumbler.net import redact
-from tumbler.resolve import Req, resolve, roots_reaching
+from tumbler.resolve import Req, resolve, roots_reaching, settle
 from tumbler.targets import PLATFORMS
 
 if TYPE_CHECKING:
@@ -64,7 +65,9 @@ class LockRequest:
     upgrade_packages: frozenset[NormalizedName] = frozenset()
     #: A universal lock's targets (see :mod:`tumbler.universal`); empty for one target.
     universe: tuple[Target, ...] = ()
-    #: A universal lock's top-level ``environments``.
+    #: The ``environments`` markers a universal lock was asked for: every target they
+    #: select must lock. None (``--universal`` alone): a target of the default grid that
+    #: cannot lock is left out, with a note, and ``environments`` state what is covered.
     environments: tuple[Marker, ...] = ()
 
 
@@ -211,15 +214,21 @@ def _kept_preferences(request: LockRequest) -> dict[NormalizedName, Version]:
 
 def _lock_universal(request: LockRequest, http: Http) -> tuple[Pylock, Finder]:
     """One resolution per target, oldest Python first, each preferring the versions the
-    earlier ones chose (and the existing lock's); merged by :func:`universal.merge`."""
+    earlier ones chose (and the existing lock's); merged by :func:`universal.merge`.
+
+    The targets share one :class:`~tumbler.finder.Catalog`; only the first speculates
+    (later ones find almost everything there). File sizes are asked for as each target is
+    resolved and waited for once, at the end.
+    """
     import dataclasses
 
-    from tumbler.universal import merge
+    from tumbler.universal import environments_of, merge
 
     chosen = _kept_preferences(request)
-    locks: list[tuple[Target, Pylock]] = []
-    finder: Finder | None = None
-    catalog = Catalog(http)  # pages parsed and metadata fetched once for all targets
+    solved: list[_Solved] = []
+    catalog = Catalog(http)
+    directs: dict[NormalizedName, DirectSource] = {}
+    left_out: dict[str, list[str]] = {}  # why → targets
     for target in request.universe:
         one = dataclasses.replace(
             request,
@@ -229,76 +238,140 @@ def _lock_universal(request: LockRequest, http: Http) -> tuple[Pylock, Finder]:
             upgrade=False,
             upgrade_packages=frozenset(),
         )
-        pylock, finder = _lock_one(one, http, catalog, speculate=finder is None)
-        for package in pylock.packages:
-            if package.version is not None:
-                chosen.setdefault(package.name, package.version)
-        locks.append((target, pylock))
-    assert finder is not None
+        try:
+            done = _solve(
+                one,
+                http,
+                catalog,
+                directs,
+                speculate=not solved,
+                fail_fast=True,
+                settling=bool(one.preferences),
+            )
+        except UnsupportedTargetError as error:
+            if request.environments:
+                raise UnsupportedTargetError(
+                    f"cannot lock for {target_name(target)}, which the environments "
+                    f"select: {error}\n  hint: leave it out with an environments marker "
+                    f"(--environment or [tool.tumbler] environments)"
+                ) from None
+            left_out.setdefault(str(error), []).append(target_name(target))
+            continue
+        catalog.fetcher.sizes.probe(done.files())
+        for name, candidate in done.resolution.pins.items():
+            chosen.setdefault(name, candidate.version)
+        solved.append(done)
+    if not solved:
+        raise UnsupportedTargetError(
+            "no target of the universal lock can be locked:\n"
+            + "\n".join(f"  {', '.join(t)}: {why}" for why, t in left_out.items())
+        )
+    for why, targets in left_out.items():
+        catalog.notes.append(f"left out {', '.join(targets)}: {why}")
+    sizes = catalog.fetcher.sizes.of({f.url: f for s in solved for f in s.files()}.values())
+    covered = [s.request.target for s in solved]
     merged = merge(
-        locks,
-        request.universe,
-        environments=request.environments,
+        [(s.request.target, _build(s, sizes)) for s in solved],
+        covered,
+        environments=request.environments or environments_of(covered),
         tool={TOOL_NAME: lock_inputs(request).table()},
     )
-    return merged, finder
+    return merged, solved[-1].finder
 
 
-def _lock_one(
+def _lock_one(request: LockRequest, http: Http) -> tuple[Pylock, Finder]:
+    done = _solve(request, http, Catalog(http), {})
+    sizes = done.finder.metadata_fetcher.sizes.of(done.files())
+    return _build(done, sizes), done.finder
+
+
+@dataclass(frozen=True, slots=True)
+class _Solved:
+    """One target's resolution, with what building its lock needs."""
+
+    request: LockRequest
+    finder: Finder
+    roots: Mapping[str, list[Req]]
+    resolution: Resolution
+    #: Whether :func:`resolve.settle` found it (no backtracking search was needed).
+    settled: bool = False
+
+    def files(self) -> list[IndexFile]:
+        """The files the lock records: every usable wheel of each pin, and its sdist."""
+        return [
+            f
+            for c in self.resolution.pins.values()
+            if c.release is not None
+            for f in c.release.files
+            if f.is_wheel or f is c.release.sdist
+        ]
+
+
+def _solve(
     request: LockRequest,
     http: Http,
-    catalog: Catalog | None = None,
+    catalog: Catalog,
+    directs: dict[NormalizedName, DirectSource],
     *,
     speculate: bool | None = None,
-) -> tuple[Pylock, Finder]:
+    fail_fast: bool = False,
+    settling: bool = False,
+) -> _Solved:
+    """Resolve ``request`` for its one target (``directs``: sources resolved already);
+    ``settling``: first try :func:`resolve.settle` (what resolving gives when it need
+    not backtrack)."""
     project = request.project
-    preferences = _kept_preferences(request)
     finder = Finder(
         http,
         request.indexes,
         request.target,
         exclude_newer=request.exclude_newer,
-        preferences=preferences,
+        preferences=_kept_preferences(request),
         catalog=catalog,
         speculate=speculate,
     )
     roots = _roots(project, request.target.environment)
     every_root = [r for group in roots.values() for r in group]
-    directs = _directs(request, http, every_root)
+    directs.update(_directs(request, http, [r for r in every_root if r.name not in directs]))
+    direct_names = {r.name for r in every_root if r.url is not None}
     constraints: dict[NormalizedName, SpecifierSet] = {}
     for constraint in project.constraints:
         name = canonicalize_name(constraint.name)
         constraints[name] = constraints.get(name, SpecifierSet()) & constraint.specifier
+    chosen = {name: directs[name] for name in direct_names}
+    if settling:
+        settled = settle(
+            finder,
+            every_root,
+            prereleases=request.prereleases,
+            constraints=constraints,
+            directs=chosen,
+        )
+        if settled is not None:
+            return _Solved(request, finder, roots, settled, settled=True)
     resolution = resolve(
         finder,
         every_root,
         prereleases=request.prereleases,
         constraints=constraints,
-        directs=directs,
+        directs=chosen,
+        fail_fast=fail_fast,
     )
-    return _build(request, http, finder, roots, resolution), finder
+    return _Solved(request, finder, roots, resolution)
 
 
-def _build(
-    request: LockRequest,
-    http: Http,
-    finder: Finder,
-    roots: Mapping[str, list[Req]],
-    resolution: Resolution,
-) -> Pylock:
+def _build(solved: _Solved, sizes: Mapping[str, int]) -> Pylock:
+    request, finder, roots, resolution = (
+        solved.request,
+        solved.finder,
+        solved.roots,
+        solved.resolution,
+    )
     project = request.project
     needed_by: dict[NormalizedName, set[str]] = {}
     for origin, group in roots.items():
         for name in roots_reaching(resolution, group):
             needed_by.setdefault(name, set()).add(origin)
-    files = [
-        f
-        for c in resolution.pins.values()
-        if c.release is not None
-        for f in c.release.files
-        if f.is_wheel or f is c.release.sdist
-    ]
-    sizes = finder.metadata_fetcher.sizes.of(files)
     keys_of: dict[NormalizedName, list[str]] = {}  # project → its nodes (name, name[extra])
     for key in resolution.chosen:
         keys_of.setdefault(canonicalize_name(key.split("[")[0]), []).append(key)
@@ -329,6 +402,8 @@ def lock_inputs(request: LockRequest) -> LockInputs:
     """What ``request`` locks from, as ``[tool.tumbler]`` records it (for the gate too)."""
     import os
 
+    from tumbler.universal import environments_of
+
     path = request.project.path
     try:
         relative = os.path.relpath(path.resolve(), request.lock_dir.resolve()).replace(os.sep, "/")
@@ -339,7 +414,8 @@ def lock_inputs(request: LockRequest) -> LockInputs:
         relative_path=relative,
         indexes=[redact(u) for u in request.indexes.urls],
         target=(
-            "universal: " + " ; ".join(str(m) for m in request.environments)
+            "universal: "
+            + " ; ".join(str(m) for m in request.environments or environments_of(request.universe))
             if request.universe
             else target_name(request.target)
         ),

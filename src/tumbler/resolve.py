@@ -13,7 +13,7 @@ it, back to the project's own table, and why versions that exist were passed ove
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import defaultdict, deque
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -23,16 +23,17 @@ from packaging.specifiers import SpecifierSet
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
 
-from tumbler.errors import ResolutionError
+from tumbler.errors import ResolutionError, UnsupportedTargetError
+from tumbler.finder import NO_WHEEL
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator, Mapping, Sequence
 
     from tumbler.direct import DirectSource
-    from tumbler.finder import Finder, Release
+    from tumbler.finder import Finder, Project, Release
     from tumbler.metadata import CoreMetadata
 
-__all__ = ["Candidate", "Req", "Resolution", "resolve"]
+__all__ = ["Candidate", "Req", "Resolution", "requirements_of", "resolve", "settle"]
 
 #: The identifier of the target interpreter: a release's Requires-Python is a dependency on it.
 PYTHON = NormalizedName("<python>")
@@ -106,6 +107,10 @@ class Resolution:
     edges: Mapping[str, tuple[str, ...]]
     #: Identifiers chosen, including extras nodes.
     chosen: frozenset[str]
+    #: Identifier → its candidate (extras nodes too).
+    candidates: Mapping[str, Candidate] = field(default_factory=dict)
+    #: Identifier → what its candidate requires on the target (markers evaluated).
+    requirements: Mapping[str, tuple[Req, ...]] = field(default_factory=dict)
 
 
 def _exact(specifier: SpecifierSet) -> bool:
@@ -121,8 +126,10 @@ class _Provider(resolvelib.AbstractProvider):  # type: ignore[type-arg]
         prereleases: str,
         constraints: Mapping[NormalizedName, SpecifierSet],
         directs: Mapping[NormalizedName, DirectSource],
+        fail_fast: bool = False,
     ) -> None:
         self.finder = finder
+        self.fail_fast = fail_fast
         self.prereleases = prereleases
         self.constraints = constraints
         self.directs = directs
@@ -216,9 +223,28 @@ class _Provider(resolvelib.AbstractProvider):  # type: ignore[type-arg]
                 yield Candidate(name, release.version, extras, release=release)
             if not any_final and self.prereleases != _DISALLOW:
                 for release in pre:
+                    any_final = True
                     yield Candidate(name, release.version, extras, release=release)
+            if not any_final and self.fail_fast and project.found:
+                self._check_target(project, reqs)
 
         return matches  # type: ignore[return-value]
+
+    def _check_target(self, project: Project, reqs: list[Req]) -> None:
+        """Raise :class:`UnsupportedTargetError` when no release of ``project`` has a file
+        the target can use for platform or Python reasons: backtracking through every
+        version of whatever needs it (fetching, even building, each) cannot help."""
+        if next(project.iter_releases(), None) is not None:
+            return
+        reasons = project.skipped()
+        if not reasons or any(
+            r != NO_WHEEL and not r.startswith("Requires-Python") for r in reasons
+        ):
+            return
+        parent = self.required_by.get(project.name, (reqs[0], None))[1]
+        chain = _describe_requirement(self, reqs[0], parent)
+        why = "; ".join(sorted(reasons))
+        raise UnsupportedTargetError(f"{project.name} has no file for it ({why}): {chain}")
 
     def is_satisfied_by(self, requirement: Req, candidate: Candidate) -> bool:
         if requirement.url is not None and candidate.direct is None:
@@ -249,44 +275,10 @@ class _Provider(resolvelib.AbstractProvider):  # type: ignore[type-arg]
             return list(cached)
         if candidate.name == PYTHON:
             return []
-        metadata = self.metadata(candidate)
-        out: list[Req] = []
-        if metadata.requires_python is not None and not candidate.extras:
-            out.append(
-                Req(
-                    PYTHON,
-                    frozenset(),
-                    metadata.requires_python,
-                    text=f"Python{metadata.requires_python}",
-                )
-            )
-        if candidate.extras:
-            exact = SpecifierSet(f"=={candidate.version}")
-            out.append(
-                Req(
-                    candidate.name,
-                    frozenset(),
-                    exact,
-                    text=f"{candidate.name}=={candidate.version}",
-                )
-            )
-        environment = self.environment
-        for requirement in metadata.requires_dist:
-            marker = requirement.marker
-            if marker is not None:
-                wanted = False
-                for extra in candidate.extras or {""}:
-                    environment["extra"] = extra
-                    if marker.evaluate(environment):
-                        wanted = True
-                        break
-                if not wanted:
-                    continue
-            elif candidate.extras:
-                continue  # the plain node carries the unconditional dependencies
-            req = Req.of(requirement)
-            out.append(req)
-            self.required_by.setdefault(req.name, (req, candidate))
+        out = list(requirements_of(candidate, self.metadata(candidate), self.environment))
+        for req in out:
+            if req.name not in (PYTHON, candidate.name):
+                self.required_by.setdefault(req.name, (req, candidate))
         self.dependencies[candidate] = tuple(out)
         self.finder.prefetch(
             Requirement(r.text)
@@ -294,6 +286,50 @@ class _Provider(resolvelib.AbstractProvider):  # type: ignore[type-arg]
             if r.url is None and r.name not in self.directs and r.name != PYTHON
         )
         return out
+
+
+def requirements_of(
+    candidate: Candidate, metadata: CoreMetadata, environment: Mapping[str, Any]
+) -> tuple[Req, ...]:
+    """What ``candidate`` requires where the marker values are ``environment``: its
+    Requires-Python (plain node), the plain node at the same version (extras node), and
+    the Requires-Dist entries whose markers hold (for one of its extras, if any)."""
+    out: list[Req] = []
+    if metadata.requires_python is not None and not candidate.extras:
+        out.append(
+            Req(
+                PYTHON,
+                frozenset(),
+                metadata.requires_python,
+                text=f"Python{metadata.requires_python}",
+            )
+        )
+    if candidate.extras:
+        exact = SpecifierSet(f"=={candidate.version}")
+        out.append(
+            Req(
+                candidate.name,
+                frozenset(),
+                exact,
+                text=f"{candidate.name}=={candidate.version}",
+            )
+        )
+    values = dict(environment)
+    for requirement in metadata.requires_dist:
+        marker = requirement.marker
+        if marker is not None:
+            wanted = False
+            for extra in candidate.extras or {""}:
+                values["extra"] = extra
+                if marker.evaluate(values):
+                    wanted = True
+                    break
+            if not wanted:
+                continue
+        elif candidate.extras:
+            continue  # the plain node carries the unconditional dependencies
+        out.append(Req.of(requirement))
+    return tuple(out)
 
 
 def _describe_requirement(provider: _Provider, requirement: Req, parent: Candidate | None) -> str:
@@ -374,13 +410,19 @@ def resolve(
     prereleases: str = "if-necessary",
     constraints: Mapping[NormalizedName, SpecifierSet] | None = None,
     directs: Mapping[NormalizedName, DirectSource] | None = None,
+    fail_fast: bool = False,
 ) -> Resolution:
-    """Resolve ``roots`` (markers already evaluated) for the finder's target."""
+    """Resolve ``roots`` (markers already evaluated) for the finder's target.
+
+    With ``fail_fast``, a needed project with no file at all for the target raises
+    :class:`~tumbler.errors.UnsupportedTargetError` at once (a universal lock's target).
+    """
     provider = _Provider(
         finder,
         prereleases=prereleases,
         constraints=constraints or {},
         directs=directs or {},
+        fail_fast=fail_fast,
     )
     for root in roots:
         provider.required_by.setdefault(root.name, (root, None))
@@ -402,7 +444,135 @@ def resolve(
     for key, candidate in chosen.items():
         deps = provider.dependencies.get(candidate, ())
         edges[key] = tuple(sorted({d.key for d in deps if d.key in chosen}))
-    return Resolution(pins=pins, edges=edges, chosen=frozenset(chosen))
+    return Resolution(
+        pins=pins,
+        edges=edges,
+        chosen=frozenset(chosen),
+        candidates=chosen,
+        requirements={k: provider.dependencies.get(c, ()) for k, c in chosen.items()},
+    )
+
+
+def settle(
+    finder: Finder,
+    roots: Sequence[Req],
+    *,
+    prereleases: str = "if-necessary",
+    constraints: Mapping[NormalizedName, SpecifierSet] | None = None,
+    directs: Mapping[NormalizedName, DirectSource] | None = None,
+) -> Resolution | None:
+    """The resolution :func:`resolve` would find, when it finds it without backtracking;
+    else None (resolve then).
+
+    Walks the graph from ``roots`` once, taking for each project the version the finder
+    prefers (another target's choice, or the old lock's) when it fits what is asked of it
+    so far, else the newest that fits, exactly as :func:`resolve` orders candidates. When
+    every later requirement fits what was taken and every release admits the target's
+    Python, resolvelib would take the same candidates and never backtrack; at the first
+    conflict this gives up. A universal lock's targets mostly settle: one linear walk each
+    instead of a backtracking search.
+    """
+    constraints = constraints or {}
+    directs = directs or {}
+    environment = dict(finder.target.environment)
+    python = Version(environment["python_full_version"])
+    asked: dict[str, list[Req]] = defaultdict(list)
+    chosen: dict[str, Candidate] = {}
+    requirements: dict[str, tuple[Req, ...]] = {}
+    queue = deque(roots)
+    while queue:
+        requirement = queue.popleft()
+        key = requirement.key
+        asked[key].append(requirement)
+        taken = chosen.get(key)
+        if taken is not None:
+            if not _fits(requirement, taken):
+                return None
+            continue
+        taken = _take(
+            finder,
+            requirement.name,
+            asked[key],
+            prereleases=prereleases,
+            constraints=constraints,
+            directs=directs,
+        )
+        if taken is None:
+            return None
+        if taken.direct is not None:
+            metadata = taken.direct.metadata
+        else:
+            assert taken.release is not None
+            metadata = finder.metadata(taken.release)
+        needs = requirements_of(taken, metadata, environment)
+        for need in needs:
+            if need.name == PYTHON:
+                if not need.specifier.contains(python, prereleases=True):
+                    return None
+            else:
+                queue.append(need)
+        chosen[key] = taken
+        requirements[key] = needs
+    return Resolution(
+        pins={c.name: c for c in chosen.values() if not c.extras},
+        edges={
+            k: tuple(sorted({d.key for d in needs if d.key in chosen}))
+            for k, needs in requirements.items()
+        },
+        chosen=frozenset(chosen),
+        candidates=chosen,
+        requirements=requirements,
+    )
+
+
+def _fits(requirement: Req, candidate: Candidate) -> bool:
+    if requirement.url is not None and candidate.direct is None:
+        return False
+    return requirement.specifier.contains(candidate.version, prereleases=True)
+
+
+def _take(
+    finder: Finder,
+    name: NormalizedName,
+    asked: list[Req],
+    *,
+    prereleases: str,
+    constraints: Mapping[NormalizedName, SpecifierSet],
+    directs: Mapping[NormalizedName, DirectSource],
+) -> Candidate | None:
+    """The first candidate ``resolve`` would try for ``name`` given ``asked``, if it fits."""
+    extras = frozenset(e for r in asked for e in r.extras)
+    direct = directs.get(name)
+    if direct is not None:
+        candidate = Candidate(name, direct.version, extras, direct=direct)
+        return candidate if all(_fits(r, candidate) for r in asked) else None
+    project = finder.project(name)
+    pinned = any(_exact(r.specifier) for r in asked)
+    finals_only = prereleases != _ALLOW and not any(r.specifier.prereleases for r in asked)
+    constraint = constraints.get(name)
+
+    def fits(release: Release) -> bool:
+        return (
+            (not release.yanked or pinned)
+            and all(r.url is None and r.specifier.contains(release.version, True) for r in asked)
+            and (constraint is None or constraint.contains(release.version, prereleases=True))
+        )
+
+    preferred = finder.preferences.get(name)
+    first = project.release(preferred) if preferred is not None else None
+    if first is not None and fits(first) and not (finals_only and first.version.is_prerelease):
+        return Candidate(name, first.version, extras, release=first)
+    pre = None
+    for release in project.iter_releases():
+        if not fits(release):
+            continue
+        if finals_only and release.version.is_prerelease:
+            pre = pre or release
+            continue
+        return Candidate(name, release.version, extras, release=release)
+    if pre is not None and prereleases != _DISALLOW:
+        return Candidate(name, pre.version, extras, release=pre)
+    return None
 
 
 def roots_reaching(resolution: Resolution, roots: Iterable[Req]) -> set[NormalizedName]:

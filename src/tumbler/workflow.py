@@ -174,7 +174,9 @@ def _prepare(options: LockOptions) -> _Prepared:
 def _universe(
     options: LockOptions, project: Project, exclude_newer: datetime | None
 ) -> tuple[tuple[Target, ...], tuple[Marker, ...]]:
-    """A universal lock's targets and ``environments``; empty for a single-target lock.
+    """A universal lock's targets and the ``environments`` markers asked for (none for
+    ``--universal`` alone: the lock states the targets it could cover); both empty for a
+    single-target lock.
 
     Python versions count as supported on the ``--exclude-newer`` date when there is one
     (so the same inputs give the same lock), else today."""
@@ -192,7 +194,7 @@ def _universe(
     from packaging.markers import InvalidMarker
     from packaging.markers import Marker as Parsed
 
-    from tumbler.universal import environments_of, grid
+    from tumbler.universal import grid
 
     markers = []
     for text in texts:
@@ -202,7 +204,7 @@ def _universe(
             raise UsageError(f"environment {text!r} is not a marker expression: {error}") from None
     today = (exclude_newer or clock.now(UTC)).date()
     universe = grid(project.requires_python, markers, today=today)
-    return universe, tuple(markers) or tuple(environments_of(universe))
+    return universe, tuple(markers)
 
 
 def _http(options: LockOptions, prepared: _Prepared) -> Http:
@@ -228,7 +230,7 @@ def _notes(finder: Finder) -> tuple[str, ...]:
     return tuple(
         f"{index} gives no upload times: --exclude-newer could not be applied to its files"
         for index in untimed
-    )
+    ) + tuple(finder.catalog.notes)
 
 
 def run_lock(options: LockOptions) -> LockOutcome:
