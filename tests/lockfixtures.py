@@ -93,6 +93,18 @@ CATALOGUE = (
         platform_wheels=("cp311-abi3-manylinux_2_17_x86_64",),
         upload_time=_day(2023, 4, 1),
     ),
+    # linux-only has Linux wheels and nothing else (as psycopg-binary has no Windows arm64
+    # wheel); binding needs it everywhere, so no other platform can install binding.
+    Dist(
+        "linux-only",
+        "1.0",
+        sdist=False,
+        wheel=False,
+        platform_wheels=("py3-none-manylinux_2_17_x86_64", "py3-none-manylinux_2_17_aarch64"),
+        upload_time=_day(2023, 2, 1),
+    ),
+    Dist("binding", "1.0", requires_dist=("linux-only",), upload_time=_day(2023, 2, 1)),
+    Dist("binding", "2.0", requires_dist=("linux-only",), upload_time=_day(2023, 3, 1)),
 )
 
 

@@ -134,17 +134,19 @@ def test_universal_lock_selects_like_single_target_locks(
         requires_python=">=3.11",
     )
     universal = _lock(cli, project, index, "--universal")
-    by_name = {str(p.name): p for p in universal.packages}
-    assert str(by_name["alpha"].marker) == 'sys_platform == "win32" or "fast" in extras'
-    assert by_name["recent"].marker is None  # one version for every target: 1.0 fits 3.11
-    assert str(by_name["recent"].version) == "1.0"
+    by_name = {(str(p.name), str(p.version)): p for p in universal.packages}
+    assert str(by_name["alpha", "1.1"].marker) == 'sys_platform == "win32" or "fast" in extras'
+    # Each Python gets the newest release supporting it (as uv forks on Python versions):
+    # recent 2.0 needs 3.12, so 3.11 keeps 1.0.
+    assert str(by_name["recent", "2.0"].marker) == 'python_version >= "3.12"'
+    assert str(by_name["recent", "1.0"].marker) == 'python_version == "3.11"'
     assert len(universal.environments or ()) == 6
     for target in _grid(">=3.11"):
         python, platform = target.environment["python_version"], target.name.rsplit("-", 1)[0]
         single_dir = tmp_path / target.name
         single = write_project(
             single_dir,
-            ["delta", "recent==1.0"],  # the universal lock's one version for recent
+            ["delta", "recent"],
             extras={"fast": ["beta[fast]"]},
             groups={"dev": ["churn"]},
             requires_python=">=3.11",
@@ -239,6 +241,55 @@ def test_a_target_without_a_wheel_takes_metadata_from_another_platforms_wheel(
     assert native.wheels is None
     assert native.sdist is not None and native.sdist.name == "native-1.0.tar.gz"
     assert {str(p.name) for p in alone.packages} == {"alpha", "native"}  # darwin: alpha
+
+
+def test_a_default_target_without_files_is_left_out_and_said(
+    cli: CLI, tmp_path: Path, index: PackageIndex
+) -> None:
+    """binding needs linux-only, which has Linux wheels only: --universal covers Linux,
+    says which targets it left out and why, and its environments say what it covers."""
+    project = write_project(tmp_path, ["binding"], requires_python=">=3.13")
+    run = cli("lock", project, "--index-url", index.url, "--exclude-newer", DATE, "--universal")
+    assert run.code == 0, run.err
+    assert "locked 2 packages for 6 of 18 environments" in run.err
+    assert (
+        "left out macos-arm64 (Python 3.13 to 3.15), macos-x86_64 (Python 3.13 to 3.15), "
+        "windows-amd64 (Python 3.13 to 3.15), windows-arm64 (Python 3.13 to 3.15): "
+        "linux-only has no file for it (no wheel for this platform): "
+        "linux-only ← binding 2.0 ← binding in [project.dependencies]"
+    ) in run.err
+    pylock = read(project.parent / "pylock.toml")
+    covered = pylock.environments or []
+    assert sorted(str(m) for m in covered) == [
+        f'implementation_name == "cpython" and sys_platform == "linux" and platform_machine '
+        f'== "{machine}" and python_version >= "3.13" and python_version <= "3.15"'
+        for machine in ("aarch64", "x86_64")
+    ]
+    assert all(p.marker is None for p in pylock.packages)  # needed on every covered target
+    assert str(next(p for p in pylock.packages if p.name == "binding").version) == "2.0"
+    base = ("lock", project, "--index-url", index.url, "--exclude-newer", DATE)
+    assert cli(*base, "--universal", "--check").code == 0  # the same choice every time
+
+
+def test_an_asked_for_target_without_files_is_an_error(
+    cli: CLI, tmp_path: Path, index: PackageIndex
+) -> None:
+    project = write_project(tmp_path, ["binding"], requires_python=">=3.13")
+    (project.parent / "pylock.toml").write_text("# kept\n")
+    run = cli(
+        "lock", project, "--index-url", index.url, "--environment", "python_version >= '3.14'"
+    )
+    assert run.code == 2
+    assert "Traceback" not in run.err
+    assert "cannot lock for linux" not in run.err  # Linux has its wheels
+    assert "cannot lock for macos-arm64-3.15, which the environments select" in run.err
+    assert "linux-only has no file for it" in run.err
+    assert "hint: leave it out with an environments marker" in run.err
+    assert (project.parent / "pylock.toml").read_text() == "# kept\n"
+    linux = cli(
+        "lock", project, "--index-url", index.url, "--environment", "sys_platform == 'linux'"
+    )
+    assert linux.code == 0, linux.err
 
 
 def test_environment_option_and_setting(cli: CLI, tmp_path: Path, index: PackageIndex) -> None:

@@ -246,6 +246,8 @@ class Catalog:
         self.untimed_indexes: set[str] = set()
         #: What the run should tell its user (targets a universal lock left out).
         self.notes: list[str] = []
+        #: How many targets a universal lock covers (None until it is made).
+        self.covered: int | None = None
 
 
 class Finder:

@@ -213,23 +213,31 @@ def _kept_preferences(request: LockRequest) -> dict[NormalizedName, Version]:
 
 
 def _lock_universal(request: LockRequest, http: Http) -> tuple[Pylock, Finder]:
-    """One resolution per target, oldest Python first, each preferring the versions the
+    """One resolution per target, newest Python first, each preferring the versions the
     earlier ones chose (and the existing lock's); merged by :func:`universal.merge`.
 
-    The targets share one :class:`~tumbler.finder.Catalog`; only the first speculates
-    (later ones find almost everything there). File sizes are asked for as each target is
-    resolved and waited for once, at the end.
+    Newest first, as uv forks on Python versions: each Python gets the newest release
+    that supports it (numpy 2.5 on 3.12+, 2.2 on 3.10), while platforms share versions.
+    Most targets then settle (:func:`resolve.settle`, one walk); a target needing a
+    package with no file for it fails fast and is left out of a default grid (an error
+    when ``environments`` were asked for). The targets share one
+    :class:`~tumbler.finder.Catalog`; only the first speculates (later ones find almost
+    everything there). File sizes are asked for as each target is resolved and waited
+    for once, at the end.
     """
     import dataclasses
 
-    from tumbler.universal import environments_of, merge
+    from tumbler.universal import environments_of, merge, spoken
 
     chosen = _kept_preferences(request)
     solved: list[_Solved] = []
     catalog = Catalog(http)
     directs: dict[NormalizedName, DirectSource] = {}
-    left_out: dict[str, list[str]] = {}  # why → targets
-    for target in request.universe:
+    left_out: dict[str, list[Target]] = {}  # why → targets
+    newest_first = sorted(
+        request.universe, key=lambda t: Version(t.environment["python_version"]), reverse=True
+    )
+    for target in newest_first:
         one = dataclasses.replace(
             request,
             target=target,
@@ -255,7 +263,7 @@ def _lock_universal(request: LockRequest, http: Http) -> tuple[Pylock, Finder]:
                     f"select: {error}\n  hint: leave it out with an environments marker "
                     f"(--environment or [tool.tumbler] environments)"
                 ) from None
-            left_out.setdefault(str(error), []).append(target_name(target))
+            left_out.setdefault(str(error), []).append(target)
             continue
         catalog.fetcher.sizes.probe(done.files())
         for name, candidate in done.resolution.pins.items():
@@ -264,12 +272,15 @@ def _lock_universal(request: LockRequest, http: Http) -> tuple[Pylock, Finder]:
     if not solved:
         raise UnsupportedTargetError(
             "no target of the universal lock can be locked:\n"
-            + "\n".join(f"  {', '.join(t)}: {why}" for why, t in left_out.items())
+            + "\n".join(f"  {spoken(t)}: {why}" for why, t in left_out.items())
         )
     for why, targets in left_out.items():
-        catalog.notes.append(f"left out {', '.join(targets)}: {why}")
+        catalog.notes.append(
+            f"left out {spoken(targets)}: {why}; the lock's environments say what it covers"
+        )
     sizes = catalog.fetcher.sizes.of({f.url: f for s in solved for f in s.files()}.values())
-    covered = [s.request.target for s in solved]
+    covered = [t for t in request.universe if any(s.request.target is t for s in solved)]
+    catalog.covered = len(covered)
     merged = merge(
         [(s.request.target, _build(s, sizes)) for s in solved],
         covered,

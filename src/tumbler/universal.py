@@ -14,9 +14,9 @@ The pieces, all pure:
   that differ by target become several entries whose markers are disjoint by construction
   (each target falls in exactly one).
 
-The resolution itself is :func:`tumbler.locker.lock` per target, oldest Python first, each
-preferring the versions already chosen, so a package keeps one version everywhere unless a
-target forces another.
+The resolution itself is :func:`tumbler.locker.lock` per target, newest Python first, each
+preferring the versions already chosen: a package keeps one version on every platform
+unless a target forces another, and each Python gets the newest release supporting it.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from packaging.pylock import Package, Pylock
     from packaging.specifiers import SpecifierSet
 
-__all__ = ["PYTHONS", "describe", "environments_of", "grid", "merge"]
+__all__ = ["PYTHONS", "describe", "environments_of", "grid", "merge", "spoken"]
 
 #: CPython minor versions: (version, first release, end of life), from the CPython
 #: release schedule (PEP 602: a new minor every October, five years of support).
@@ -207,6 +207,27 @@ def environments_of(universe: Sequence[Target]) -> list[Marker]:
         )
         out.append(Marker(text))
     return out
+
+
+def spoken(targets: Sequence[Target]) -> str:
+    """``windows-arm64 (Python 3.10 to 3.15), macos-x86_64 (Python 3.12)``: targets by
+    platform, for people."""
+    pythons: dict[str, list[str]] = {}
+    for point in (_point(t) for t in targets):
+        pythons.setdefault(point.platform, []).append(point.python)
+    parts = []
+    for platform, versions in pythons.items():
+        ordered = sorted(set(versions), key=_python_key)
+        shown = ordered[0] if len(ordered) == 1 else f"{ordered[0]} to {ordered[-1]}"
+        if len(ordered) > 2 and len(ordered) != _span(ordered):
+            shown = ", ".join(ordered)
+        parts.append(f"{platform} (Python {shown})")
+    return ", ".join(parts)
+
+
+def _span(ordered: Sequence[str]) -> int:
+    """How many minor versions ``ordered`` (same major) spans, ends included."""
+    return _python_key(ordered[-1])[1] - _python_key(ordered[0])[1] + 1
 
 
 def _and(env: Marker | None, who: Marker | None) -> Marker | None:

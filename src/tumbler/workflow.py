@@ -233,12 +233,24 @@ def _notes(finder: Finder) -> tuple[str, ...]:
     ) + tuple(finder.catalog.notes)
 
 
+def _covered(request: LockRequest, finder: Finder) -> str:
+    """``linux-x86_64-3.12``, ``36 environments`` or ``30 of 36 environments``."""
+    from tumbler.locker import target_name
+
+    if not request.universe:
+        return target_name(request.target)
+    every, covered = len(request.universe), finder.catalog.covered
+    if covered is None or covered == every:
+        return f"{every} environments"
+    return f"{covered} of {every} environments"
+
+
 def run_lock(options: LockOptions) -> LockOutcome:
     """Lock the project and write the lock if it changed."""
     import dataclasses
 
     from tumbler.atomic import write_atomic
-    from tumbler.locker import lock, target_name
+    from tumbler.locker import lock
     from tumbler.render import render
 
     started = time.perf_counter()
@@ -267,11 +279,7 @@ def run_lock(options: LockOptions) -> LockOutcome:
         path=output,
         written=written,
         packages=len(pylock.packages),
-        target=(
-            f"{len(request.universe)} environments"
-            if request.universe
-            else target_name(request.target)
-        ),
+        target=_covered(request, finder),
         seconds=time.perf_counter() - started,
         notes=_notes(finder),
     )
