@@ -50,7 +50,17 @@ if TYPE_CHECKING:
 PROJECTS = REPO.parent / "shared" / "bench" / "projects"
 PROJECT_NAMES = ("small", "medium", "large")
 DEFAULT_DATE = "2026-10-01T00:00:00Z"
-BASELINE = "uv-compile"
+#: The peer each scope's ratios are over: uv pip compile for one environment, uv lock for
+#: universal locks.
+BASELINES = {"single": "uv-compile", "universal": "uv-lock"}
+
+
+def _base(result: Result, results: Sequence[Result]) -> Result | None:
+    """The baseline row ``result`` is compared with (same scope), if it ran."""
+    key = BASELINES.get(result.scope)
+    return next((r for r in results if r.key == key and r.status == "ok"), None)
+
+
 CHECK_KEY = "tumbler-check"
 CHECK_SECONDS = 0.3
 STATUS_WIDTH = 90
@@ -335,7 +345,6 @@ def _times(value: float | None) -> str:
 
 def table(project: Project, results: Sequence[Result]) -> str:
     """One project's results as a plain-text table."""
-    base = next((r for r in results if r.key == BASELINE and r.status == "ok"), None)
     header = (
         "tool",
         "version",
@@ -350,6 +359,7 @@ def table(project: Project, results: Sequence[Result]) -> str:
     )
     lines: list[tuple[str, ...]] = [header]
     for r in results:
+        base = _base(r, results)
         lines.append(
             (
                 r.label,
@@ -486,11 +496,10 @@ def as_json(
     out: dict[str, Any] = {}
     for p in projects:
         rows = results[p.label]
-        base = next((b for b in rows if b.key == BASELINE and b.status == "ok"), None)
         out[p.label] = {
             "name": p.name,
             "summary": p.summary,
-            "results": [r.as_json(base) for r in rows],
+            "results": [r.as_json(_base(r, rows)) for r in rows],
         }
     return {
         "environment": environment(opts),
@@ -518,7 +527,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             log(f"lock-bench: {directory}/pyproject.toml not found; skipping {name}")
             continue
         projects.append(Project.read(name, directory))
-    if "tumbler" in keys:
+    if {"tumbler", "tumbler-universal"} & set(keys):
         # Like an installed tumbler, run from bytecode: an editable install compiles
         # nothing, and PYTHONDONTWRITEBYTECODE would make every run recompile the sources.
         subprocess.run([sys.executable, "-m", "compileall", "-q", str(REPO / "src")], check=False)
@@ -543,7 +552,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(
         f"tumbler lock vs peers (Python {platform.python_version()}, {os.cpu_count()} CPUs), "
         f"--exclude-newer {opts.exclude_newer}; best of {opts.cold_repeat} cold and "
-        f"{opts.warm_repeat} warm runs; ratios over {peer(BASELINE).label}"
+        f"{opts.warm_repeat} warm runs; ratios over "
+        f"{peer(BASELINES['single']).label} (one environment) and "
+        f"{peer(BASELINES['universal']).label} (universal)"
     )
     for project in projects:
         print()

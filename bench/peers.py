@@ -204,6 +204,11 @@ def _tumbler(exe: Path, ctx: Context) -> Invocation:
     return Invocation(argv, env)
 
 
+def _tumbler_universal(exe: Path, ctx: Context) -> Invocation:
+    invocation = _tumbler(exe, ctx)
+    return Invocation([*invocation.argv, "--universal"], invocation.env)
+
+
 def tumbler_check(exe: Path, ctx: Context) -> Invocation:
     """``tumbler lock --check --offline`` against the lock the previous run wrote."""
     env = base_env(ctx)
@@ -316,6 +321,11 @@ def _nab(exe: Path, ctx: Context) -> Invocation:
     return Invocation(argv, base_env(ctx))
 
 
+def _nab_universal(exe: Path, ctx: Context) -> Invocation:
+    invocation = _nab(exe, ctx)
+    return Invocation([*invocation.argv, "--project-mode", "universal"], invocation.env)
+
+
 PEERS: tuple[Peer, ...] = (
     Peer(
         "tumbler",
@@ -331,6 +341,22 @@ PEERS: tuple[Peer, ...] = (
             "repo .venv/bin/tumbler: lock pyproject.toml -o pylock.toml --exclude-newer DATE "
             "--quiet, TUMBLER_CACHE_DIR=<cache>; the check row is lock --check --offline "
             "after the warm lock"
+        ),
+    ),
+    Peer(
+        "tumbler-universal",
+        "tumbler lock --universal",
+        "universal",
+        "pylock.toml",
+        "",
+        (),
+        "tumbler",
+        ("--version",),
+        _tumbler_universal,
+        about=(
+            "repo .venv/bin/tumbler: lock pyproject.toml -o pylock.toml --exclude-newer DATE "
+            "--quiet --universal (CPython 3.10-3.15 supported on DATE, six platforms); "
+            "TUMBLER_CACHE_DIR=<cache>"
         ),
     ),
     Peer(
@@ -432,6 +458,18 @@ PEERS: tuple[Peer, ...] = (
             "--project-uploaded-prior-to DATE --cache-dir <cache> --output pylock.toml; "
             "specific mode (this interpreter) is nab's default"
         ),
+    ),
+    Peer(
+        "nab-universal",
+        "nab lock (universal)",
+        "universal",
+        "pylock.toml",
+        "nab",
+        ("nab",),
+        "nab",
+        ("--version",),
+        _nab_universal,
+        about="as nab lock, with --project-mode universal (nab's default matrix)",
     ),
 )
 PEER_KEYS = tuple(p.key for p in PEERS)

@@ -263,10 +263,15 @@ class Finder:
         preferences: Mapping[NormalizedName, Version] | None = None,
         speculate: bool | None = None,
         catalog: Catalog | None = None,
+        also_for: Iterable[Mapping[str, str]] = (),
     ) -> None:
         self.http = http
         #: Shared with the finders of the run's other targets.
         self.catalog = catalog or Catalog(http)
+        #: Marker environments whose dependencies speculation follows too (the other
+        #: targets of a universal lock), with each marker's verdict remembered.
+        self._environments = [dict(target.environment), *(dict(e) for e in also_for)]
+        self._followed: dict[tuple[str, frozenset[str]], bool] = {}
         self.indexes = indexes
         self.target = target
         self.exclude_newer = exclude_newer
@@ -544,16 +549,18 @@ class Finder:
     def _follow(self, future: Future[CoreMetadata], extras: frozenset[str]) -> None:
         if future.cancelled() or future.exception() is not None or self.http.closed:
             return
-        environment: dict[str, str | frozenset[str]] = dict(self.target.environment)
         for requirement in future.result().requires_dist:
             marker = requirement.marker
             if marker is not None:
-                wanted = False
-                for extra in extras or {""}:
-                    environment["extra"] = extra
-                    if marker.evaluate(environment):
-                        wanted = True
-                        break
+                key = (str(marker), extras)
+                wanted = self._followed.get(key)
+                if wanted is None:
+                    wanted = any(
+                        marker.evaluate({**environment, "extra": extra})
+                        for environment in self._environments
+                        for extra in extras or {""}
+                    )
+                    self._followed[key] = wanted
                 if not wanted:
                     continue
             self._want(requirement.name, requirement.specifier, frozenset(requirement.extras))

@@ -255,6 +255,7 @@ def _lock_universal(request: LockRequest, http: Http) -> tuple[Pylock, Finder]:
                 speculate=not solved,
                 fail_fast=True,
                 settling=bool(one.preferences),
+                also_for=() if solved else _neighbours(target, request.universe),
             )
         except UnsupportedTargetError as error:
             if request.environments:
@@ -296,6 +297,25 @@ def _lock_one(request: LockRequest, http: Http) -> tuple[Pylock, Finder]:
     return _build(done, sizes), done.finder
 
 
+def _neighbours(target: Target, universe: Sequence[Target]) -> list[Mapping[str, str]]:
+    """The environments of the targets sharing ``target``'s platform or its Python: the
+    first target's speculation follows their dependencies too (``python_version < '3.11'``,
+    ``sys_platform == 'win32'``), so later targets find them fetched."""
+    env = target.environment
+    return [
+        t.environment
+        for t in universe
+        if t is not target
+        and (
+            t.environment["python_version"] == env["python_version"]
+            or (
+                t.environment["sys_platform"] == env["sys_platform"]
+                and t.environment["platform_machine"] == env["platform_machine"]
+            )
+        )
+    ]
+
+
 @dataclass(frozen=True, slots=True)
 class _Solved:
     """One target's resolution, with what building its lock needs."""
@@ -327,6 +347,7 @@ def _solve(
     speculate: bool | None = None,
     fail_fast: bool = False,
     settling: bool = False,
+    also_for: Sequence[Mapping[str, str]] = (),
 ) -> _Solved:
     """Resolve ``request`` for its one target (``directs``: sources resolved already);
     ``settling``: first try :func:`resolve.settle` (what resolving gives when it need
@@ -340,6 +361,7 @@ def _solve(
         preferences=_kept_preferences(request),
         catalog=catalog,
         speculate=speculate,
+        also_for=also_for,
     )
     roots = _roots(project, request.target.environment)
     every_root = [r for group in roots.values() for r in group]
