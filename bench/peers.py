@@ -323,7 +323,20 @@ def _nab(exe: Path, ctx: Context) -> Invocation:
 
 def _nab_universal(exe: Path, ctx: Context) -> Invocation:
     invocation = _nab(exe, ctx)
-    return Invocation([*invocation.argv, "--project-mode", "universal"], invocation.env)
+    matrix = ["--project-mode", "universal", "--project-matrix-python", ">=3.10,<3.16"]
+    matrix += ["--project-matrix-platforms", *NAB_PLATFORMS]
+    return Invocation([*invocation.argv, *matrix], invocation.env)
+
+
+#: nab's ids for the six platforms of tumbler's default grid.
+NAB_PLATFORMS = (
+    "linux_x86_64",
+    "linux_aarch64",
+    "macos_arm64",
+    "macos_x86_64",
+    "windows_amd64",
+    "windows_arm64",
+)
 
 
 PEERS: tuple[Peer, ...] = (
@@ -469,7 +482,10 @@ PEERS: tuple[Peer, ...] = (
         "nab",
         ("--version",),
         _nab_universal,
-        about="as nab lock, with --project-mode universal (nab's default matrix)",
+        about=(
+            "as nab lock, with --project-mode universal --project-matrix-python "
+            "'>=3.10,<3.16' and the same six platforms as tumbler's grid (36 targets)"
+        ),
     ),
 )
 PEER_KEYS = tuple(p.key for p in PEERS)

@@ -292,6 +292,40 @@ def test_an_asked_for_target_without_files_is_an_error(
     assert linux.code == 0, linux.err
 
 
+def test_universal_relock_keeps_pins_and_diffs(
+    cli: CLI, tmp_path: Path, index: PackageIndex
+) -> None:
+    """Minimal churn: a universal re-lock keeps every pin the old lock has until asked
+    (--upgrade-package), and ``tumbler diff`` names what moved."""
+    project = write_project(
+        tmp_path,
+        ["alpha", "churn", "delta"],
+        requires_python=">=3.11",
+        tool="environments = [\"python_version == '3.11'\"]",  # the same 6 targets on both dates
+    )
+    path = tmp_path / "pylock.toml"
+    base = ("lock", project, "--index-url", index.url, "-q")
+
+    def versions() -> dict[str, str]:
+        return {str(p.name): str(p.version) for p in read(path).packages}
+
+    assert cli(*base, "--exclude-newer", "2023-09-02").code == 0
+    assert versions() == {"alpha": "1.1", "churn": "1.0", "delta": "1.0", "gamma": "0.6"}
+    old = tmp_path / "old.pylock.toml"
+    old.write_bytes(path.read_bytes())
+    assert cli(*base).code == 0  # churn 1.1 exists now; the pin stays
+    assert path.read_bytes() != b"" and versions()["churn"] == "1.0"
+    same = cli("diff", old, path)
+    assert same.code == 1  # only [tool.tumbler] inputs (the date) differ
+    assert ": 1 lock-level change" in same.out  # [tool.tumbler]: the date; no package moved
+    assert cli(*base, "--upgrade-package", "churn").code == 0
+    assert versions() == {"alpha": "1.1", "churn": "1.1", "delta": "1.0", "gamma": "0.6"}
+    moved = cli("diff", old, path)
+    assert moved.code == 1
+    assert "Upgraded (1)\n  ↑ churn  1.0 → 1.1" in moved.out
+    assert "1 lock-level change" in moved.out  # and nothing else moved
+
+
 def test_environment_option_and_setting(cli: CLI, tmp_path: Path, index: PackageIndex) -> None:
     project = write_project(
         tmp_path,
