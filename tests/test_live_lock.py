@@ -21,7 +21,6 @@ import json
 import os
 import platform
 import shutil
-import subprocess
 import sys
 import time
 import tomllib
@@ -37,6 +36,10 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
+from tests.livehelpers import TIMEOUT
+from tests.livehelpers import ok as _ok
+from tests.livehelpers import run as _run
+
 ROOT = Path(__file__).resolve().parents[1]
 PROJECTS = ROOT.parent / "shared" / "bench" / "projects"
 NAMES = ("small", "medium", "large")
@@ -44,8 +47,6 @@ EXCLUDE_NEWER = "2026-10-01T00:00:00Z"
 BIN = Path(sys.executable).parent
 TUMBLER = BIN / "tumbler"
 UV = BIN / "uv"
-#: Generous per-command ceiling so a stuck network cannot hang CI.
-TIMEOUT = 300
 
 pytestmark = [
     pytest.mark.live,
@@ -95,26 +96,6 @@ def _selected(pylock: Pylock, *, everything: bool) -> dict[str, str]:
         assert package.version is not None
         result[canonicalize_name(package.name)] = str(package.version)
     return result
-
-
-def _run(
-    argv: list[str | Path], cwd: Path, env: Mapping[str, str]
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(a) for a in argv],
-        cwd=cwd,
-        env=dict(env),
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=TIMEOUT,
-    )
-
-
-def _ok(proc: subprocess.CompletedProcess[str]) -> str:
-    """``proc``'s stdout; fails the test with the whole output when it did not exit 0."""
-    assert proc.returncode == 0, f"{proc.args}\nexit {proc.returncode}\n{proc.stdout}{proc.stderr}"
-    return proc.stdout
 
 
 def _pins(text: str) -> dict[str, str]:

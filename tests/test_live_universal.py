@@ -20,7 +20,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tomllib
 from datetime import date
@@ -36,11 +35,11 @@ from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
+from tests.livehelpers import ok as _ok
+from tests.livehelpers import run as _run
 from tumbler.universal import grid
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
-
     from tumbler.targets import Target
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -50,7 +49,6 @@ EXCLUDE_NEWER = "2026-10-01T00:00:00Z"
 BIN = Path(sys.executable).parent
 TUMBLER = BIN / "tumbler"
 UV = BIN / "uv"
-TIMEOUT = 300
 
 #: (project, package) → why tumbler and uv legitimately differ on some targets, and the
 #: targets' Python versions where they may. Anything else is a failure.
@@ -67,23 +65,6 @@ pytestmark = [
     pytest.mark.live,
     pytest.mark.skipif(not PROJECTS.is_dir(), reason=f"no bench projects at {PROJECTS}"),
 ]
-
-
-def _run(argv: list[Any], cwd: Path, env: Mapping[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(a) for a in argv],
-        cwd=cwd,
-        env=dict(env),
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=TIMEOUT,
-    )
-
-
-def _ok(proc: subprocess.CompletedProcess[str]) -> str:
-    assert proc.returncode == 0, f"{proc.args}\nexit {proc.returncode}\n{proc.stdout}{proc.stderr}"
-    return proc.stdout + proc.stderr
 
 
 class Session:
@@ -108,8 +89,10 @@ class Session:
         if name not in self._done:
             directory = self.root / name
             shutil.copytree(PROJECTS / name, directory)
-            argv = [TUMBLER, "lock", "pyproject.toml", "--universal"]
-            said = _ok(_run([*argv, "--exclude-newer", EXCLUDE_NEWER], directory, self.env))
+            argv: list[Any] = [TUMBLER, "lock", "pyproject.toml", "--universal"]
+            proc = _run([*argv, "--exclude-newer", EXCLUDE_NEWER], directory, self.env)
+            _ok(proc)
+            said = proc.stderr  # the summary line and notes
             self._done[name] = (directory, said)
         return self._done[name]
 
