@@ -1,13 +1,25 @@
-"""Helpers the live tests share: run a command with a time limit, insist it succeeded."""
+"""What the live tests share: the bench projects, the fixed date, the tools, and running a
+command with a time limit."""
 
 from __future__ import annotations
 
 import subprocess
+import sys
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
-    from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+#: The shared bench projects (``../shared`` beside the repository).
+PROJECTS = ROOT.parent / "shared" / "bench" / "projects"
+NAMES = ("small", "medium", "large")
+#: Every live test resolves as of this date, so answers do not move as the index grows.
+EXCLUDE_NEWER = "2026-10-01T00:00:00Z"
+BIN = Path(sys.executable).parent
+TUMBLER = BIN / "tumbler"
+UV = BIN / "uv"
 
 #: Generous per-command ceiling so a stuck network cannot hang CI.
 TIMEOUT = 300

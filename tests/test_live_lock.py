@@ -36,17 +36,9 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
-from tests.livehelpers import TIMEOUT
+from tests.livehelpers import EXCLUDE_NEWER, NAMES, PROJECTS, TIMEOUT, TUMBLER, UV
 from tests.livehelpers import ok as _ok
 from tests.livehelpers import run as _run
-
-ROOT = Path(__file__).resolve().parents[1]
-PROJECTS = ROOT.parent / "shared" / "bench" / "projects"
-NAMES = ("small", "medium", "large")
-EXCLUDE_NEWER = "2026-10-01T00:00:00Z"
-BIN = Path(sys.executable).parent
-TUMBLER = BIN / "tumbler"
-UV = BIN / "uv"
 
 pytestmark = [
     pytest.mark.live,

@@ -35,6 +35,7 @@ from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
+from tests.livehelpers import EXCLUDE_NEWER, NAMES, PROJECTS, TUMBLER, UV
 from tests.livehelpers import ok as _ok
 from tests.livehelpers import run as _run
 from tumbler.universal import grid
@@ -42,13 +43,6 @@ from tumbler.universal import grid
 if TYPE_CHECKING:
     from tumbler.targets import Target
 
-ROOT = Path(__file__).resolve().parents[1]
-PROJECTS = ROOT.parent / "shared" / "bench" / "projects"
-NAMES = ("small", "medium", "large")
-EXCLUDE_NEWER = "2026-10-01T00:00:00Z"
-BIN = Path(sys.executable).parent
-TUMBLER = BIN / "tumbler"
-UV = BIN / "uv"
 
 #: (project, package) → why tumbler and uv legitimately differ on some targets, and the
 #: targets' Python versions where they may. Anything else is a failure.

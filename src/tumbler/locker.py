@@ -324,8 +324,6 @@ class _Solved:
     finder: Finder
     roots: Mapping[str, list[Req]]
     resolution: Resolution
-    #: Whether :func:`resolve.settle` found it (no backtracking search was needed).
-    settled: bool = False
 
     def files(self) -> list[IndexFile]:
         """The files the lock records: every usable wheel of each pin, and its sdist."""
@@ -381,7 +379,7 @@ def _solve(
             directs=chosen,
         )
         if settled is not None:
-            return _Solved(request, finder, roots, settled, settled=True)
+            return _Solved(request, finder, roots, settled)
     resolution = resolve(
         finder,
         every_root,

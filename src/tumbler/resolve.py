@@ -27,7 +27,7 @@ from tumbler.errors import ResolutionError, UnsupportedTargetError
 from tumbler.finder import NO_WHEEL
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Iterator, Mapping, Sequence
+    from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 
     from tumbler.direct import DirectSource
     from tumbler.finder import Finder, Project, Release
@@ -161,13 +161,6 @@ class _Provider(resolvelib.AbstractProvider):  # type: ignore[type-arg]
             identifier,
         )
 
-    def _allowed(self, release: Release, requirements: list[Req]) -> bool:
-        for requirement in requirements:
-            if not requirement.specifier.contains(release.version, prereleases=True):
-                return False
-        constraint = self.constraints.get(release.name)
-        return constraint is None or constraint.contains(release.version, prereleases=True)
-
     def find_matches(
         self,
         identifier: str,
@@ -194,38 +187,23 @@ class _Provider(resolvelib.AbstractProvider):  # type: ignore[type-arg]
         finals_only = self.prereleases != _ALLOW and not asked_pre
         preferred = self.finder.preferences.get(name)  # --upgrade left them out already
 
+        constraint = self.constraints.get(name)
+
         def fits(release: Release) -> bool:
             return (
                 release.version not in bad
                 and (not release.yanked or pinned)
-                and self._allowed(release, reqs)
+                and _admits(release, reqs, constraint)
             )
 
         def matches() -> Iterator[Candidate]:
-            first = project.release(preferred) if preferred is not None else None
-            if (
-                first is not None
-                and fits(first)
-                and not (finals_only and first.version.is_prerelease)
+            yielded = False
+            for release in _in_order(
+                project, preferred, fits, finals_only=finals_only, prereleases=self.prereleases
             ):
-                yield Candidate(name, first.version, extras, release=first)
-            else:
-                first = None
-            any_final = first is not None
-            pre: list[Release] = []
-            for release in project.iter_releases():
-                if release is first or not fits(release):
-                    continue
-                if finals_only and release.version.is_prerelease:
-                    pre.append(release)
-                    continue
-                any_final = True
+                yielded = True
                 yield Candidate(name, release.version, extras, release=release)
-            if not any_final and self.prereleases != _DISALLOW:
-                for release in pre:
-                    any_final = True
-                    yield Candidate(name, release.version, extras, release=release)
-            if not any_final and self.fail_fast and project.found:
+            if not yielded and self.fail_fast and project.found:
                 self._check_target(project, reqs)
 
         return matches  # type: ignore[return-value]
@@ -546,33 +524,59 @@ def _take(
     if direct is not None:
         candidate = Candidate(name, direct.version, extras, direct=direct)
         return candidate if all(_fits(r, candidate) for r in asked) else None
-    project = finder.project(name)
+    if any(r.url is not None for r in asked):
+        return None  # a URL asked for a project that is not a direct reference
     pinned = any(_exact(r.specifier) for r in asked)
     finals_only = prereleases != _ALLOW and not any(r.specifier.prereleases for r in asked)
     constraint = constraints.get(name)
 
     def fits(release: Release) -> bool:
-        return (
-            (not release.yanked or pinned)
-            and all(r.url is None and r.specifier.contains(release.version, True) for r in asked)
-            and (constraint is None or constraint.contains(release.version, prereleases=True))
-        )
+        return (not release.yanked or pinned) and _admits(release, asked, constraint)
 
+    project = finder.project(name)
     preferred = finder.preferences.get(name)
+    ordered = _in_order(project, preferred, fits, finals_only=finals_only, prereleases=prereleases)
+    release = next(ordered, None)
+    return None if release is None else Candidate(name, release.version, extras, release=release)
+
+
+def _admits(release: Release, asked: Iterable[Req], constraint: SpecifierSet | None) -> bool:
+    """Whether ``release``'s version meets every requirement and the project's constraint."""
+    version = release.version
+    return all(r.specifier.contains(version, prereleases=True) for r in asked) and (
+        constraint is None or constraint.contains(version, prereleases=True)
+    )
+
+
+def _in_order(
+    project: Project,
+    preferred: Version | None,
+    fits: Callable[[Release], bool],
+    *,
+    finals_only: bool,
+    prereleases: str,
+) -> Iterator[Release]:
+    """The releases of ``project`` that fit, in the order resolution tries them (both
+    :func:`resolve` and :func:`settle`): the preferred version first, then newest first;
+    pre-releases when ``finals_only`` only if no final release fits (and they are allowed).
+    """
     first = project.release(preferred) if preferred is not None else None
     if first is not None and fits(first) and not (finals_only and first.version.is_prerelease):
-        return Candidate(name, first.version, extras, release=first)
-    pre = None
+        yield first
+    else:
+        first = None
+    any_final = first is not None
+    pre: list[Release] = []
     for release in project.iter_releases():
-        if not fits(release):
+        if release is first or not fits(release):
             continue
         if finals_only and release.version.is_prerelease:
-            pre = pre or release
+            pre.append(release)
             continue
-        return Candidate(name, release.version, extras, release=release)
-    if pre is not None and prereleases != _DISALLOW:
-        return Candidate(name, pre.version, extras, release=pre)
-    return None
+        any_final = True
+        yield release
+    if not any_final and prereleases != _DISALLOW:
+        yield from pre
 
 
 def roots_reaching(resolution: Resolution, roots: Iterable[Req]) -> set[NormalizedName]:
