@@ -105,6 +105,9 @@ CATALOGUE = (
     ),
     Dist("binding", "1.0", requires_dist=("linux-only",), upload_time=_day(2023, 2, 1)),
     Dist("binding", "2.0", requires_dist=("linux-only",), upload_time=_day(2023, 3, 1)),
+    # clitool has a console script (install: launchers and RECORD).
+    Dist("clitool", "1.0", scripts=("clitool",), sdist=False, upload_time=_day(2023, 2, 1)),
+    Dist("clitool", "2.0", scripts=("clitool",), sdist=False, upload_time=_day(2023, 5, 1)),
 )
 
 

@@ -119,6 +119,7 @@ class Dist:
         wheel: Whether to build the ``py3-none-any`` wheel.
         platform_wheels: Tags (``cp312-cp312-win_amd64``) of further wheels to build, one
             each, with the same contents: a release with wheels for some platforms only.
+        scripts: Console-script names; each runs the module's ``main`` (wheels only).
     """
 
     name: str
@@ -131,6 +132,7 @@ class Dist:
     sdist: bool = True
     wheel: bool = True
     platform_wheels: tuple[str, ...] = ()
+    scripts: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         """Validate the fields and freeze ``extras``."""
@@ -262,7 +264,10 @@ def core_metadata(dist: Dist) -> bytes:
 
 
 def _module_source(dist: Dist) -> bytes:
-    return f'"""Test distribution {dist.name}."""\n\n__version__ = "{dist.version}"\n'.encode()
+    text = f'"""Test distribution {dist.name}."""\n\n__version__ = "{dist.version}"\n'
+    if dist.scripts:
+        text += f'\n\ndef main() -> None:\n    print("{dist.name} {dist.version}")\n'
+    return text.encode()
 
 
 def _record_hash(data: bytes) -> str:
@@ -285,6 +290,9 @@ def _wheel_members(dist: Dist, tag: str = "py3-none-any") -> list[tuple[str, byt
     meta = sorted(
         [(f"{dist_info}/METADATA", core_metadata(dist)), (f"{dist_info}/WHEEL", wheel_file)]
     )
+    if dist.scripts:
+        lines = "".join(f"{name} = {dist.import_name}:main\n" for name in dist.scripts)
+        meta.append((f"{dist_info}/entry_points.txt", f"[console_scripts]\n{lines}".encode()))
     members = payload + meta
     record = io.StringIO()
     writer = csv.writer(record, lineterminator="\n")

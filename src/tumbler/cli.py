@@ -269,6 +269,52 @@ def _cmd_lock(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_install(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from tumbler.install import InstallOptions, InstallRefused, run_install
+    from tumbler.installview import outcome_json, outcome_text, refusal_json
+
+    options = InstallOptions(
+        lock=Path(args.lock),
+        venv=None if args.venv is None else Path(args.venv),
+        python=args.python,
+        extras=tuple(_names(args.extra)),
+        all_extras=args.all_extras,
+        groups=tuple(_names(args.group)),
+        no_default_groups=args.no_default_groups,
+        sync=args.command == "sync",
+        dry_run=args.dry_run,
+        offline=args.offline,
+        cache_dir=None if args.cache_dir is None else Path(args.cache_dir),
+        editable=not args.no_editable,
+        build=not args.no_build,
+        reinstall=args.reinstall,
+        index_url=args.index_url,
+        compile=args.compile_bytecode,
+        break_system_packages=args.break_system_packages,
+        progress=_progress(args.quiet or args.format == "json"),
+    )
+    try:
+        outcome = run_install(options)
+    except InstallRefused as refused:
+        if args.format == "json":
+            _emit(refusal_json(refused))
+        else:
+            print(f"tumbler: error: {refused}", file=sys.stderr)
+            for finding in refused.findings:
+                where = finding.location or "(file)"
+                print(f"  {where}: {finding.rule}: {finding.message}", file=sys.stderr)
+                if finding.hint:
+                    print(f"    hint: {finding.hint}", file=sys.stderr)
+        return refused.exit_code
+    if args.format == "json":
+        _emit(outcome_json(outcome))
+    elif not args.quiet or outcome.dry_run:
+        _emit(outcome_text(outcome, _style(args.color)))
+    return EXIT_OK
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="tumbler",
@@ -398,6 +444,75 @@ def _parser() -> argparse.ArgumentParser:
     diff.add_argument("--base", metavar="REV", help="compare FILE with its version at git REV")
     common(diff, ("text", "json", "markdown"))
     diff.set_defaults(run=_cmd_diff)
+
+    for name, summary in (
+        ("install", "install a lock into an environment (no resolution, every file verified)"),
+        ("sync", "install a lock and remove every distribution it does not select"),
+    ):
+        sub = commands.add_parser(name, help=summary)
+        sub.add_argument(
+            "lock",
+            nargs="?",
+            default="pylock.toml",
+            metavar="LOCK",
+            help="the lock file (default: pylock.toml)",
+        )
+        sub.add_argument(
+            "--venv",
+            metavar="PATH",
+            help="the virtual environment (made when missing; default: $VIRTUAL_ENV, else "
+            ".venv beside the lock)",
+        )
+        sub.add_argument(
+            "--python",
+            metavar="PATH",
+            help="install into this interpreter's environment (with --venv: make the venv with it)",
+        )
+        sub.add_argument(
+            "--extra", action="append", metavar="NAME", help="select an extra (repeatable)"
+        )
+        sub.add_argument(
+            "--all-extras", action="store_true", help="select every extra the lock offers"
+        )
+        sub.add_argument(
+            "--group",
+            action="append",
+            metavar="NAME",
+            help="select a dependency group, besides the lock's default groups (repeatable)",
+        )
+        sub.add_argument(
+            "--no-default-groups",
+            action="store_true",
+            help="do not select the lock's default-groups",
+        )
+        sub.add_argument("--dry-run", action="store_true", help="print the plan; change nothing")
+        sub.add_argument("--offline", action="store_true", help="use cached files only")
+        sub.add_argument("--cache-dir", metavar="DIR", help="cache directory")
+        sub.add_argument(
+            "--no-build",
+            action="store_true",
+            help="refuse sources that need a build (sdist, vcs, directory, source archive)",
+        )
+        sub.add_argument(
+            "--no-editable",
+            action="store_true",
+            help="install editable directories as regular ones",
+        )
+        sub.add_argument("--reinstall", action="store_true", help="reinstall what is already there")
+        sub.add_argument(
+            "--index-url", metavar="URL", help="index for build requirements of sources"
+        )
+        sub.add_argument(
+            "--compile-bytecode", action="store_true", help="compile installed modules to bytecode"
+        )
+        sub.add_argument(
+            "--break-system-packages",
+            action="store_true",
+            help="allow installing into an externally managed interpreter (PEP 668)",
+        )
+        sub.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
+        common(sub, ("text", "json"))
+        sub.set_defaults(run=_cmd_install)
     return parser
 
 

@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 
     from build.env import DefaultIsolatedEnv
 
-__all__ = ["metadata_from_sdist", "metadata_from_tree"]
+__all__ = ["build_wheel", "metadata_from_sdist", "metadata_from_tree"]
 
 #: The fields a resolver needs; when PKG-INFO marks none Dynamic it can stand in for METADATA.
 _RESOLVER_FIELDS = frozenset({"requires-dist", "requires-python", "provides-extra"})
@@ -183,7 +183,7 @@ def _build_metadata(root: Path, env: Mapping[str, str]) -> bytes:
 
 
 def _install(
-    isolated: DefaultIsolatedEnv,
+    isolated: DefaultIsolatedEnv | _TargetEnv,
     requirements: Collection[str],
     env: Mapping[str, str],
     *,
@@ -230,6 +230,118 @@ def _last_line(output: str | bytes | None, fallback: str) -> str:
         if line.strip():
             return line.strip()
     return fallback
+
+
+# --- wheels for an install ------------------------------------------------------------------
+
+
+class _TargetEnv:
+    """An isolated build environment on a given interpreter (``build``'s own is always on the
+    interpreter tumbler runs on; a wheel for another Python must be built by that Python)."""
+
+    def __init__(self, python: str) -> None:
+        from tumbler.interpreter import create_venv, venv_python
+
+        self.path = tempfile.mkdtemp(prefix="tumbler-build-env-")
+        create_venv(Path(self.path), python)
+        self._python = str(venv_python(Path(self.path)))
+
+    @property
+    def python_executable(self) -> str:
+        return self._python
+
+    def make_extra_environ(self) -> dict[str, str]:
+        scripts = str(Path(self._python).parent)
+        return {"PATH": os.pathsep.join([scripts, os.environ.get("PATH", "")])}
+
+    def close(self) -> None:
+        import shutil
+
+        shutil.rmtree(self.path, ignore_errors=True)
+
+
+def build_wheel(
+    source: Path,
+    out: Path,
+    *,
+    python: str,
+    editable: bool = False,
+    subdirectory: str | None = None,
+    env: Mapping[str, str] | None = None,
+) -> Path:
+    """Build a wheel (or an editable wheel) of ``source`` for the interpreter ``python``.
+
+    ``source`` is an sdist (unpacked safely first) or a project directory; ``subdirectory``
+    is where the project lives inside it (R25-R27). The PEP 517 hooks run in a fresh
+    isolated environment made from ``python``; build requirements are installed by pip.
+
+    Raises:
+        InputError: Not a project, or the build failed (the last line the backend printed).
+    """
+    origin = str(source)
+    with tempfile.TemporaryDirectory(prefix="tumbler-build-") as scratch:
+        if source.is_file():
+            unpacked = Path(scratch) / "src"
+            unpacked.mkdir()
+            if source.name.lower().endswith(".zip"):
+                _unpack_zip(source, unpacked)
+            else:
+                _unpack_tar(source, unpacked)
+            entries = list(unpacked.iterdir())
+            if subdirectory is None:
+                if len(entries) != 1 or not entries[0].is_dir():
+                    raise InputError(
+                        f"{origin}: an sdist must hold exactly one top-level directory"
+                    )
+                tree = entries[0]
+            else:
+                tree = entries[0] if len(entries) == 1 and entries[0].is_dir() else unpacked
+        else:
+            tree = source
+        root = _project_root(tree, subdirectory)
+        if not (root / "pyproject.toml").is_file() and not (root / "setup.py").is_file():
+            raise InputError(f"{origin}: not a Python project (no pyproject.toml or setup.py)")
+        try:
+            return _build(root, out, python, "editable" if editable else "wheel", env or {})
+        except _BuildError as error:
+            raise InputError(f"{origin}: cannot build a wheel: {error}") from None
+
+
+def _build(root: Path, out: Path, python: str, distribution: str, env: Mapping[str, str]) -> Path:
+    import build
+    import pyproject_hooks
+
+    extra = {**env, **_NO_PROMPT}
+
+    def runner(
+        cmd: Sequence[str], cwd: str | None = None, extra_environ: Mapping[str, str] | None = None
+    ) -> None:
+        _run(cmd, cwd=cwd, env={**env, **(extra_environ or {}), **_NO_PROMPT})
+
+    isolated = _TargetEnv(python)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", build.TypoWarning)
+            builder = build.ProjectBuilder.from_isolated_env(isolated, root, runner=runner)  # type: ignore[arg-type]
+        _install(isolated, builder.build_system_requires, extra, fresh=True)
+        _install(isolated, builder.get_requires_for_build(distribution), extra)
+        out.mkdir(parents=True, exist_ok=True)
+        return Path(builder.build(distribution, out))
+    except build.BuildBackendException as error:
+        cause = error.exception
+        if isinstance(cause, subprocess.CalledProcessError):
+            raise _BuildError(_last_line(cause.output, f"exit status {cause.returncode}")) from None
+        if isinstance(cause, pyproject_hooks.BackendUnavailable):
+            raise _BuildError(_last_line(cause.traceback, str(cause))) from None
+        raise _BuildError(_last_line(str(cause), type(cause).__name__)) from None
+    except build.FailedProcessError as error:
+        raise _BuildError(_last_line(error.exception.output, str(error))) from None
+    except subprocess.CalledProcessError as error:
+        raise _BuildError(_last_line(error.output, f"exit status {error.returncode}")) from None
+    except (build.BuildException, OSError, RuntimeError) as error:
+        raise _BuildError(_last_line(str(error), type(error).__name__)) from None
+    finally:
+        isolated.close()
 
 
 # --- the metadata ---------------------------------------------------------------------------

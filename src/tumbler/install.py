@@ -1,0 +1,467 @@
+"""Install and sync: the pipeline from a ``pylock.toml`` to a working environment.
+
+1. **lock**: read and validate the file (R*); an invalid lock is refused whole.
+2. **environment**: the ``--venv`` (made when missing), the ``--python``, ``$VIRTUAL_ENV``
+   or ``.venv`` beside the lock; its interpreter reports markers, tags and scheme
+   (:mod:`tumbler.interpreter`).
+3. **select**: the standard's install algorithm (I1-I6) through ``packaging.pylock``
+   (:mod:`tumbler.select`), with the chosen extras and groups; every problem is a finding.
+4. **plan**: compare with what is installed (:mod:`tumbler.plan`); ``--dry-run`` stops here.
+5. **fetch**: every file the plan installs, in parallel, verified (size and every hash)
+   into the content-addressed store (:mod:`tumbler.fetch`). One bad file refuses all.
+6. **build**: sdists, ``vcs`` checkouts at ``commit-id``, directories and source archives
+   become wheels through PEP 517 on the target interpreter (:mod:`tumbler.sourcemeta`).
+7. **apply**: all or nothing (:mod:`tumbler.apply`).
+
+Nothing touches the environment before step 7, so any refusal leaves it as it was.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from packaging.utils import canonicalize_name
+
+from tumbler.errors import TumblerError, UsageError
+from tumbler.findings import Finding, Severity, sort_findings
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from packaging.pylock import Pylock
+
+    from tumbler.apply import Ready
+    from tumbler.interpreter import Interpreter
+    from tumbler.net import Http
+    from tumbler.plan import Plan, Step
+    from tumbler.progress import Progress
+
+__all__ = ["InstallOptions", "InstallOutcome", "InstallRefused", "run_install"]
+
+_DIRECT = ("vcs", "directory", "archive")
+
+
+class InstallRefused(TumblerError):
+    """The lock cannot be installed here, or a file failed verification; nothing was
+    changed (exit 2). ``findings`` says what and where."""
+
+    def __init__(self, message: str, findings: tuple[Finding, ...]) -> None:
+        super().__init__(message)
+        self.findings = findings
+
+
+@dataclass(frozen=True, slots=True)
+class InstallOptions:
+    """What ``tumbler install`` / ``tumbler sync`` was asked to do."""
+
+    lock: Path
+    venv: Path | None = None
+    python: str | None = None
+    extras: tuple[str, ...] = ()
+    all_extras: bool = False
+    groups: tuple[str, ...] = ()
+    no_default_groups: bool = False
+    sync: bool = False
+    dry_run: bool = False
+    offline: bool = False
+    cache_dir: Path | None = None
+    #: Install ``directory`` sources recorded as editable as editable (R26 MAY ignore).
+    editable: bool = True
+    #: Allow sources that need a build (sdist, vcs, directory, source archives) (I10).
+    build: bool = True
+    reinstall: bool = False
+    #: For build requirements of sdists and source trees (pip's own settings otherwise).
+    index_url: str | None = None
+    #: Bytecode-compile installed modules.
+    compile: bool = False
+    break_system_packages: bool = False
+    progress: Progress | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class InstallOutcome:
+    """What happened (or, with ``--dry-run``, would happen)."""
+
+    environment: Path
+    python: str
+    created: bool
+    plan: Plan
+    dry_run: bool
+    extras: tuple[str, ...]
+    groups: tuple[str, ...]
+    downloaded: int
+    seconds: float
+
+
+# --- choosing the environment ---------------------------------------------------------------
+
+
+def _environment(options: InstallOptions) -> tuple[Interpreter, bool]:
+    """The interpreter to install for, and whether a virtual environment was made."""
+    from tumbler.cache import default_cache_dir
+    from tumbler.interpreter import create_venv, venv_python
+    from tumbler.interpreter import inspect_python as ask
+
+    cache_root = options.cache_dir or default_cache_dir()
+
+    def inspect_python(python: Path | str) -> Interpreter:
+        return ask(python, cache_root)
+
+    if options.venv is not None and options.python is not None:
+        if Path(options.venv).exists():
+            raise UsageError("give --venv or --python, not both (--python makes a new --venv)")
+    venv = options.venv
+    if venv is None and options.python is not None:
+        interpreter = inspect_python(options.python)
+        _check_managed(interpreter, options)
+        return interpreter, False
+    if venv is None:
+        active = os.environ.get("VIRTUAL_ENV")
+        venv = Path(active) if active else options.lock.resolve().parent / ".venv"
+    python = venv_python(venv)
+    created = False
+    if not python.exists():
+        if venv.exists() and any(venv.iterdir()):
+            raise UsageError(f"{venv} exists but is not a virtual environment (no {python})")
+        if options.dry_run:
+            from tumbler.interpreter import current_python
+
+            return inspect_python(options.python or current_python()), True
+        create_venv(venv, options.python)
+        created = True
+    return inspect_python(python), created
+
+
+def _check_managed(interpreter: Interpreter, options: InstallOptions) -> None:
+    """PEP 668: an externally managed interpreter is left to its manager unless told."""
+    marker = interpreter.stdlib / "EXTERNALLY-MANAGED"
+    if not interpreter.is_venv and marker.is_file() and not options.break_system_packages:
+        raise UsageError(
+            f"{interpreter.executable} is externally managed (PEP 668): install into a virtual "
+            "environment (--venv PATH), or pass --break-system-packages"
+        )
+
+
+# --- choosing extras and groups (I1) --------------------------------------------------------
+
+
+def _choices(pylock: Pylock, options: InstallOptions) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    offered_extras = {canonicalize_name(e) for e in pylock.extras or ()}
+    offered_groups = {canonicalize_name(g) for g in pylock.dependency_groups or ()}
+    extras = {canonicalize_name(e) for e in options.extras}
+    if options.all_extras:
+        extras |= offered_extras
+    groups = {canonicalize_name(g) for g in options.groups}
+    unknown = sorted(extras - offered_extras)
+    if unknown:
+        offer = ", ".join(sorted(offered_extras)) or "none"
+        raise UsageError(
+            f"the lock has no extra {', '.join(map(repr, unknown))} (it offers: {offer})"
+        )
+    unknown = sorted(groups - offered_groups)
+    if unknown:
+        offer = ", ".join(sorted(offered_groups)) or "none"
+        raise UsageError(
+            f"the lock has no dependency group {', '.join(map(repr, unknown))} (it offers: {offer})"
+        )
+    if not options.no_default_groups:
+        groups |= {canonicalize_name(g) for g in pylock.default_groups or ()}
+    return tuple(sorted(extras)), tuple(sorted(groups))
+
+
+# --- the pipeline ---------------------------------------------------------------------------
+
+
+def _refuse(findings: list[Finding], what: str) -> InstallRefused:
+    ordered = sort_findings(tuple(findings))
+    count = sum(f.severity is Severity.ERROR for f in ordered)
+    plural = "s" if count != 1 else ""
+    return InstallRefused(f"{what}: {count} problem{plural}; nothing was changed", ordered)
+
+
+def _http(options: InstallOptions) -> Http:
+    from tumbler.cache import Cache, default_cache_dir
+    from tumbler.net import Http
+
+    cache = Cache(options.cache_dir or default_cache_dir())
+    return Http(cache=cache, offline=options.offline)
+
+
+@contextlib.contextmanager
+def _showing(options: InstallOptions, label: str, status: object = None) -> Iterator[None]:
+    if options.progress is None:
+        yield
+        return
+    with options.progress.show(label, status if callable(status) else str):  # type: ignore[arg-type]
+        yield
+
+
+def run_install(options: InstallOptions) -> InstallOutcome:
+    """Install (or sync) ``options.lock`` into the chosen environment."""
+    from tumbler.load import load_valid
+    from tumbler.plan import make_plan
+    from tumbler.select import select
+    from tumbler.source import read_source
+
+    started = time.perf_counter()
+    if not options.lock.exists():
+        raise UsageError(f"{options.lock}: no such lock file")
+    loaded = load_valid(read_source(str(options.lock)))
+    assert loaded.lock is not None
+    pylock = loaded.lock.pylock
+    base = options.lock.resolve().parent
+    extras, groups = _choices(pylock, options)
+    interpreter, created = _environment(options)
+    selection = select(pylock, interpreter.target, extras=extras, dependency_groups=groups)
+    if selection.findings:
+        raise _refuse(list(selection.findings), f"{options.lock} cannot be installed here")
+    chosen = selection.chosen
+    if not options.build:
+        needing = [
+            (p, a)
+            for p, a in chosen
+            if _kind(a) in (*_DIRECT, "sdist") and not _is_wheel_archive(a)
+        ]
+        if needing:
+            index_of = {id(p): i for i, p in enumerate(pylock.packages)}
+            from tumbler.fetch import location_of
+
+            raise _refuse(
+                [
+                    Finding(
+                        location=location_of(p, a, index_of),
+                        rule="I10",
+                        severity=Severity.ERROR,
+                        message=f"{p.name}: its only usable source is {_kind(a)}, which needs a "
+                        "build, and --no-build forbids building",
+                        hint="allow builds, or add a wheel for this platform to the lock",
+                    )
+                    for p, a in needing
+                ],
+                f"{options.lock} cannot be installed without building",
+            )
+    from tumbler.installed import find_installed
+
+    installed = {} if created and options.dry_run else find_installed(interpreter.site_dirs)
+    plan = make_plan(
+        chosen,
+        installed,
+        sync=options.sync,
+        base=base,
+        editable=options.editable,
+        reinstall=options.reinstall,
+    )
+    environment = interpreter.prefix
+    if options.dry_run:
+        if created:
+            environment = options.venv or Path(os.environ.get("VIRTUAL_ENV") or base / ".venv")
+        return InstallOutcome(
+            environment,
+            interpreter.executable,
+            created,
+            plan,
+            True,
+            extras,
+            groups,
+            0,
+            time.perf_counter() - started,
+        )
+    downloaded = 0
+    if plan.changes:
+        from tumbler.apply import apply_plan
+
+        with tempfile.TemporaryDirectory(prefix="tumbler-wheels-") as scratch:
+            ready, downloaded = _prepare(plan, pylock, base, interpreter, options, Path(scratch))
+            with _showing(options, f"installing {len(ready)} packages"):
+                apply_plan(plan, ready, interpreter, compile_bytecode=options.compile)
+    return InstallOutcome(
+        environment,
+        interpreter.executable,
+        created,
+        plan,
+        False,
+        extras,
+        groups,
+        downloaded,
+        time.perf_counter() - started,
+    )
+
+
+def _kind(artifact: object) -> str:
+    return type(artifact).__name__.removeprefix("Package").lower()
+
+
+def _is_wheel_archive(artifact: object) -> bool:
+    from tumbler.fetch import need_for
+
+    return _kind(artifact) == "archive" and need_for("", artifact, None).filename.endswith(".whl")  # type: ignore[arg-type]
+
+
+def _prepare(
+    plan: Plan,
+    pylock: Pylock,
+    base: Path,
+    interpreter: Interpreter,
+    options: InstallOptions,
+    scratch: Path,
+) -> tuple[list[Ready], int]:
+    """Every installing step's wheel, fetched, verified, built and staged; refuse on any
+    problem. A wheel already staged in the cache (under the lock's hash) is not fetched."""
+    from tumbler.apply import Ready
+    from tumbler.fetch import Need, Store, fetch_all, location_of, need_for
+    from tumbler.plan import direct_url
+    from tumbler.unpack import Staged, stage, staged
+
+    index_of = {id(p): i for i, p in enumerate(pylock.packages)}
+    steps = plan.installs
+    needs: dict[str, Need] = {}
+    for step in steps:
+        assert step.package is not None and step.artifact is not None
+        if step.source in ("wheel", "sdist", "archive"):
+            location = location_of(step.package, step.artifact, index_of)
+            needs[step.name] = need_for(location, step.artifact, base)
+    http = _http(options)
+    assert http.cache is not None
+    cache_root = http.cache.root
+    store = Store(http.cache)
+    prestaged: dict[str, Staged] = {}
+    findings: list[Finding] = []
+    for need in needs.values():
+        key = store.key(need.hashes)
+        found = None if key is None or not need.filename.endswith(".whl") else staged(cache_root, *key)
+        if found is None:
+            continue
+        if need.size is not None and found.size != need.size:
+            from tumbler.fetch import compare
+
+            findings.extend(compare(need, found.size, {}))
+        prestaged[need.location] = found
+
+    def then(need: Need, path: Path) -> Staged | None:
+        if not need.filename.endswith(".whl"):
+            return None
+        key = store.key(need.hashes)
+        assert key is not None
+        return stage(_named(path, need.filename, scratch), cache_root, *key)
+
+    try:
+        missing = [n for n in needs.values() if n.location not in prestaged]
+
+        def status() -> str:
+            return f"{http.received / 1e6:.1f} MB"
+
+        with _showing(options, f"fetching {len(missing)} files", status):
+            files, staged_now, problems = fetch_all(missing, http, store, then=then)
+        findings.extend(problems)
+        if findings:
+            raise _refuse(findings, f"{options.lock}: files failed verification")
+        downloaded = http.requests
+        ready: list[Ready] = []
+        to_build: list[tuple[Step, Path | None]] = []
+        for step in steps:
+            need = needs.get(step.name)
+            record = direct_url(step.artifact, base)  # type: ignore[arg-type]
+            if need is not None and need.filename.endswith(".whl"):
+                done = prestaged.get(need.location) or staged_now[need.location]
+                ready.append(Ready(step, done, record))
+                continue
+            local = None
+            if need is not None:
+                local = _named(files[need.location], need.filename, scratch)
+            to_build.append((step, local))
+        if to_build:
+            with _showing(options, f"building {len(to_build)} packages"):
+                for step, local in to_build:
+                    ready.append(_built(step, local, base, interpreter, options, http, scratch))
+    finally:
+        http.close()
+    return ready, downloaded
+
+
+def _built(
+    step: Step,
+    local: Path | None,
+    base: Path,
+    interpreter: Interpreter,
+    options: InstallOptions,
+    http: Http,
+    scratch: Path,
+) -> Ready:
+    """Build ``step``'s source into a wheel for ``interpreter``."""
+    from tumbler.apply import Ready
+    from tumbler.plan import direct_url
+    from tumbler.sourcemeta import build_wheel
+
+    artifact = step.artifact
+    assert artifact is not None
+    subdirectory = getattr(artifact, "subdirectory", None)
+    editable = False
+    if step.source == "vcs":
+        source = _checkout(artifact, base, http, options)
+    elif step.source == "directory":
+        source = Path(artifact.path)  # type: ignore[union-attr]
+        if not source.is_absolute():
+            source = base / source
+        editable = bool(getattr(artifact, "editable", False)) and options.editable
+    else:
+        assert local is not None
+        source = local
+    env = {}
+    index = options.index_url or os.environ.get("TUMBLER_INDEX_URL")
+    if index:
+        env["PIP_INDEX_URL"] = index
+    out = scratch / "built" / step.name
+    wheel = build_wheel(
+        source,
+        out,
+        python=interpreter.executable,
+        editable=editable,
+        subdirectory=subdirectory,
+        env=env,
+    )
+    record = direct_url(artifact, base)
+    if record is not None and step.source == "directory" and not editable:
+        record["dir_info"] = {}
+    from tumbler.fetch import digest_file
+    from tumbler.unpack import stage
+
+    with wheel.open("rb") as stream:
+        _, digests = digest_file(stream, ("sha256",))
+    return Ready(step, stage(wheel, scratch / "staged", "sha256", digests["sha256"]), record)
+
+
+def _checkout(artifact: object, base: Path, http: Http, options: InstallOptions) -> Path:
+    from tumbler.cache import default_cache_dir
+    from tumbler.vcs import checkout_git
+
+    kind = getattr(artifact, "type", "")
+    if kind != "git":
+        raise UsageError(f"vcs type {kind!r} is not supported (tumbler installs git sources)")
+    url = getattr(artifact, "url", None)
+    if url is None:
+        path = Path(getattr(artifact, "path"))
+        url = (path if path.is_absolute() else base / path).resolve().as_uri()
+    commit = str(getattr(artifact, "commit_id"))
+    cache_dir = http.cache.root if http.cache is not None else default_cache_dir()
+    return checkout_git(url, commit, cache_dir, offline=options.offline).path
+
+
+def _named(stored: Path, filename: str, scratch: Path) -> Path:
+    """``stored`` under its real file name (installer reads tags from it): a hard link."""
+    if stored.name == filename:
+        return stored
+    target = scratch / "named" / stored.name / filename
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.link(stored, target)
+    except OSError:
+        import shutil
+
+        shutil.copyfile(stored, target)
+    return target

@@ -1,0 +1,209 @@
+"""I/O edge: the environment an install goes into, asked of its own interpreter.
+
+One subprocess runs the target Python with ``packaging`` (ours, put first on its path)
+and reports its marker environment, its supported tags best first and its install
+scheme (``sysconfig``). A virtual environment is made with the standard ``venv``
+module, without pip: tumbler installs into it itself.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from packaging import tags
+
+from tumbler.errors import UsageError
+from tumbler.targets import Target
+
+__all__ = ["Interpreter", "create_venv", "inspect_python", "venv_python"]
+
+_PROBE = r"""
+import json, os, sys, sysconfig
+sys.path.insert(0, sys.argv[1])
+from packaging import markers, tags
+paths = sysconfig.get_paths()
+print(json.dumps({
+    "executable": sys.executable,
+    "prefix": sys.prefix,
+    "base_prefix": getattr(sys, "base_prefix", sys.prefix),
+    "environment": {k: str(v) for k, v in markers.default_environment().items()},
+    "tags": [str(t) for t in tags.sys_tags()],
+    "paths": {k: paths[k] for k in ("purelib", "platlib", "scripts", "data", "include")},
+    "stdlib": paths["stdlib"],
+}))
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Interpreter:
+    """A Python to install for: how to run it, what it is, and where files go."""
+
+    executable: str
+    prefix: Path
+    is_venv: bool
+    environment: dict[str, str]
+    tags: tuple[tags.Tag, ...]
+    #: ``installer``'s scheme names to directories: purelib, platlib, scripts, data, headers.
+    scheme: dict[str, str]
+    #: Where the standard library lives (PEP 668's EXTERNALLY-MANAGED marker sits there).
+    stdlib: Path
+
+    @property
+    def target(self) -> Target:
+        """The selection target this interpreter is."""
+        version = self.environment.get("python_full_version", "")
+        return Target(f"{self.executable} (Python {version})", self.environment, self.tags)
+
+    @property
+    def site_dirs(self) -> tuple[Path, ...]:
+        """The directories distributions are installed in (purelib first, no repeats)."""
+        out: list[Path] = []
+        for key in ("purelib", "platlib"):
+            path = Path(self.scheme[key])
+            if path not in out:
+                out.append(path)
+        return tuple(out)
+
+    @property
+    def version(self) -> tuple[int, int]:
+        """``(major, minor)``."""
+        major, minor = self.environment["python_version"].split(".")[:2]
+        return int(major), int(minor)
+
+
+def venv_python(venv: Path) -> Path:
+    """The interpreter of the virtual environment at ``venv``."""
+    if os.name == "nt":
+        return venv / "Scripts" / "python.exe"
+    return venv / "bin" / "python"
+
+
+def _packaging_root() -> str:
+    import packaging
+
+    return str(Path(packaging.__file__).resolve().parent.parent)
+
+
+def _fingerprint(python: Path | str) -> str | None:
+    """What identifies ``python``'s answers: the executable it resolves to and its stat, and
+    the virtual environment's ``pyvenv.cfg``; None when it cannot be read."""
+    try:
+        real = Path(python).resolve()
+        binary = real.stat()
+        parts = [str(Path(python).absolute()), str(real), str(binary.st_mtime_ns), str(binary.st_size)]
+        config = Path(python).absolute().parent.parent / "pyvenv.cfg"
+        if config.is_file():
+            parts.append(config.read_text(encoding="utf-8", errors="replace"))
+    except OSError:
+        return None
+    from tumbler import __version__
+
+    parts.append(__version__)
+    import hashlib
+
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()
+
+
+def inspect_python(python: Path | str, cache_root: Path | None = None) -> Interpreter:
+    """Ask ``python`` what it is; a clear :class:`UsageError` when it cannot be run.
+
+    With ``cache_root`` the answer is kept under ``interpreters/`` in the cache, keyed by
+    the interpreter's fingerprint, and reused while the interpreter is unchanged.
+    """
+    key = _fingerprint(python) if cache_root is not None else None
+    cached = None if key is None else cache_root / "interpreters" / f"{key}.json"  # type: ignore[operator]
+    if cached is not None:
+        try:
+            return _interpreter(json.loads(cached.read_text(encoding="utf-8")))
+        except (OSError, ValueError, KeyError, TypeError):
+            pass
+    facts = _ask(python)
+    interpreter = _interpreter(facts)
+    if cached is not None:
+        from tumbler.atomic import write_atomic
+
+        try:
+            cached.parent.mkdir(parents=True, exist_ok=True)
+            write_atomic(cached, json.dumps(facts))
+        except OSError:
+            pass  # a cache that cannot be written only costs the next run a subprocess
+    return interpreter
+
+
+def _ask(python: Path | str) -> dict[str, Any]:
+    try:
+        done = subprocess.run(
+            [str(python), "-I", "-c", _PROBE, _packaging_root()],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=120,
+            stdin=subprocess.DEVNULL,
+        )
+    except (OSError, subprocess.TimeoutExpired) as error:
+        raise UsageError(f"cannot run the Python {python}: {error}") from None
+    if done.returncode != 0:
+        last = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        raise UsageError(f"cannot inspect the Python {python}: {last}")
+    try:
+        facts = json.loads(done.stdout)
+    except ValueError:
+        raise UsageError(f"cannot inspect the Python {python}: unexpected output") from None
+    if not isinstance(facts, dict):
+        raise UsageError(f"cannot inspect the Python {python}: unexpected output")
+    return facts
+
+
+def _interpreter(facts: dict[str, Any]) -> Interpreter:
+    paths = facts["paths"]
+    scheme = {
+        "purelib": paths["purelib"],
+        "platlib": paths["platlib"],
+        "scripts": paths["scripts"],
+        "data": paths["data"],
+        # installer's "headers": a distribution's own include directory, as pip uses.
+        "headers": str(Path(paths["include"]) / "site"),
+    }
+    return Interpreter(
+        executable=facts["executable"],
+        prefix=Path(facts["prefix"]),
+        is_venv=facts["prefix"] != facts["base_prefix"],
+        environment=facts["environment"],
+        tags=tuple(tags.Tag(*t.split("-")) for t in facts["tags"]),
+        scheme=scheme,
+        stdlib=Path(facts["stdlib"]),
+    )
+
+
+def create_venv(path: Path, python: str | None = None) -> None:
+    """Make a virtual environment at ``path`` without pip, from ``python`` (default: the
+    interpreter tumbler runs on)."""
+    if python is None:
+        import venv
+
+        try:
+            venv.EnvBuilder(with_pip=False, symlinks=os.name != "nt").create(path)
+        except OSError as error:
+            raise UsageError(f"cannot create a virtual environment at {path}: {error}") from None
+        return
+    done = subprocess.run(
+        [python, "-m", "venv", "--without-pip", str(path)],
+        capture_output=True,
+        text=True,
+        check=False,
+        stdin=subprocess.DEVNULL,
+    )
+    if done.returncode != 0:
+        last = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        raise UsageError(f"cannot create a virtual environment at {path} with {python}: {last}")
+
+
+def current_python() -> str:
+    """The interpreter tumbler itself runs on."""
+    return sys.executable
