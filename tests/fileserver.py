@@ -29,14 +29,17 @@ class FileServer:
 
 @contextlib.contextmanager
 def serve(
-    directory: Path, *, truncate: frozenset[str] = frozenset(), missing: frozenset[str] = frozenset()
+    directory: Path,
+    *,
+    truncate: frozenset[str] = frozenset(),
+    missing: frozenset[str] = frozenset(),
 ) -> Iterator[FileServer]:
     """Serve ``directory`` until the ``with`` block ends."""
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
-        def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        def log_message(self, format: str, *args: object) -> None:
             return
 
         def do_GET(self) -> None:

@@ -84,7 +84,7 @@ def tumbler_lock(cli: CLI, project: Path, index: PackageIndex, *args: str) -> Pa
     return project.parent / "pylock.toml" if project.is_file() else project / "pylock.toml"
 
 
-def install(cli: CLI, lock: Path, venv: Path, *args: str) -> Run:
+def install(cli: CLI, lock: Path, venv: Path, *args: str | Path) -> Run:
     return cli("install", lock, "--venv", venv, *args)
 
 
@@ -139,7 +139,9 @@ def test_install_tumbler_lock_with_extras_and_groups(
     assert "recent" not in pip_list(python)
     pip_check(python)
     # the console script runs, and RECORD, INSTALLER are right
-    out = subprocess.run([str(venv / "bin" / "clitool")], capture_output=True, text=True)
+    out = subprocess.run(
+        [str(venv / "bin" / "clitool")], capture_output=True, text=True, check=True
+    )
     assert out.stdout == "clitool 2.0\n"
     site = site_packages(venv)
     dist_info = site / "clitool-2.0.dist-info"
@@ -185,7 +187,7 @@ def test_install_uv_lock(cli: CLI, tmp_path: Path, index: PackageIndex) -> None:
         project, env,
     )  # fmt: skip
     lock = project / "pylock.toml"
-    assert "created-by = \"uv\"" in lock.read_text(encoding="utf-8")
+    assert 'created-by = "uv"' in lock.read_text(encoding="utf-8")
     venv = tmp_path / "venv"
     run = install(cli, lock, venv)
     assert run.code == 0, run.err
@@ -287,7 +289,9 @@ def test_dry_run_prints_the_plan_and_changes_nothing(
 def test_sync_removes_what_the_lock_no_longer_selects_and_nothing_else(
     cli: CLI, tmp_path: Path, index: PackageIndex
 ) -> None:
-    full = tumbler_lock(cli, write_project(tmp_path / "full", ["beta[fast]", "delta", "clitool"]), index)
+    full = tumbler_lock(
+        cli, write_project(tmp_path / "full", ["beta[fast]", "delta", "clitool"]), index
+    )
     less = tumbler_lock(cli, write_project(tmp_path / "less", ["beta"]), index)
     venv = tmp_path / "venv"
     python = make_venv(venv)
@@ -419,7 +423,9 @@ def test_a_bad_file_refuses_the_whole_install_and_changes_nothing(
     assert pip_list(venv / "bin" / "python") == {"alpha": "1.0"}
 
 
-def test_offline_installs_from_the_cache_only(cli: CLI, tmp_path: Path, index: PackageIndex) -> None:
+def test_offline_installs_from_the_cache_only(
+    cli: CLI, tmp_path: Path, index: PackageIndex
+) -> None:
     lock = tumbler_lock(cli, write_project(tmp_path / "p", ["beta", "clitool"]), index)
     cache = tmp_path / "shared-cache"
     assert install(cli, lock, tmp_path / "one", "--cache-dir", cache).code == 0
@@ -541,3 +547,15 @@ def test_direct_sources_vcs_directory_archive(
     assert _direct_url(plain, "editpkg") == {
         "url": (tmp_path / "editpkg").as_uri(), "dir_info": {},
     }  # fmt: skip
+
+
+def test_install_finds_what_lock_downloaded_in_the_shared_store(
+    cli: CLI, tmp_path: Path, pypiserver: PackageIndex
+) -> None:
+    """pypiserver serves no metadata files: locking reads sdist-only's metadata from its
+    sdist, which lands in the file store; install then needs no network for it."""
+    lock = tumbler_lock(cli, write_project(tmp_path / "p", ["sdist-only"]), pypiserver)
+    venv = tmp_path / "venv"
+    run = install(cli, lock, venv, "--offline")
+    assert run.code == 0, run.err
+    assert pip_list(venv / "bin" / "python") == {"sdist-only": "0.1"}

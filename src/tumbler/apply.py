@@ -10,6 +10,7 @@ put back, so the environment is as it was; on success the stash is dropped.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -58,7 +59,7 @@ def _install_one(ready: Ready, interpreter: Interpreter, levels: tuple[int, ...]
     except (InstallerError, OSError, ValueError, KeyError) as error:
         raise InstallFailed(
             f"cannot install {ready.step.name} {ready.step.version or ''} from "
-            f"{ready.staged.manifest.get('wheel', 'its wheel')}: {error}"
+            f"{ready.staged.manifest.get('wheel', 'its wheel')}: {error}; the environment was left as it was"
         ) from None
 
 
@@ -71,10 +72,8 @@ def _undo(paths: list[Path]) -> None:
         parent = path.parent
         cache = parent / "__pycache__"
         for directory in (cache, parent):
-            try:
+            with contextlib.suppress(OSError):
                 directory.rmdir()
-            except OSError:
-                pass
 
 
 def apply_plan(
@@ -99,7 +98,7 @@ def apply_plan(
                 for future in futures:
                     try:
                         written.extend(future.result())
-                    except BaseException as error:  # noqa: BLE001 - collect, then undo all
+                    except BaseException as error:  # collect, then undo all
                         failure = failure or error
                 if failure is not None:
                     raise failure

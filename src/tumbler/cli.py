@@ -17,7 +17,7 @@ from tumbler.errors import InputError, LockInvalidError, TumblerError, UsageErro
 from tumbler.findings import Finding, Severity, has_errors, sort_findings, strict
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
 
     from tumbler.progress import Progress
     from tumbler.report import FileReport, Style
@@ -315,6 +315,81 @@ def _cmd_install(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _add_install(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser],
+    common: Callable[[argparse.ArgumentParser, tuple[str, ...]], None],
+) -> None:
+    """The ``install`` and ``sync`` subcommands (the same options)."""
+    for name, summary in (
+        ("install", "install a lock into an environment (no resolution, every file verified)"),
+        ("sync", "install a lock and remove every distribution it does not select"),
+    ):
+        sub = commands.add_parser(name, help=summary)
+        sub.add_argument(
+            "lock",
+            nargs="?",
+            default="pylock.toml",
+            metavar="LOCK",
+            help="the lock file (default: pylock.toml)",
+        )
+        sub.add_argument(
+            "--venv",
+            metavar="PATH",
+            help="the virtual environment (made when missing; default: $VIRTUAL_ENV, else "
+            ".venv beside the lock)",
+        )
+        sub.add_argument(
+            "--python",
+            metavar="PATH",
+            help="install into this interpreter's environment (with --venv: make the venv with it)",
+        )
+        sub.add_argument(
+            "--extra", action="append", metavar="NAME", help="select an extra (repeatable)"
+        )
+        sub.add_argument(
+            "--all-extras", action="store_true", help="select every extra the lock offers"
+        )
+        sub.add_argument(
+            "--group",
+            action="append",
+            metavar="NAME",
+            help="select a dependency group, besides the lock's default groups (repeatable)",
+        )
+        sub.add_argument(
+            "--no-default-groups",
+            action="store_true",
+            help="do not select the lock's default-groups",
+        )
+        sub.add_argument("--dry-run", action="store_true", help="print the plan; change nothing")
+        sub.add_argument("--offline", action="store_true", help="use cached files only")
+        sub.add_argument("--cache-dir", metavar="DIR", help="cache directory")
+        sub.add_argument(
+            "--no-build",
+            action="store_true",
+            help="refuse sources that need a build (sdist, vcs, directory, source archive)",
+        )
+        sub.add_argument(
+            "--no-editable",
+            action="store_true",
+            help="install editable directories as regular ones",
+        )
+        sub.add_argument("--reinstall", action="store_true", help="reinstall what is already there")
+        sub.add_argument(
+            "--index-url", metavar="URL", help="index for build requirements of sources"
+        )
+        sub.add_argument(
+            "--compile-bytecode", action="store_true", help="compile installed modules to bytecode"
+        )
+        sub.add_argument(
+            "--break-system-packages",
+            action="store_true",
+            help="allow installing into an externally managed interpreter (PEP 668)",
+        )
+        sub.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
+        common(sub, ("text", "json"))
+        sub.set_defaults(run=_cmd_install)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="tumbler",
@@ -445,74 +520,7 @@ def _parser() -> argparse.ArgumentParser:
     common(diff, ("text", "json", "markdown"))
     diff.set_defaults(run=_cmd_diff)
 
-    for name, summary in (
-        ("install", "install a lock into an environment (no resolution, every file verified)"),
-        ("sync", "install a lock and remove every distribution it does not select"),
-    ):
-        sub = commands.add_parser(name, help=summary)
-        sub.add_argument(
-            "lock",
-            nargs="?",
-            default="pylock.toml",
-            metavar="LOCK",
-            help="the lock file (default: pylock.toml)",
-        )
-        sub.add_argument(
-            "--venv",
-            metavar="PATH",
-            help="the virtual environment (made when missing; default: $VIRTUAL_ENV, else "
-            ".venv beside the lock)",
-        )
-        sub.add_argument(
-            "--python",
-            metavar="PATH",
-            help="install into this interpreter's environment (with --venv: make the venv with it)",
-        )
-        sub.add_argument(
-            "--extra", action="append", metavar="NAME", help="select an extra (repeatable)"
-        )
-        sub.add_argument(
-            "--all-extras", action="store_true", help="select every extra the lock offers"
-        )
-        sub.add_argument(
-            "--group",
-            action="append",
-            metavar="NAME",
-            help="select a dependency group, besides the lock's default groups (repeatable)",
-        )
-        sub.add_argument(
-            "--no-default-groups",
-            action="store_true",
-            help="do not select the lock's default-groups",
-        )
-        sub.add_argument("--dry-run", action="store_true", help="print the plan; change nothing")
-        sub.add_argument("--offline", action="store_true", help="use cached files only")
-        sub.add_argument("--cache-dir", metavar="DIR", help="cache directory")
-        sub.add_argument(
-            "--no-build",
-            action="store_true",
-            help="refuse sources that need a build (sdist, vcs, directory, source archive)",
-        )
-        sub.add_argument(
-            "--no-editable",
-            action="store_true",
-            help="install editable directories as regular ones",
-        )
-        sub.add_argument("--reinstall", action="store_true", help="reinstall what is already there")
-        sub.add_argument(
-            "--index-url", metavar="URL", help="index for build requirements of sources"
-        )
-        sub.add_argument(
-            "--compile-bytecode", action="store_true", help="compile installed modules to bytecode"
-        )
-        sub.add_argument(
-            "--break-system-packages",
-            action="store_true",
-            help="allow installing into an externally managed interpreter (PEP 668)",
-        )
-        sub.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
-        common(sub, ("text", "json"))
-        sub.set_defaults(run=_cmd_install)
+    _add_install(commands, common)
     return parser
 
 

@@ -162,6 +162,10 @@ def _remote(requirement: Requirement, url: str, http: Http, cache_dir: Path) -> 
         target = http.cache.put_blob_file("archive", key, temp) if http.cache is not None else temp
     data = target.read_bytes()
     digest = hashlib.sha256(data).hexdigest()
+    if http.cache is not None:  # shared with ``tumbler install``: filed by its sha256
+        from tumbler.fetch import Store
+
+        Store(http.cache).keep(target, "sha256", digest)
     for algorithm, value in expected.items():
         if (
             algorithm in _FRAGMENT_HASHES

@@ -205,7 +205,25 @@ class Store:
         assert key is not None
         target = self.path(*key)
         target.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(temp, target)
+        temp.replace(target)
+        return target
+
+    def keep(self, source: Path, algorithm: str, digest: str) -> Path:
+        """File a copy of the verified ``source`` (a hard link where possible) under its
+        digest, leaving ``source`` where it is; the stored path."""
+        target = self.path(algorithm, digest)
+        if target.is_file():
+            return target
+        temp = self.scratch()
+        temp.unlink()
+        try:
+            os.link(source, temp)
+        except OSError:
+            import shutil
+
+            shutil.copyfile(source, temp)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        temp.replace(target)
         return target
 
     def put_file(self, source: Path) -> Path:

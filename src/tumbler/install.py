@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING
 
 from packaging.utils import canonicalize_name
 
+from tumbler.apply import Ready
 from tumbler.errors import TumblerError, UsageError
 from tumbler.findings import Finding, Severity, sort_findings
 
@@ -36,11 +37,12 @@ if TYPE_CHECKING:
 
     from packaging.pylock import Pylock
 
-    from tumbler.apply import Ready
+    from tumbler.fetch import Need, Store
     from tumbler.interpreter import Interpreter
     from tumbler.net import Http
     from tumbler.plan import Plan, Step
     from tumbler.progress import Progress
+    from tumbler.unpack import Staged
 
 __all__ = ["InstallOptions", "InstallOutcome", "InstallRefused", "run_install"]
 
@@ -113,9 +115,8 @@ def _environment(options: InstallOptions) -> tuple[Interpreter, bool]:
     def inspect_python(python: Path | str) -> Interpreter:
         return ask(python, cache_root)
 
-    if options.venv is not None and options.python is not None:
-        if Path(options.venv).exists():
-            raise UsageError("give --venv or --python, not both (--python makes a new --venv)")
+    if options.venv is not None and options.python is not None and options.venv.exists():
+        raise UsageError("give --venv or --python, not both (--python makes a new --venv)")
     venv = options.venv
     if venv is None and options.python is not None:
         interpreter = inspect_python(options.python)
@@ -198,7 +199,7 @@ def _showing(options: InstallOptions, label: str, status: object = None) -> Iter
     if options.progress is None:
         yield
         return
-    with options.progress.show(label, status if callable(status) else str):  # type: ignore[arg-type]
+    with options.progress.show(label, status if callable(status) else str):
         yield
 
 
@@ -277,7 +278,7 @@ def run_install(options: InstallOptions) -> InstallOutcome:
         from tumbler.apply import apply_plan
 
         with tempfile.TemporaryDirectory(prefix="tumbler-wheels-") as scratch:
-            ready, downloaded = _prepare(plan, pylock, base, interpreter, options, Path(scratch))
+            ready, downloaded = _prepare(plan, pylock, interpreter, options, Path(scratch))
             with _showing(options, f"installing {len(ready)} packages"):
                 apply_plan(plan, ready, interpreter, compile_bytecode=options.compile)
     return InstallOutcome(
@@ -303,141 +304,140 @@ def _is_wheel_archive(artifact: object) -> bool:
     return _kind(artifact) == "archive" and need_for("", artifact, None).filename.endswith(".whl")  # type: ignore[arg-type]
 
 
+@dataclass(frozen=True, slots=True)
+class _Job:
+    """What preparing one install needs to know."""
+
+    options: InstallOptions
+    base: Path
+    interpreter: Interpreter
+    scratch: Path
+    http: Http
+    store: Store
+
+
 def _prepare(
-    plan: Plan,
-    pylock: Pylock,
-    base: Path,
-    interpreter: Interpreter,
-    options: InstallOptions,
-    scratch: Path,
+    plan: Plan, pylock: Pylock, interpreter: Interpreter, options: InstallOptions, scratch: Path
 ) -> tuple[list[Ready], int]:
     """Every installing step's wheel, fetched, verified, built and staged; refuse on any
     problem. A wheel already staged in the cache (under the lock's hash) is not fetched."""
-    from tumbler.apply import Ready
-    from tumbler.fetch import Need, Store, fetch_all, location_of, need_for
-    from tumbler.plan import direct_url
-    from tumbler.unpack import Staged, stage, staged
+    from tumbler.fetch import Store, location_of, need_for
 
+    base = options.lock.resolve().parent
     index_of = {id(p): i for i, p in enumerate(pylock.packages)}
-    steps = plan.installs
     needs: dict[str, Need] = {}
-    for step in steps:
+    for step in plan.installs:
         assert step.package is not None and step.artifact is not None
         if step.source in ("wheel", "sdist", "archive"):
             location = location_of(step.package, step.artifact, index_of)
             needs[step.name] = need_for(location, step.artifact, base)
     http = _http(options)
     assert http.cache is not None
-    cache_root = http.cache.root
-    store = Store(http.cache)
-    prestaged: dict[str, Staged] = {}
-    findings: list[Finding] = []
-    for need in needs.values():
-        key = store.key(need.hashes)
-        found = None if key is None or not need.filename.endswith(".whl") else staged(cache_root, *key)
-        if found is None:
-            continue
-        if need.size is not None and found.size != need.size:
-            from tumbler.fetch import compare
-
-            findings.extend(compare(need, found.size, {}))
-        prestaged[need.location] = found
-
-    def then(need: Need, path: Path) -> Staged | None:
-        if not need.filename.endswith(".whl"):
-            return None
-        key = store.key(need.hashes)
-        assert key is not None
-        return stage(_named(path, need.filename, scratch), cache_root, *key)
-
+    job = _Job(options, base, interpreter, scratch, http, Store(http.cache))
     try:
-        missing = [n for n in needs.values() if n.location not in prestaged]
-
-        def status() -> str:
-            return f"{http.received / 1e6:.1f} MB"
-
-        with _showing(options, f"fetching {len(missing)} files", status):
-            files, staged_now, problems = fetch_all(missing, http, store, then=then)
-        findings.extend(problems)
-        if findings:
-            raise _refuse(findings, f"{options.lock}: files failed verification")
-        downloaded = http.requests
+        files, staged = _fetch(job, list(needs.values()))
         ready: list[Ready] = []
         to_build: list[tuple[Step, Path | None]] = []
-        for step in steps:
+        for step in plan.installs:
             need = needs.get(step.name)
-            record = direct_url(step.artifact, base)  # type: ignore[arg-type]
-            if need is not None and need.filename.endswith(".whl"):
-                done = prestaged.get(need.location) or staged_now[need.location]
-                ready.append(Ready(step, done, record))
-                continue
-            local = None
-            if need is not None:
-                local = _named(files[need.location], need.filename, scratch)
-            to_build.append((step, local))
+            if need is not None and need.location in staged:
+                from tumbler.plan import direct_url
+
+                record = direct_url(step.artifact, base)  # type: ignore[arg-type]
+                ready.append(Ready(step, staged[need.location], record))
+            else:
+                local = (
+                    None if need is None else _named(files[need.location], need.filename, scratch)
+                )
+                to_build.append((step, local))
         if to_build:
             with _showing(options, f"building {len(to_build)} packages"):
-                for step, local in to_build:
-                    ready.append(_built(step, local, base, interpreter, options, http, scratch))
+                ready.extend(_built(job, step, local) for step, local in to_build)
+        return ready, http.requests
     finally:
         http.close()
-    return ready, downloaded
 
 
-def _built(
-    step: Step,
-    local: Path | None,
-    base: Path,
-    interpreter: Interpreter,
-    options: InstallOptions,
-    http: Http,
-    scratch: Path,
-) -> Ready:
-    """Build ``step``'s source into a wheel for ``interpreter``."""
-    from tumbler.apply import Ready
+def _fetch(job: _Job, needs: list[Need]) -> tuple[dict[str, Path], dict[str, Staged]]:
+    """Files by location (sdists, source archives), and wheels staged by location; a wheel
+    staged earlier is neither fetched nor read again (its size is still compared)."""
+    from tumbler.fetch import compare, fetch_all
+    from tumbler.unpack import stage, staged
+
+    cache_root = job.store.root.parent
+    found: dict[str, Staged] = {}
+    findings: list[Finding] = []
+    for need in needs:
+        key = job.store.key(need.hashes)
+        hit = None if key is None or not _is_wheel(need) else staged(cache_root, *key)
+        if hit is not None:
+            if need.size is not None and hit.size != need.size:
+                findings.extend(compare(need, hit.size, {}))
+            found[need.location] = hit
+
+    def then(need: Need, path: Path) -> Staged | None:
+        key = job.store.key(need.hashes)
+        if key is None or not _is_wheel(need):
+            return None
+        return stage(_named(path, need.filename, job.scratch), cache_root, *key)
+
+    def status() -> str:
+        return f"{job.http.received / 1e6:.1f} MB"
+
+    missing = [n for n in needs if n.location not in found]
+    with _showing(job.options, f"fetching {len(missing)} files", status):
+        files, fetched, problems = fetch_all(missing, job.http, job.store, then=then)
+    findings.extend(problems)
+    if findings:
+        raise _refuse(findings, f"{job.options.lock}: files failed verification")
+    return files, {**found, **fetched}
+
+
+def _is_wheel(need: Need) -> bool:
+    return need.filename.endswith(".whl")
+
+
+def _built(job: _Job, step: Step, local: Path | None) -> Ready:
+    """Build ``step``'s source into a wheel for the target interpreter, and stage it."""
+    from tumbler.fetch import digest_file
     from tumbler.plan import direct_url
     from tumbler.sourcemeta import build_wheel
+    from tumbler.unpack import stage
 
     artifact = step.artifact
     assert artifact is not None
-    subdirectory = getattr(artifact, "subdirectory", None)
     editable = False
     if step.source == "vcs":
-        source = _checkout(artifact, base, http, options)
+        source = _checkout(artifact, job)
     elif step.source == "directory":
-        source = Path(artifact.path)  # type: ignore[union-attr]
+        source = Path(str(getattr(artifact, "path", "")))
         if not source.is_absolute():
-            source = base / source
-        editable = bool(getattr(artifact, "editable", False)) and options.editable
+            source = job.base / source
+        editable = bool(getattr(artifact, "editable", False)) and job.options.editable
     else:
         assert local is not None
         source = local
     env = {}
-    index = options.index_url or os.environ.get("TUMBLER_INDEX_URL")
+    index = job.options.index_url or os.environ.get("TUMBLER_INDEX_URL")
     if index:
         env["PIP_INDEX_URL"] = index
-    out = scratch / "built" / step.name
     wheel = build_wheel(
         source,
-        out,
-        python=interpreter.executable,
+        job.scratch / "built" / step.name,
+        python=job.interpreter.executable,
         editable=editable,
-        subdirectory=subdirectory,
+        subdirectory=getattr(artifact, "subdirectory", None),
         env=env,
     )
-    record = direct_url(artifact, base)
+    record = direct_url(artifact, job.base)
     if record is not None and step.source == "directory" and not editable:
         record["dir_info"] = {}
-    from tumbler.fetch import digest_file
-    from tumbler.unpack import stage
-
     with wheel.open("rb") as stream:
         _, digests = digest_file(stream, ("sha256",))
-    return Ready(step, stage(wheel, scratch / "staged", "sha256", digests["sha256"]), record)
+    return Ready(step, stage(wheel, job.scratch / "staged", "sha256", digests["sha256"]), record)
 
 
-def _checkout(artifact: object, base: Path, http: Http, options: InstallOptions) -> Path:
-    from tumbler.cache import default_cache_dir
+def _checkout(artifact: object, job: _Job) -> Path:
     from tumbler.vcs import checkout_git
 
     kind = getattr(artifact, "type", "")
@@ -445,11 +445,11 @@ def _checkout(artifact: object, base: Path, http: Http, options: InstallOptions)
         raise UsageError(f"vcs type {kind!r} is not supported (tumbler installs git sources)")
     url = getattr(artifact, "url", None)
     if url is None:
-        path = Path(getattr(artifact, "path"))
-        url = (path if path.is_absolute() else base / path).resolve().as_uri()
-    commit = str(getattr(artifact, "commit_id"))
-    cache_dir = http.cache.root if http.cache is not None else default_cache_dir()
-    return checkout_git(url, commit, cache_dir, offline=options.offline).path
+        path = Path(str(getattr(artifact, "path", "")))
+        url = (path if path.is_absolute() else job.base / path).resolve().as_uri()
+    commit = str(getattr(artifact, "commit_id", ""))
+    cache_root = job.store.root.parent
+    return checkout_git(url, commit, cache_root, offline=job.options.offline).path
 
 
 def _named(stored: Path, filename: str, scratch: Path) -> Path:

@@ -139,7 +139,7 @@ class Stash:
                 continue
             held = self.root / str(len(self._moved))
             held.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(path, held)
+            path.replace(held)
             self._moved.append((path, held))
             self._dirs.add(path.parent)
             count += 1
@@ -163,7 +163,7 @@ class Stash:
         """Put every moved file back where it was."""
         for original, held in reversed(self._moved):
             original.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(held, original)
+            held.replace(original)
         self._moved.clear()
         self.clear()
 

@@ -96,7 +96,12 @@ def _fingerprint(python: Path | str) -> str | None:
     try:
         real = Path(python).resolve()
         binary = real.stat()
-        parts = [str(Path(python).absolute()), str(real), str(binary.st_mtime_ns), str(binary.st_size)]
+        parts = [
+            str(Path(python).absolute()),
+            str(real),
+            str(binary.st_mtime_ns),
+            str(binary.st_size),
+        ]
         config = Path(python).absolute().parent.parent / "pyvenv.cfg"
         if config.is_file():
             parts.append(config.read_text(encoding="utf-8", errors="replace"))

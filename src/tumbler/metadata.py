@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 import re
+import shutil
 import tempfile
 import threading
 import zipfile
@@ -26,6 +28,7 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import NormalizedName, canonicalize_name
 
 from tumbler.errors import InputError, NetworkError
+from tumbler.fetch import Store
 from tumbler.leaving import guarded
 from tumbler.net import redact
 
@@ -295,12 +298,30 @@ class MetadataFetcher:
             if not allowed:
                 raise NetworkError(f"{file.filename}: not built, tumbler is exiting")
             path = Path(temp) / file.filename
+            expected = file.hashes.get("sha256")
+            # The file store is shared with ``tumbler install``: an sdist either downloaded
+            # (verified) is not downloaded again, by either.
+            store = None if self._http.cache is None else Store(self._http.cache)
+            stored = None if store is None or not expected else store.lookup({"sha256": expected})
+            if stored is not None:
+                return metadata_from_sdist(_linked(stored, path))
             response = self._http.request("GET", file.url, into=path)
             if response.status != 200:
                 raise NetworkError(f"cannot fetch {redact(file.url)}: HTTP {response.status}")
             data = path.read_bytes()
-            expected = file.hashes.get("sha256")
-            if expected and hashlib.sha256(data).hexdigest() != expected:
+            digest = hashlib.sha256(data).hexdigest()
+            if expected and digest != expected:
                 raise InputError(f"{file.filename}: download does not match the index's sha256")
             self.sizes.learn(file.url, len(data))
+            if store is not None:
+                store.keep(path, "sha256", digest)
             return metadata_from_sdist(path)
+
+
+def _linked(stored: Path, path: Path) -> Path:
+    """``stored`` at ``path`` (its real file name: readers go by the suffix)."""
+    try:
+        os.link(stored, path)
+    except OSError:
+        shutil.copyfile(stored, path)
+    return path

@@ -26,7 +26,7 @@ import warnings
 import zipfile
 import zlib
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from packaging.metadata import Metadata, parse_email
 from packaging.version import InvalidVersion, Version
@@ -307,7 +307,13 @@ def build_wheel(
             raise InputError(f"{origin}: cannot build a wheel: {error}") from None
 
 
-def _build(root: Path, out: Path, python: str, distribution: str, env: Mapping[str, str]) -> Path:
+def _build(
+    root: Path,
+    out: Path,
+    python: str,
+    distribution: Literal["wheel", "editable"],
+    env: Mapping[str, str],
+) -> Path:
     import build
     import pyproject_hooks
 
@@ -322,7 +328,7 @@ def _build(root: Path, out: Path, python: str, distribution: str, env: Mapping[s
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", build.TypoWarning)
-            builder = build.ProjectBuilder.from_isolated_env(isolated, root, runner=runner)  # type: ignore[arg-type]
+            builder = build.ProjectBuilder.from_isolated_env(isolated, root, runner=runner)
         _install(isolated, builder.build_system_requires, extra, fresh=True)
         _install(isolated, builder.get_requires_for_build(distribution), extra)
         out.mkdir(parents=True, exist_ok=True)

@@ -19,6 +19,10 @@ files are shared with every environment that links them; editing an installed fi
 place would change the cache too (``--link-mode copy`` avoids sharing).
 """
 
+# Linking runs once per installed file (thousands per environment): plain os.path strings
+# there, not pathlib, whose per-call parsing cost more than the link itself.
+# ruff: noqa: PTH100, PTH103, PTH108, PTH118, PTH120
+
 from __future__ import annotations
 
 import contextlib
@@ -80,7 +84,9 @@ class _Staging(SchemeDictionaryDestination):
         self.files.append([scheme, record.path, _hash_text(record), record.size, is_executable])
         return record
 
-    def write_script(self, name: str, module: str, attr: str, section: ScriptSection) -> RecordEntry:
+    def write_script(
+        self, name: str, module: str, attr: str, section: ScriptSection
+    ) -> RecordEntry:
         self.entry_points.append([name, module, attr, section])
         return RecordEntry(name, None, None)  # not written here; installed per environment
 
