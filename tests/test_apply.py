@@ -77,7 +77,7 @@ def test_a_failed_apply_puts_everything_back(tmp_path: Path) -> None:
         )
     )
     ready = [Ready(plan.steps[0], good, None), Ready(plan.steps[1], broken, None)]
-    with pytest.raises(InstallFailed, match="cannot install other 1.0"):
+    with pytest.raises(InstallFailed, match=r"cannot install other 1\.0"):
         apply_plan(plan, ready, interpreter)
     assert listing(tmp_path / "env") == before
     assert str(find_installed(interpreter.site_dirs)["keepme"].version) == "1.0"

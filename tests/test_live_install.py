@@ -61,7 +61,8 @@ def test_small_project_lock_installs_and_matches_select(tmp_path: Path, writer: 
     lock = project / "pylock.toml"
     if writer == "tumbler":
         ok(run([TUMBLER, "lock", project, "-q", "--exclude-newer", EXCLUDE_NEWER], project, env))
-        extras, groups = (extra,), (group,)
+        extras: tuple[str, ...] = (extra,)
+        groups: tuple[str, ...] = (group,)
     else:
         ok(run([UV, "lock", "--exclude-newer", EXCLUDE_NEWER], project, env))
         ok(run([UV, "export", "--format", "pylock.toml", "--extra", extra, "--group", group,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from packaging.pylock import (
     Package,
@@ -11,7 +12,7 @@ from packaging.pylock import (
     PackageVcs,
     PackageWheel,
 )
-from packaging.utils import NormalizedName, canonicalize_name
+from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from tumbler.installed import Installed
@@ -29,7 +30,7 @@ def wheel_package(name: str, version: str) -> tuple[Package, PackageWheel]:
     return Package(name=canonicalize_name(name), version=Version(version), wheels=[wheel]), wheel
 
 
-def have(name: str, version: str, direct: dict[str, object] | None = None) -> Installed:
+def have(name: str, version: str, direct: dict[str, Any] | None = None) -> Installed:
     return Installed(
         name=canonicalize_name(name),
         display_name=name,
@@ -40,7 +41,7 @@ def have(name: str, version: str, direct: dict[str, object] | None = None) -> In
     )
 
 
-def env(*items: Installed) -> dict[NormalizedName, Installed]:
+def env(*items: Installed) -> dict[str, Installed]:
     return {i.name: i for i in items}
 
 

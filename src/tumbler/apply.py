@@ -59,7 +59,8 @@ def _install_one(ready: Ready, interpreter: Interpreter, levels: tuple[int, ...]
     except (InstallerError, OSError, ValueError, KeyError) as error:
         raise InstallFailed(
             f"cannot install {ready.step.name} {ready.step.version or ''} from "
-            f"{ready.staged.manifest.get('wheel', 'its wheel')}: {error}; the environment was left as it was"
+            f"{ready.staged.manifest.get('wheel', 'its wheel')}: {error}; "
+            "the environment was left as it was"
         ) from None
 
 

@@ -76,10 +76,10 @@ def _one(dist_info: Path) -> Installed | None:
     )
 
 
-def find_installed(site_dirs: tuple[Path, ...]) -> dict[NormalizedName, Installed]:
+def find_installed(site_dirs: tuple[Path, ...]) -> dict[str, Installed]:
     """Every distribution in ``site_dirs``, by normalized name (the first one found wins,
     as ``importlib.metadata`` would find it)."""
-    out: dict[NormalizedName, Installed] = {}
+    out: dict[str, Installed] = {}
     for directory in site_dirs:
         try:
             entries = sorted(os.scandir(directory), key=lambda e: e.name)

@@ -179,7 +179,7 @@ def _same_origin(
 
 def make_plan(
     chosen: Sequence[tuple[Package, Artifact]],
-    installed: Mapping[NormalizedName, Installed],
+    installed: Mapping[str, Installed],
     *,
     sync: bool,
     base: Path | None = None,
@@ -224,8 +224,9 @@ def make_plan(
             )
         )
     if sync:
-        for name in sorted(set(installed) - wanted):
-            have = installed[name]
+        for extra in sorted(set(installed) - wanted):
+            have = installed[extra]
+            name = have.name
             have_version = None if have.version is None else str(have.version)
             if name in PROTECTED:
                 steps.append(
