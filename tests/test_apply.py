@@ -45,7 +45,7 @@ def test_stage_once_then_link_with_record_and_launcher(tmp_path: Path) -> None:
     written = install_staged(first, interpreter, {"INSTALLER": b"tumbler\n"})
     site = Path(interpreter.scheme["purelib"])
     module = site / "tool" / "__init__.py"
-    assert module in written
+    assert str(module) in written
     assert (
         module.stat().st_ino
         == (first.root / "tree" / "purelib" / "tool" / "__init__.py").stat().st_ino

@@ -50,7 +50,7 @@ class Ready:
     direct_url: dict[str, Any] | None
 
 
-def _install_one(ready: Ready, interpreter: Interpreter, levels: tuple[int, ...]) -> list[Path]:
+def _install_one(ready: Ready, interpreter: Interpreter, levels: tuple[int, ...]) -> list[str]:
     extra = {"INSTALLER": INSTALLER_NAME}
     if ready.direct_url is not None:
         extra["direct_url.json"] = json.dumps(ready.direct_url, sort_keys=True).encode()
@@ -64,8 +64,9 @@ def _install_one(ready: Ready, interpreter: Interpreter, levels: tuple[int, ...]
         ) from None
 
 
-def _undo(paths: list[Path]) -> None:
-    for path in reversed(paths):
+def _undo(paths: list[str]) -> None:
+    for text in reversed(paths):
+        path = Path(text)
         try:
             path.unlink()
         except OSError:
@@ -86,7 +87,7 @@ def apply_plan(
     keep = (interpreter.prefix, *(Path(p) for p in interpreter.scheme.values()))
     stash_root = Path(tempfile.mkdtemp(prefix=".tumbler-stash-", dir=interpreter.site_dirs[0]))
     stash = Stash(stash_root, keep)
-    written: list[Path] = []
+    written: list[str] = []
     levels = (0,) if compile_bytecode else ()
     try:
         for step in plan.of(Action.UPGRADE, Action.DOWNGRADE, Action.REINSTALL, Action.REMOVE):

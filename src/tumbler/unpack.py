@@ -21,7 +21,7 @@ place would change the cache too (``--link-mode copy`` avoids sharing).
 
 # Linking runs once per installed file (thousands per environment): plain os.path strings
 # there, not pathlib, whose per-call parsing cost more than the link itself.
-# ruff: noqa: PTH100, PTH103, PTH108, PTH118, PTH120
+# ruff: noqa: PTH100, PTH103, PTH108
 
 from __future__ import annotations
 
@@ -163,6 +163,8 @@ class _Target(SchemeDictionaryDestination):
     """installer's destination for the environment, remembering every path written."""
 
     written: list[Path] = field(default_factory=list)
+    #: Files placed by :meth:`link_all` (strings: there are thousands).
+    linked: list[str] = field(default_factory=list)
     link: bool = True
 
     def write_to_fs(
@@ -183,15 +185,15 @@ class _Target(SchemeDictionaryDestination):
         base = str(tree)
         for scheme, path in files:
             root = roots[scheme]
-            target = os.path.normpath(os.path.join(root, path))
-            if not target.startswith(root + os.sep):
+            if "/../" in f"/{path}/" or path.startswith("/"):
                 raise ValueError(f"Attempting to write {path} outside of the target directory")
-            source = os.path.join(base, scheme, path)
-            parent = os.path.dirname(target)
+            target = f"{root}/{path}"
+            source = f"{base}/{scheme}/{path}"
+            parent = target.rpartition("/")[0]
             if parent not in made:
                 os.makedirs(parent, exist_ok=True)
                 made.add(parent)
-            self.written.append(Path(target))
+            self.linked.append(target)
             if self.link:
                 try:
                     os.link(source, target)
@@ -217,7 +219,7 @@ def install_staged(
     *,
     levels: tuple[int, ...] = (),
     link: bool = True,
-) -> list[Path]:
+) -> list[str]:
     """Install a staged wheel into ``interpreter``'s environment; the paths written.
 
     On failure the paths written so far are removed before the error propagates.
@@ -261,9 +263,9 @@ def install_staged(
         records.append((root_scheme, RecordEntry(record_path, None, None)))
         destination.finalize_installation(root_scheme, record_path, records)
     except BaseException:
-        _remove(destination.written)
+        _remove([*map(str, destination.written), *destination.linked])
         raise
-    return destination.written
+    return [*map(str, destination.written), *destination.linked]
 
 
 @contextlib.contextmanager
@@ -274,7 +276,7 @@ def _stream(data: bytes) -> Any:
         yield stream
 
 
-def _remove(paths: list[Path]) -> None:
+def _remove(paths: list[str]) -> None:
     for path in reversed(paths):
         with contextlib.suppress(OSError):
-            path.unlink()
+            os.unlink(path)

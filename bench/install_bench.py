@@ -1,0 +1,184 @@
+"""Install benchmark: ``tumbler install`` against ``pip install -r`` and ``uv pip install -r``
+on the same ``pylock.toml``, into fresh virtual environments, cold and warm cache.
+
+For each project (``../shared/bench/projects``), tumbler first locks it for this machine
+with a fixed ``--exclude-newer`` date (untimed; the lock lives under ``bench/results/``,
+never in the repository). Then, per tool:
+
+- **cold**: a new, empty cache directory and a new venv (``python -m venv --without-pip``,
+  untimed) for every timed run: downloads, unpacking and installing;
+- **warm**: the cache filled by one untimed run, then a new venv for every timed run.
+
+Each tool gets its own cache directory. After the first run of each tool the installed
+set is compared with what ``packaging.pylock`` selects (a tool that installs something
+else is reported, not timed silently). pip runs with its defaults (it compiles bytecode;
+tumbler and uv do not by default); the row notes say so.
+
+Targets (issue 5): tumbler at least 3x faster than pip, and within 2x of uv. The script
+prints medians and ratios and exits 0 whether or not targets are met.
+
+    .venv/bin/python bench/install_bench.py --projects medium,large --repeat 3 --cold-repeat 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+import tomllib
+from pathlib import Path
+
+from packaging.pylock import Pylock
+from packaging.utils import canonicalize_name
+
+REPO = Path(__file__).resolve().parents[1]
+PROJECTS = REPO.parent / "shared" / "bench" / "projects"
+WORK = REPO / "bench" / "results" / "install"
+BIN = REPO / ".venv" / "bin"
+DEFAULT_DATE = "2026-10-01T00:00:00Z"
+TOOLS = ("tumbler", "uv", "pip")
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def _env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("UV_", "TUMBLER_"))}
+    return env | {"UV_NO_CONFIG": "1", "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
+
+
+def command(tool: str, lock: Path, venv: Path, cache: Path) -> list[str]:
+    python = str(venv / "bin" / "python")
+    if tool == "tumbler":
+        return [str(BIN / "tumbler"), "install", str(lock), "--venv", str(venv),
+                "--cache-dir", str(cache), "-q"]  # fmt: skip
+    if tool == "uv":
+        return [str(BIN / "uv"), "pip", "install", "-q", "-r", str(lock), "--python", python,
+                "--cache-dir", str(cache)]  # fmt: skip
+    return [str(BIN / "python"), "-m", "pip", "--python", python, "install", "-q", "-r",
+            str(lock), "--cache-dir", str(cache)]  # fmt: skip
+
+
+def fresh_venv(path: Path) -> None:
+    shutil.rmtree(path, ignore_errors=True)
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(path)], check=True)
+
+
+def timed(argv: list[str]) -> float:
+    started = time.perf_counter()
+    done = subprocess.run(argv, env=_env(), capture_output=True, text=True, check=False)
+    elapsed = time.perf_counter() - started
+    if done.returncode != 0:
+        raise SystemExit(f"{argv[0]} failed ({done.returncode}):\n{done.stdout}{done.stderr}")
+    return elapsed
+
+
+def installed(venv: Path) -> dict[str, str]:
+    done = subprocess.run(
+        [str(BIN / "python"), "-m", "pip", "--python", str(venv / "bin" / "python"), "list",
+         "--format", "json"],
+        capture_output=True, text=True, check=True, env=_env(),
+    )  # fmt: skip
+    return {canonicalize_name(d["name"]): d["version"] for d in json.loads(done.stdout)}
+
+
+def selected(lock: Path) -> dict[str, str]:
+    pylock = Pylock.from_dict(tomllib.loads(lock.read_text(encoding="utf-8")))
+    return {canonicalize_name(p.name): str(p.version) for p, _ in pylock.select()}
+
+
+def make_lock(project: str, date: str) -> Path:
+    where = WORK / project
+    where.mkdir(parents=True, exist_ok=True)
+    shutil.copy(PROJECTS / project / "pyproject.toml", where / "pyproject.toml")
+    log(f"install-bench: locking {project} (untimed)")
+    subprocess.run(
+        [str(BIN / "tumbler"), "lock", str(where), "-q", "--exclude-newer", date,
+         "--cache-dir", str(WORK / "lock-cache")],
+        check=True, env=_env(),
+    )  # fmt: skip
+    return where / "pylock.toml"
+
+
+def measure(
+    tool: str, lock: Path, scratch: Path, repeat: int, cold_repeat: int
+) -> dict[str, list[float]]:
+    venv = scratch / f"venv-{tool}"
+    cold: list[float] = []
+    for run in range(cold_repeat):
+        cache = scratch / f"cache-{tool}-cold-{run}"
+        shutil.rmtree(cache, ignore_errors=True)
+        fresh_venv(venv)
+        cold.append(timed(command(tool, lock, venv, cache)))
+        if run == 0:
+            got, want = installed(venv), selected(lock)
+            if got != want:
+                differ = sorted(set(got.items()) ^ set(want.items()))
+                raise SystemExit(f"{tool} installed something else than the lock selects: {differ}")
+        shutil.rmtree(cache, ignore_errors=True)
+    cache = scratch / f"cache-{tool}-warm"
+    shutil.rmtree(cache, ignore_errors=True)
+    fresh_venv(venv)
+    timed(command(tool, lock, venv, cache))  # fill the cache, untimed
+    warm: list[float] = []
+    for _ in range(repeat):
+        fresh_venv(venv)
+        warm.append(timed(command(tool, lock, venv, cache)))
+    shutil.rmtree(cache, ignore_errors=True)
+    shutil.rmtree(venv, ignore_errors=True)
+    log(
+        f"install-bench: {tool}: cold {[round(t, 2) for t in cold]}, warm {[round(t, 2) for t in warm]}"
+    )
+    return {"cold": cold, "warm": warm}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--projects", default="medium,large")
+    parser.add_argument("--tools", default=",".join(TOOLS))
+    parser.add_argument("--repeat", type=int, default=3, help="warm runs per tool")
+    parser.add_argument("--cold-repeat", type=int, default=3, help="cold runs per tool")
+    parser.add_argument("--exclude-newer", default=DEFAULT_DATE)
+    parser.add_argument("--json", action="store_true", help="print the results as JSON")
+    args = parser.parse_args()
+    tools = [t for t in args.tools.split(",") if t]
+    results: dict[str, tuple[int, dict[str, dict[str, list[float]]]]] = {}
+    for project in [p for p in args.projects.split(",") if p]:
+        lock = make_lock(project, args.exclude_newer)
+        count = len(selected(lock))
+        scratch = WORK / project / "scratch"
+        scratch.mkdir(parents=True, exist_ok=True)
+        rows = {tool: measure(tool, lock, scratch, args.repeat, args.cold_repeat) for tool in tools}
+        results[project] = (count, rows)
+    if args.json:
+        doc = {p: {"packages": c, "tools": r} for p, (c, r) in results.items()}
+        print(json.dumps(doc, indent=2))
+        return
+    print(f"install into a fresh venv; median seconds (--exclude-newer {args.exclude_newer})")
+    print(
+        f"{'project':<8} {'pkgs':>4} {'tool':<8} {'cold':>7} {'warm':>7} {'cold/tumbler':>13} {'warm/tumbler':>13}"
+    )
+    for project, (count, rows) in results.items():
+        base = rows.get("tumbler")
+        for tool, row in rows.items():
+            cold = statistics.median(row["cold"]) if row["cold"] else float("nan")
+            warm = statistics.median(row["warm"]) if row["warm"] else float("nan")
+            if base is not None and tool != "tumbler":
+                rc = cold / statistics.median(base["cold"])
+                rw = warm / statistics.median(base["warm"])
+                ratios = f"{rc:>12.2f}x {rw:>12.2f}x"
+            else:
+                ratios = f"{'':>13} {'':>13}"
+            print(f"{project:<8} {count:>4} {tool:<8} {cold:>7.2f} {warm:>7.2f} {ratios}")
+    print("targets: pip/tumbler >= 3.0 (cold and warm); tumbler/uv <= 2.0, i.e. uv/tumbler >= 0.5")
+    print("pip compiles bytecode by default; tumbler and uv do not (tumbler: --compile-bytecode)")
+
+
+if __name__ == "__main__":
+    main()
