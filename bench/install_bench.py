@@ -132,9 +132,8 @@ def measure(
         warm.append(timed(command(tool, lock, venv, cache)))
     shutil.rmtree(cache, ignore_errors=True)
     shutil.rmtree(venv, ignore_errors=True)
-    log(
-        f"install-bench: {tool}: cold {[round(t, 2) for t in cold]}, warm {[round(t, 2) for t in warm]}"
-    )
+    shown = {k: [round(t, 2) for t in v] for k, v in (("cold", cold), ("warm", warm))}
+    log(f"install-bench: {tool}: cold {shown['cold']}, warm {shown['warm']}")
     return {"cold": cold, "warm": warm}
 
 
@@ -161,9 +160,8 @@ def main() -> None:
         print(json.dumps(doc, indent=2))
         return
     print(f"install into a fresh venv; median seconds (--exclude-newer {args.exclude_newer})")
-    print(
-        f"{'project':<8} {'pkgs':>4} {'tool':<8} {'cold':>7} {'warm':>7} {'cold/tumbler':>13} {'warm/tumbler':>13}"
-    )
+    head = ("project", "pkgs", "tool", "cold", "warm", "cold/tumbler", "warm/tumbler")
+    print("{:<8} {:>4} {:<8} {:>7} {:>7} {:>13} {:>13}".format(*head))
     for project, (count, rows) in results.items():
         base = rows.get("tumbler")
         for tool, row in rows.items():
