@@ -559,3 +559,25 @@ def test_install_finds_what_lock_downloaded_in_the_shared_store(
     run = install(cli, lock, venv, "--offline")
     assert run.code == 0, run.err
     assert pip_list(venv / "bin" / "python") == {"sdist-only": "0.1"}
+
+
+def test_progress_is_drawn_while_fetching_and_installing(
+    cli: CLI, tmp_path: Path, index: PackageIndex
+) -> None:
+    """On a terminal the CLI passes a Progress; each stage shows its line, then erases it."""
+    import io
+
+    from tumbler.install import InstallOptions, run_install
+    from tumbler.progress import Progress
+
+    lock = tumbler_lock(cli, write_project(tmp_path / "p", ["beta", "sdist-only"]), index)
+    screen = io.StringIO()
+    outcome = run_install(
+        InstallOptions(lock=lock, venv=tmp_path / "venv", progress=Progress(screen, interval=0.01))
+    )
+    assert outcome.plan.counts()["add"] == 3
+    drawn = screen.getvalue()
+    assert "fetching 3 files" in drawn
+    assert "building 1 packages" in drawn
+    assert "installing 3 packages" in drawn
+    assert drawn.endswith("\r\x1b[2K")  # the line is erased at the end

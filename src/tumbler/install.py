@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -375,11 +376,16 @@ def _fetch(job: _Job, needs: list[Need]) -> tuple[dict[str, Path], dict[str, Sta
                 findings.extend(compare(need, hit.size, {}))
             found[need.location] = hit
 
+    # Unpacking is CPU work under the GIL: as many at once as there are cores, while the
+    # other workers go on downloading.
+    unpacking = threading.BoundedSemaphore(os.cpu_count() or 2)
+
     def then(need: Need, path: Path) -> Staged | None:
         key = job.store.key(need.hashes)
         if key is None or not _is_wheel(need):
             return None
-        return stage(_named(path, need.filename, job.scratch), cache_root, *key)
+        with unpacking:
+            return stage(_named(path, need.filename, job.scratch), cache_root, *key)
 
     def status() -> str:
         return f"{job.http.received / 1e6:.1f} MB"

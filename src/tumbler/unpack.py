@@ -37,8 +37,9 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 from installer import install
 from installer.destinations import SchemeDictionaryDestination
-from installer.records import RecordEntry
+from installer.records import Hash, RecordEntry
 from installer.sources import WheelFile
+from installer.utils import copyfileobj_with_hashing, make_file_executable
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
@@ -76,6 +77,25 @@ class _Staging(SchemeDictionaryDestination):
     files: list[list[Any]] = field(default_factory=list)
     entry_points: list[list[str]] = field(default_factory=list)
     root_scheme: str = ""
+
+    _made: set[str] = field(default_factory=set)
+
+    def write_to_fs(
+        self, scheme: Scheme, path: str, stream: BinaryIO, is_executable: bool
+    ) -> RecordEntry:
+        """installer's own, with strings for paths (a wheel has thousands of files)."""
+        if "/../" in f"/{path}/" or path.startswith("/") or "\\" in path:
+            raise ValueError(f"Attempting to write {path} outside of the target directory")
+        target = f"{self.scheme_dict[scheme]}/{path}"
+        parent = target.rpartition("/")[0]
+        if parent not in self._made:
+            os.makedirs(parent, exist_ok=True)
+            self._made.add(parent)
+        with open(target, "wb") as handle:  # noqa: PTH123
+            digest, size = copyfileobj_with_hashing(stream, handle, self.hash_algorithm)
+        if is_executable:
+            make_file_executable(Path(target))
+        return RecordEntry(path, Hash(self.hash_algorithm, digest), size)
 
     def write_file(
         self, scheme: Scheme, path: str | os.PathLike[str], stream: BinaryIO, is_executable: bool
