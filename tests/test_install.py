@@ -581,3 +581,20 @@ def test_progress_is_drawn_while_fetching_and_installing(
     assert "building 1 packages" in drawn
     assert "installing 3 packages" in drawn
     assert drawn.endswith("\r\x1b[2K")  # the line is erased at the end
+
+
+def test_many_wheels_are_unpacked_in_worker_processes(
+    cli: CLI, tmp_path: Path, index: PackageIndex, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past a threshold (24 wheels) unpacking moves to worker processes; lowered here so
+    three wheels take that path, with the same result."""
+    import tumbler.install
+
+    monkeypatch.setattr(tumbler.install, "_PROCESS_UNPACK_FROM", 1)
+    lock = tumbler_lock(cli, write_project(tmp_path / "p", ["beta[fast]", "clitool"]), index)
+    venv = tmp_path / "venv"
+    run = install(cli, lock, venv)
+    assert run.code == 0, run.err
+    assert pip_list(venv / "bin" / "python") == selected(lock)
+    cache = Path(os.environ["TUMBLER_CACHE_DIR"])
+    assert len(list(cache.glob("unpacked/sha256/*/*/manifest.json"))) == 4
