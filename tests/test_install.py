@@ -598,3 +598,17 @@ def test_many_wheels_are_unpacked_in_worker_processes(
     assert pip_list(venv / "bin" / "python") == selected(lock)
     cache = Path(os.environ["TUMBLER_CACHE_DIR"])
     assert len(list(cache.glob("unpacked/sha256/*/*/manifest.json"))) == 4
+
+
+def test_python_option_installs_into_that_interpreters_environment(
+    cli: CLI, tmp_path: Path, index: PackageIndex
+) -> None:
+    lock = tumbler_lock(cli, write_project(tmp_path / "p", ["beta"]), index)
+    python = make_venv(tmp_path / "venv")
+    run = cli("install", lock, "--python", python, "--format", "json")
+    assert run.code == 0, run.err
+    assert json.loads(run.out)["environment"] == str(tmp_path / "venv")
+    assert pip_list(python) == {"alpha": "1.1", "beta": "1.0"}
+    made = cli("install", lock, "--venv", tmp_path / "new", "--python", sys.executable)
+    assert made.code == 0, made.err  # --python with a new --venv: the venv is made with it
+    assert pip_list(tmp_path / "new" / "bin" / "python") == {"alpha": "1.1", "beta": "1.0"}

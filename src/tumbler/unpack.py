@@ -15,8 +15,9 @@
   staged tree (copied where links cannot be made), with the RECORD entry staged for it.
 
 A warm install therefore reads no wheel at all: it links files, as uv does. Staged
-files are shared with every environment that links them; editing an installed file in
-place would change the cache too (``--link-mode copy`` avoids sharing).
+files are shared with every environment that links them (as with uv's default); tumbler
+never writes through a link, but editing an installed file in place would change the
+cached copy too.
 """
 
 # Linking runs once per installed file (thousands per environment): plain os.path strings
