@@ -17,6 +17,7 @@ project and the last line the backend (or pip) printed.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -34,7 +35,7 @@ from packaging.version import InvalidVersion, Version
 from tumbler.errors import InputError
 
 if TYPE_CHECKING:
-    from collections.abc import Collection, Mapping, Sequence
+    from collections.abc import Collection, Iterator, Mapping, Sequence
 
     from build.env import DefaultIsolatedEnv
 
@@ -145,7 +146,6 @@ def _tree_metadata(root: Path, origin: str, env: Mapping[str, str]) -> bytes:
 def _build_metadata(root: Path, env: Mapping[str, str]) -> bytes:
     """Run the hooks for ``root`` in a fresh isolated environment; METADATA's bytes."""
     import build
-    import pyproject_hooks
     from build.env import DefaultIsolatedEnv
 
     extra = {**env, **_NO_PROMPT}
@@ -155,18 +155,28 @@ def _build_metadata(root: Path, env: Mapping[str, str]) -> bytes:
     ) -> None:
         _run(cmd, cwd=cwd, env={**env, **(extra_environ or {}), **_NO_PROMPT})
 
+    with (
+        _build_errors(),
+        tempfile.TemporaryDirectory(prefix="tumbler-metadata-") as out,
+        DefaultIsolatedEnv() as isolated,
+    ):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", build.TypoWarning)
+            builder = build.ProjectBuilder.from_isolated_env(isolated, root, runner=runner)
+        _install(isolated, builder.build_system_requires, extra, fresh=True)
+        _install(isolated, builder.get_requires_for_build("wheel"), extra)
+        dist_info = Path(builder.metadata_path(out))
+        return (dist_info / "METADATA").read_bytes()
+
+
+@contextlib.contextmanager
+def _build_errors() -> Iterator[None]:
+    """Turn whatever a PEP 517 build raises into one :class:`_BuildError` line."""
+    import build
+    import pyproject_hooks
+
     try:
-        with (
-            tempfile.TemporaryDirectory(prefix="tumbler-metadata-") as out,
-            DefaultIsolatedEnv() as isolated,
-        ):
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", build.TypoWarning)
-                builder = build.ProjectBuilder.from_isolated_env(isolated, root, runner=runner)
-            _install(isolated, builder.build_system_requires, extra, fresh=True)
-            _install(isolated, builder.get_requires_for_build("wheel"), extra)
-            dist_info = Path(builder.metadata_path(out))
-            return (dist_info / "METADATA").read_bytes()
+        yield
     except build.BuildBackendException as error:
         cause = error.exception
         if isinstance(cause, subprocess.CalledProcessError):
@@ -315,7 +325,6 @@ def _build(
     env: Mapping[str, str],
 ) -> Path:
     import build
-    import pyproject_hooks
 
     extra = {**env, **_NO_PROMPT}
 
@@ -326,26 +335,14 @@ def _build(
 
     isolated = _TargetEnv(python)
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", build.TypoWarning)
-            builder = build.ProjectBuilder.from_isolated_env(isolated, root, runner=runner)
-        _install(isolated, builder.build_system_requires, extra, fresh=True)
-        _install(isolated, builder.get_requires_for_build(distribution), extra)
-        out.mkdir(parents=True, exist_ok=True)
-        return Path(builder.build(distribution, out))
-    except build.BuildBackendException as error:
-        cause = error.exception
-        if isinstance(cause, subprocess.CalledProcessError):
-            raise _BuildError(_last_line(cause.output, f"exit status {cause.returncode}")) from None
-        if isinstance(cause, pyproject_hooks.BackendUnavailable):
-            raise _BuildError(_last_line(cause.traceback, str(cause))) from None
-        raise _BuildError(_last_line(str(cause), type(cause).__name__)) from None
-    except build.FailedProcessError as error:
-        raise _BuildError(_last_line(error.exception.output, str(error))) from None
-    except subprocess.CalledProcessError as error:
-        raise _BuildError(_last_line(error.output, f"exit status {error.returncode}")) from None
-    except (build.BuildException, OSError, RuntimeError) as error:
-        raise _BuildError(_last_line(str(error), type(error).__name__)) from None
+        with _build_errors():
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", build.TypoWarning)
+                builder = build.ProjectBuilder.from_isolated_env(isolated, root, runner=runner)
+            _install(isolated, builder.build_system_requires, extra, fresh=True)
+            _install(isolated, builder.get_requires_for_build(distribution), extra)
+            out.mkdir(parents=True, exist_ok=True)
+            return Path(builder.build(distribution, out))
     finally:
         isolated.close()
 
