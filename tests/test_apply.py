@@ -13,6 +13,7 @@ import pytest
 
 from tests.pkgindex import Dist, build_wheel
 from tumbler.apply import InstallFailed, Ready, apply_plan
+from tumbler.cache import Cache
 from tumbler.installed import find_installed
 from tumbler.interpreter import inspect_python
 from tumbler.plan import Action, Plan, Step
@@ -85,9 +86,9 @@ def test_a_failed_apply_puts_everything_back(tmp_path: Path) -> None:
 
 def test_interpreter_answers_are_cached_by_fingerprint(tmp_path: Path) -> None:
     python = venv(tmp_path / "env")
-    cache = tmp_path / "cache"
+    cache = Cache(tmp_path / "cache")
     first = inspect_python(python, cache)
-    stored = list((cache / "interpreters").glob("*.json"))
+    stored = [p for p in (cache.root / "blob" / "interpreter").rglob("*") if p.is_file()]
     assert len(stored) == 1
     again = inspect_python(python, cache)
     assert again == first

@@ -612,3 +612,33 @@ def test_python_option_installs_into_that_interpreters_environment(
     made = cli("install", lock, "--venv", tmp_path / "new", "--python", sys.executable)
     assert made.code == 0, made.err  # --python with a new --venv: the venv is made with it
     assert pip_list(tmp_path / "new" / "bin" / "python") == {"alpha": "1.1", "beta": "1.0"}
+
+
+def test_an_unsupported_vcs_is_refused_up_front(cli: CLI, tmp_path: Path) -> None:
+    """I10: a source kind this install cannot use is an error before anything is fetched."""
+    lock = tmp_path / "pylock.toml"
+    lock.write_text(
+        'lock-version = "1.0"\ncreated-by = "handwritten"\n\n[[packages]]\nname = "hgpkg"\n'
+        'vcs = { type = "hg", url = "https://example.invalid/hgpkg", '
+        f'commit-id = "{"a" * 40}" }}\n',
+        encoding="utf-8",
+    )
+    venv = tmp_path / "venv"
+    make_venv(venv)
+    before = snapshot(venv)
+    run = install(cli, lock, venv)
+    assert run.code == 2
+    assert "packages[0].vcs: I10: hgpkg: vcs type 'hg' is not supported" in run.err
+    assert snapshot(venv) == before
+
+
+def test_a_python_that_cannot_run_is_one_line(cli: CLI, tmp_path: Path) -> None:
+    lock = tmp_path / "pylock.toml"
+    lock.write_text('lock-version = "1.0"\ncreated-by = "handwritten"\npackages = []\n')
+    missing = tmp_path / "no-such-python"
+    # inspecting an existing environment's Python, and making a new venv with it
+    for args in (("--python", missing), ("--venv", tmp_path / "new", "--python", missing)):
+        run = cli("install", lock, *args)
+        assert run.code == 2
+        assert run.err.startswith(f"tumbler: error: cannot run the Python {missing}: ")
+        assert run.err.count("\n") == 1

@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import shutil
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -23,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from installer.exceptions import InstallerError
 
 from tumbler.errors import TumblerError
-from tumbler.installed import Stash
+from tumbler.installed import Stash, prune
 from tumbler.unpack import Staged, install_staged
 
 if TYPE_CHECKING:
@@ -50,12 +49,14 @@ class Ready:
     direct_url: dict[str, Any] | None
 
 
-def _install_one(ready: Ready, interpreter: Interpreter, levels: tuple[int, ...]) -> list[str]:
+def _install_one(
+    ready: Ready, interpreter: Interpreter, levels: tuple[int, ...], written: list[str]
+) -> None:
     extra = {"INSTALLER": INSTALLER_NAME}
     if ready.direct_url is not None:
         extra["direct_url.json"] = json.dumps(ready.direct_url, sort_keys=True).encode()
     try:
-        return install_staged(ready.staged, interpreter, extra, levels=levels)
+        install_staged(ready.staged, interpreter, extra, levels=levels, written=written)
     except (InstallerError, OSError, ValueError, KeyError) as error:
         raise InstallFailed(
             f"cannot install {ready.step.name} {ready.step.version or ''} from "
@@ -64,18 +65,14 @@ def _install_one(ready: Ready, interpreter: Interpreter, levels: tuple[int, ...]
         ) from None
 
 
-def _undo(paths: list[str]) -> None:
+def _undo(paths: list[str], keep: tuple[Path, ...]) -> None:
+    """Delete every file written, then the directories that leaves empty."""
+    parents: set[Path] = set()
     for text in reversed(paths):
-        path = Path(text)
-        try:
-            path.unlink()
-        except OSError:
-            continue
-        parent = path.parent
-        cache = parent / "__pycache__"
-        for directory in (cache, parent):
-            with contextlib.suppress(OSError):
-                directory.rmdir()
+        with contextlib.suppress(OSError):
+            Path(text).unlink()
+        parents.add(Path(text).parent)
+    prune(parents, keep)
 
 
 def apply_plan(
@@ -87,7 +84,7 @@ def apply_plan(
     keep = (interpreter.prefix, *(Path(p) for p in interpreter.scheme.values()))
     stash_root = Path(tempfile.mkdtemp(prefix=".tumbler-stash-", dir=interpreter.site_dirs[0]))
     stash = Stash(stash_root, keep)
-    written: list[str] = []
+    written: list[list[str]] = [[] for _ in ready]  # one list per wheel: no shared appends
     levels = (0,) if compile_bytecode else ()
     try:
         for step in plan.of(Action.UPGRADE, Action.DOWNGRADE, Action.REINSTALL, Action.REMOVE):
@@ -95,22 +92,14 @@ def apply_plan(
                 stash.remove(step.installed)
         if ready:
             with ThreadPoolExecutor(min(_WORKERS, len(ready))) as pool:
-                futures = [pool.submit(_install_one, r, interpreter, levels) for r in ready]
-                failure: BaseException | None = None
+                futures = [
+                    pool.submit(_install_one, r, interpreter, levels, paths)
+                    for r, paths in zip(ready, written, strict=True)
+                ]
                 for future in futures:
-                    try:
-                        written.extend(future.result())
-                    except BaseException as error:  # collect, then undo all
-                        failure = failure or error
-                if failure is not None:
-                    raise failure
+                    future.result()  # the pool waits for every wheel before leaving
     except BaseException:
-        _undo(written)
+        _undo([p for paths in written for p in paths], keep)
         stash.restore()
         raise
     stash.clear()
-
-
-def remove_tree(path: Path) -> None:
-    """Delete ``path`` (a scratch directory) quietly."""
-    shutil.rmtree(path, ignore_errors=True)

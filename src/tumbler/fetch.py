@@ -19,6 +19,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import os
+import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +28,7 @@ from urllib.parse import unquote, urlsplit
 
 from tumbler.errors import NetworkError
 from tumbler.findings import Finding, Severity
+from tumbler.select import source_kind
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping
@@ -37,7 +39,16 @@ if TYPE_CHECKING:
     from tumbler.net import Http
     from tumbler.select import Artifact
 
-__all__ = ["Need", "Store", "digest_file", "fetch_all", "location_of", "need_for"]
+__all__ = [
+    "Need",
+    "Store",
+    "digest_file",
+    "fetch_all",
+    "filename_of",
+    "link_or_copy",
+    "location_of",
+    "need_for",
+]
 
 _CHUNK = 1 << 20
 T = TypeVar("T")
@@ -71,14 +82,15 @@ def _fixed_length(algorithm: str) -> bool:
 def location_of(package: Package, artifact: Artifact, index_of: Mapping[int, int]) -> str:
     """``packages[3].wheels[0]``, ``packages[3].sdist``, ``packages[3].vcs``, ..."""
     where = f"packages[{index_of.get(id(package), '?')}]"
-    kind = type(artifact).__name__.removeprefix("Package").lower()
+    kind = source_kind(artifact)
     if kind == "wheel":
         position = next((i for i, w in enumerate(package.wheels or ()) if w is artifact), "?")
         return f"{where}.wheels[{position}]"
     return f"{where}.{kind}"
 
 
-def _filename(artifact: Artifact) -> str:
+def filename_of(artifact: Artifact) -> str:
+    """The file's name: ``name``, else the last part of ``path``, else of ``url``."""
     name = getattr(artifact, "filename", None) or getattr(artifact, "name", None)
     if name:
         return str(name)
@@ -102,7 +114,7 @@ def need_for(location: str, artifact: Artifact, base: Path | None) -> Need:
             path = base / path
     return Need(
         location=location,
-        filename=_filename(artifact),
+        filename=filename_of(artifact),
         url=None if path is not None else url,
         path=path,
         size=getattr(artifact, "size", None),
@@ -200,7 +212,7 @@ class Store:
         return Path(name)
 
     def adopt(self, temp: Path, digests: Mapping[str, str]) -> Path:
-        """Move the verified file ``temp`` into place under every digest's key."""
+        """Move the verified file ``temp`` into place under its key (:meth:`key`)."""
         key = self.key(digests)
         assert key is not None
         target = self.path(*key)
@@ -216,22 +228,19 @@ class Store:
             return target
         temp = self.scratch()
         temp.unlink()
-        try:
-            os.link(source, temp)
-        except OSError:
-            import shutil
-
-            shutil.copyfile(source, temp)
+        link_or_copy(source, temp)
         target.parent.mkdir(parents=True, exist_ok=True)
         temp.replace(target)
         return target
 
-    def put_file(self, source: Path) -> Path:
-        """Copy-free adoption of a downloaded file whose contents nothing recorded yet: it is
-        filed by its own sha256 (what ``tumbler lock`` does with files it downloads)."""
-        with source.open("rb") as stream:
-            _, digests = digest_file(stream, (_PREFERRED,))
-        return self.adopt(source, digests)
+
+def link_or_copy(source: Path, target: Path) -> Path:
+    """``source`` also at ``target`` (which must not exist): a hard link, else a copy."""
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copyfile(source, target)
+    return target
 
 
 def _obtain(
@@ -258,9 +267,9 @@ def _obtain(
     if store is not None:
         cached = store.lookup(need.hashes)
         if cached is not None:
-            # The store's name is its sha256: check the size and any other hash the lock has.
-            key = store.key(need.hashes)
-            rest = {a: v for a, v in need.hashes.items() if key is None or a != key[0]}
+            # The store's name is one hash: check the size and any other hash the lock has.
+            algorithm, _ = store.key(need.hashes) or ("", "")
+            rest = {a: v for a, v in need.hashes.items() if a != algorithm}
             size = cached.stat().st_size
             if rest:
                 with cached.open("rb") as stream:
@@ -272,7 +281,7 @@ def _obtain(
                 return cached, []
     if http is None:
         return None, [_error(need.location, "I6", f"{need.filename}: cannot fetch", "")]
-    temp = store.scratch() if store is not None else Path(tempfile.mkstemp(prefix="tumbler-")[1])
+    temp = store.scratch() if store is not None else _temporary()
     try:
         response = http.request("GET", need.url, into=temp)
         if response.status != 200:
@@ -304,6 +313,12 @@ def _obtain(
     if store is None:
         return temp, []
     return store.adopt(temp, digests), []
+
+
+def _temporary() -> Path:
+    fd, name = tempfile.mkstemp(prefix="tumbler-download-")
+    os.close(fd)
+    return Path(name)
 
 
 def fetch_all(

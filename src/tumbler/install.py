@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 import tempfile
 import threading
 import time
@@ -33,22 +34,23 @@ from packaging.utils import canonicalize_name
 from tumbler.apply import Ready
 from tumbler.errors import TumblerError, UsageError
 from tumbler.findings import Finding, Severity, sort_findings
+from tumbler.select import source_kind
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator, Sequence
 
-    from packaging.pylock import Pylock
+    from packaging.pylock import Package, Pylock
 
+    from tumbler.cache import Cache
     from tumbler.fetch import Need, Store
     from tumbler.interpreter import Interpreter
     from tumbler.net import Http
     from tumbler.plan import Plan, Step
     from tumbler.progress import Progress
+    from tumbler.select import Artifact
     from tumbler.unpack import Staged
 
 __all__ = ["InstallOptions", "InstallOutcome", "InstallRefused", "run_install"]
-
-_DIRECT = ("vcs", "directory", "archive")
 
 
 class InstallRefused(TumblerError):
@@ -99,46 +101,46 @@ class InstallOutcome:
     dry_run: bool
     extras: tuple[str, ...]
     groups: tuple[str, ...]
-    downloaded: int
     seconds: float
 
 
 # --- choosing the environment ---------------------------------------------------------------
 
 
-def _environment(options: InstallOptions) -> tuple[Interpreter, bool]:
-    """The interpreter to install for, and whether a virtual environment was made."""
-    from tumbler.cache import default_cache_dir
-    from tumbler.interpreter import create_venv, venv_python
-    from tumbler.interpreter import inspect_python as ask
+@dataclass(frozen=True, slots=True)
+class _Where:
+    """The environment to install into."""
 
-    cache_root = options.cache_dir or default_cache_dir()
+    interpreter: Interpreter
+    #: Its directory (for a venv a dry run would create: where it would be).
+    path: Path
+    #: Whether it is a new virtual environment (made, or to be made by a real run).
+    created: bool
 
-    def inspect_python(python: Path | str) -> Interpreter:
-        return ask(python, cache_root)
+
+def _environment(options: InstallOptions, cache: Cache) -> _Where:
+    """The environment to install into, made when it is a missing ``--venv`` (or default)."""
+    from tumbler.interpreter import create_venv, inspect_python, venv_python
 
     if options.venv is not None and options.python is not None and options.venv.exists():
         raise UsageError("give --venv or --python, not both (--python makes a new --venv)")
     venv = options.venv
     if venv is None and options.python is not None:
-        interpreter = inspect_python(options.python)
+        interpreter = inspect_python(options.python, cache)
         _check_managed(interpreter, options)
-        return interpreter, False
+        return _Where(interpreter, interpreter.prefix, created=False)
     if venv is None:
         active = os.environ.get("VIRTUAL_ENV")
         venv = Path(active) if active else options.lock.resolve().parent / ".venv"
     python = venv_python(venv)
-    created = False
-    if not python.exists():
-        if venv.exists() and any(venv.iterdir()):
-            raise UsageError(f"{venv} exists but is not a virtual environment (no {python})")
-        if options.dry_run:
-            from tumbler.interpreter import current_python
-
-            return inspect_python(options.python or current_python()), True
-        create_venv(venv, options.python)
-        created = True
-    return inspect_python(python), created
+    if python.exists():
+        return _Where(inspect_python(python, cache), venv, created=False)
+    if venv.exists() and any(venv.iterdir()):
+        raise UsageError(f"{venv} exists but is not a virtual environment (no {python})")
+    if options.dry_run:  # plan for the interpreter the venv would be made from
+        return _Where(inspect_python(options.python or sys.executable, cache), venv, created=True)
+    create_venv(venv, options.python)
+    return _Where(inspect_python(python, cache), venv, created=True)
 
 
 def _check_managed(interpreter: Interpreter, options: InstallOptions) -> None:
@@ -188,70 +190,45 @@ def _refuse(findings: list[Finding], what: str) -> InstallRefused:
     return InstallRefused(f"{what}: {count} problem{plural}; nothing was changed", ordered)
 
 
-def _http(options: InstallOptions) -> Http:
-    from tumbler.cache import Cache, default_cache_dir
-    from tumbler.net import Http
-
-    cache = Cache(options.cache_dir or default_cache_dir())
-    return Http(cache=cache, offline=options.offline)
-
-
 @contextlib.contextmanager
-def _showing(options: InstallOptions, label: str, status: object = None) -> Iterator[None]:
+def _showing(
+    options: InstallOptions, label: str, status: Callable[[], str] = str
+) -> Iterator[None]:
     if options.progress is None:
         yield
         return
-    with options.progress.show(label, status if callable(status) else str):
+    with options.progress.show(label, status):
         yield
 
 
 def run_install(options: InstallOptions) -> InstallOutcome:
     """Install (or sync) ``options.lock`` into the chosen environment."""
+    from tumbler.cache import Cache, default_cache_dir
     from tumbler.load import load_valid
     from tumbler.plan import make_plan
     from tumbler.select import select
     from tumbler.source import read_source
 
     started = time.perf_counter()
-    if not options.lock.exists():
-        raise UsageError(f"{options.lock}: no such lock file")
     loaded = load_valid(read_source(str(options.lock)))
     assert loaded.lock is not None
     pylock = loaded.lock.pylock
     base = options.lock.resolve().parent
     extras, groups = _choices(pylock, options)
-    interpreter, created = _environment(options)
+    cache = Cache(options.cache_dir or default_cache_dir())
+    where = _environment(options, cache)
+    interpreter = where.interpreter
     selection = select(pylock, interpreter.target, extras=extras, dependency_groups=groups)
     if selection.findings:
         raise _refuse(list(selection.findings), f"{options.lock} cannot be installed here")
     chosen = selection.chosen
-    if not options.build:
-        needing = [
-            (p, a)
-            for p, a in chosen
-            if _kind(a) in (*_DIRECT, "sdist") and not _is_wheel_archive(a)
-        ]
-        if needing:
-            index_of = {id(p): i for i, p in enumerate(pylock.packages)}
-            from tumbler.fetch import location_of
-
-            raise _refuse(
-                [
-                    Finding(
-                        location=location_of(p, a, index_of),
-                        rule="I10",
-                        severity=Severity.ERROR,
-                        message=f"{p.name}: its only usable source is {_kind(a)}, which needs a "
-                        "build, and --no-build forbids building",
-                        hint="allow builds, or add a wheel for this platform to the lock",
-                    )
-                    for p, a in needing
-                ],
-                f"{options.lock} cannot be installed without building",
-            )
+    unsupported = _unsupported(chosen, pylock, options)
+    if unsupported:
+        raise _refuse(unsupported, f"{options.lock} needs sources this install cannot use")
     from tumbler.installed import find_installed
 
-    installed = {} if created and options.dry_run else find_installed(interpreter.site_dirs)
+    fresh = where.created and options.dry_run  # nothing to look at yet
+    installed = {} if fresh else find_installed(interpreter.site_dirs)
     plan = make_plan(
         chosen,
         installed,
@@ -260,50 +237,56 @@ def run_install(options: InstallOptions) -> InstallOutcome:
         editable=options.editable,
         reinstall=options.reinstall,
     )
-    environment = interpreter.prefix
-    if options.dry_run:
-        if created:
-            environment = options.venv or Path(os.environ.get("VIRTUAL_ENV") or base / ".venv")
-        return InstallOutcome(
-            environment,
-            interpreter.executable,
-            created,
-            plan,
-            True,
-            extras,
-            groups,
-            0,
-            time.perf_counter() - started,
-        )
-    downloaded = 0
-    if plan.changes:
+    if plan.changes and not options.dry_run:
         from tumbler.apply import apply_plan
 
         with tempfile.TemporaryDirectory(prefix="tumbler-wheels-") as scratch:
-            ready, downloaded = _prepare(plan, pylock, interpreter, options, Path(scratch))
+            job = _Job(options, base, interpreter, Path(scratch), cache)
+            ready = _prepare(job, plan, pylock)
             with _showing(options, f"installing {len(ready)} packages"):
                 apply_plan(plan, ready, interpreter, compile_bytecode=options.compile)
     return InstallOutcome(
-        environment,
+        where.path,
         interpreter.executable,
-        created,
+        where.created,
         plan,
-        False,
+        options.dry_run,
         extras,
         groups,
-        downloaded,
         time.perf_counter() - started,
     )
 
 
-def _kind(artifact: object) -> str:
-    return type(artifact).__name__.removeprefix("Package").lower()
+def _unsupported(
+    chosen: Sequence[tuple[Package, Artifact]], pylock: Pylock, options: InstallOptions
+) -> list[Finding]:
+    """I10: a selected package whose source this install will not use is an error up front,
+    not a partial install: sources needing a build under ``--no-build``, vcs other than git."""
+    from tumbler.fetch import filename_of, location_of
 
-
-def _is_wheel_archive(artifact: object) -> bool:
-    from tumbler.fetch import need_for
-
-    return _kind(artifact) == "archive" and need_for("", artifact, None).filename.endswith(".whl")  # type: ignore[arg-type]
+    index_of = {id(p): i for i, p in enumerate(pylock.packages)}
+    out: list[Finding] = []
+    for package, artifact in chosen:
+        kind = source_kind(artifact)
+        if kind == "vcs" and getattr(artifact, "type", "") != "git":
+            message = f"{package.name}: vcs type {getattr(artifact, 'type', '')!r} is not supported"
+            hint = "tumbler installs git sources; lock a wheel or an sdist instead"
+        elif (
+            not options.build
+            and kind in ("sdist", "vcs", "directory", "archive")
+            and not (kind == "archive" and filename_of(artifact).endswith(".whl"))
+        ):
+            message = (
+                f"{package.name}: its only usable source is {kind}, which needs a build, and "
+                "--no-build forbids building"
+            )
+            hint = "allow builds, or add a wheel for this platform to the lock"
+        else:
+            continue
+        location = location_of(package, artifact, index_of)
+        out.append(Finding(location=location, rule="I10", severity=Severity.ERROR,
+                           message=message, hint=hint))  # fmt: skip
+    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -314,63 +297,63 @@ class _Job:
     base: Path
     interpreter: Interpreter
     scratch: Path
-    http: Http
-    store: Store
+    cache: Cache
+
+    @property
+    def store(self) -> Store:
+        from tumbler.fetch import Store
+
+        return Store(self.cache)
 
 
-def _prepare(
-    plan: Plan, pylock: Pylock, interpreter: Interpreter, options: InstallOptions, scratch: Path
-) -> tuple[list[Ready], int]:
+def _prepare(job: _Job, plan: Plan, pylock: Pylock) -> list[Ready]:
     """Every installing step's wheel, fetched, verified, built and staged; refuse on any
     problem. A wheel already staged in the cache (under the lock's hash) is not fetched."""
-    from tumbler.fetch import Store, location_of, need_for
+    from tumbler.fetch import location_of, need_for
+    from tumbler.net import Http
+    from tumbler.plan import direct_url
 
-    base = options.lock.resolve().parent
     index_of = {id(p): i for i, p in enumerate(pylock.packages)}
     needs: dict[str, Need] = {}
     for step in plan.installs:
         assert step.package is not None and step.artifact is not None
         if step.source in ("wheel", "sdist", "archive"):
             location = location_of(step.package, step.artifact, index_of)
-            needs[step.name] = need_for(location, step.artifact, base)
-    http = _http(options)
-    assert http.cache is not None
-    job = _Job(options, base, interpreter, scratch, http, Store(http.cache))
+            needs[step.name] = need_for(location, step.artifact, job.base)
+    http = Http(cache=job.cache, offline=job.options.offline)
     try:
-        files, staged = _fetch(job, list(needs.values()))
-        ready: list[Ready] = []
-        to_build: list[tuple[Step, Path | None]] = []
-        for step in plan.installs:
-            need = needs.get(step.name)
-            if need is not None and need.location in staged:
-                from tumbler.plan import direct_url
-
-                record = direct_url(step.artifact, base)  # type: ignore[arg-type]
-                ready.append(Ready(step, staged[need.location], record))
-            else:
-                local = (
-                    None if need is None else _named(files[need.location], need.filename, scratch)
-                )
-                to_build.append((step, local))
-        if to_build:
-            with _showing(options, f"building {len(to_build)} packages"):
-                ready.extend(_built(job, step, local) for step, local in to_build)
-        return ready, http.requests
+        files, staged = _fetch(job, http, list(needs.values()))
     finally:
         http.close()
+    ready: list[Ready] = []
+    to_build: list[tuple[Step, Path | None]] = []
+    for step in plan.installs:
+        assert step.artifact is not None
+        need = needs.get(step.name)
+        if need is not None and need.location in staged:
+            record = direct_url(step.artifact, job.base)
+            ready.append(Ready(step, staged[need.location], record))
+        else:
+            local = None if need is None else _named(files[need.location], need.filename, job)
+            to_build.append((step, local))
+    if to_build:
+        with _showing(job.options, f"building {len(to_build)} packages"):
+            ready.extend(_built(job, step, local) for step, local in to_build)
+    return ready
 
 
-def _fetch(job: _Job, needs: list[Need]) -> tuple[dict[str, Path], dict[str, Staged]]:
+def _fetch(job: _Job, http: Http, needs: list[Need]) -> tuple[dict[str, Path], dict[str, Staged]]:
     """Files by location (sdists, source archives), and wheels staged by location; a wheel
     staged earlier is neither fetched nor read again (its size is still compared)."""
     from tumbler.fetch import compare, fetch_all
     from tumbler.unpack import stage, staged
 
-    cache_root = job.store.root.parent
+    cache_root = job.cache.root
+    store = job.store
     found: dict[str, Staged] = {}
     findings: list[Finding] = []
     for need in needs:
-        key = job.store.key(need.hashes)
+        key = store.key(need.hashes)
         hit = None if key is None or not _is_wheel(need) else staged(cache_root, *key)
         if hit is not None:
             if need.size is not None and hit.size != need.size:
@@ -386,21 +369,21 @@ def _fetch(job: _Job, needs: list[Need]) -> tuple[dict[str, Path], dict[str, Sta
     pool = _process_pool(cores) if many else None
 
     def then(need: Need, path: Path) -> Staged | None:
-        key = job.store.key(need.hashes)
+        key = store.key(need.hashes)
         if key is None or not _is_wheel(need):
             return None
-        wheel = _named(path, need.filename, job.scratch)
+        wheel = _named(path, need.filename, job)
         with unpacking:
             if pool is not None:
                 return pool.submit(stage, wheel, cache_root, *key).result()
             return stage(wheel, cache_root, *key)
 
     def status() -> str:
-        return f"{job.http.received / 1e6:.1f} MB"
+        return f"{http.received / 1e6:.1f} MB"
 
     try:
         with _showing(job.options, f"fetching {len(missing)} files", status):
-            files, fetched, problems = fetch_all(missing, job.http, job.store, then=then)
+            files, fetched, problems = fetch_all(missing, http, store, then=then)
     finally:
         if pool is not None:
             pool.shutdown(wait=True)
@@ -437,7 +420,7 @@ def _built(job: _Job, step: Step, local: Path | None) -> Ready:
     assert artifact is not None
     editable = False
     if step.source == "vcs":
-        source = _checkout(artifact, job)
+        source = _checkout(artifact, job)  # git: others were refused up front (I10)
     elif step.source == "directory":
         source = Path(str(getattr(artifact, "path", "")))
         if not source.is_absolute():
@@ -458,9 +441,7 @@ def _built(job: _Job, step: Step, local: Path | None) -> Ready:
         subdirectory=getattr(artifact, "subdirectory", None),
         env=env,
     )
-    record = direct_url(artifact, job.base)
-    if record is not None and step.source == "directory" and not editable:
-        record["dir_info"] = {}
+    record = direct_url(artifact, job.base, editable=job.options.editable)
     with wheel.open("rb") as stream:
         _, digests = digest_file(stream, ("sha256",))
     return Ready(step, stage(wheel, job.scratch / "staged", "sha256", digests["sha256"]), record)
@@ -469,28 +450,23 @@ def _built(job: _Job, step: Step, local: Path | None) -> Ready:
 def _checkout(artifact: object, job: _Job) -> Path:
     from tumbler.vcs import checkout_git
 
-    kind = getattr(artifact, "type", "")
-    if kind != "git":
-        raise UsageError(f"vcs type {kind!r} is not supported (tumbler installs git sources)")
     url = getattr(artifact, "url", None)
     if url is None:
         path = Path(str(getattr(artifact, "path", "")))
         url = (path if path.is_absolute() else job.base / path).resolve().as_uri()
     commit = str(getattr(artifact, "commit_id", ""))
-    cache_root = job.store.root.parent
-    return checkout_git(url, commit, cache_root, offline=job.options.offline).path
+    return checkout_git(url, commit, job.cache.root, offline=job.options.offline).path
 
 
-def _named(stored: Path, filename: str, scratch: Path) -> Path:
-    """``stored`` under its real file name (installer reads tags from it): a hard link."""
+def _named(stored: Path, filename: str, job: _Job) -> Path:
+    """``stored`` under its real file name (readers go by it: a wheel's tags, an sdist's
+    format): a hard link in the scratch directory."""
+    from tumbler.fetch import link_or_copy
+
     if stored.name == filename:
         return stored
-    target = scratch / "named" / stored.name / filename
+    target = job.scratch / "named" / stored.name / filename
+    if target.exists():
+        return target
     target.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        os.link(stored, target)
-    except OSError:
-        import shutil
-
-        shutil.copyfile(stored, target)
-    return target
+    return link_or_copy(stored, target)

@@ -22,7 +22,7 @@ from typing import Any
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-__all__ = ["Installed", "Stash", "find_installed", "record_paths"]
+__all__ = ["Installed", "Stash", "find_installed", "prune", "record_paths"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,16 +118,37 @@ def record_paths(installed: Installed) -> list[Path]:
     return paths
 
 
+def _protected(keep: tuple[Path, ...]) -> set[Path]:
+    """``keep`` (normalized) and every directory above them."""
+    out = {Path(os.path.normpath(k)) for k in keep}
+    return out | {parent for k in out for parent in k.parents}
+
+
+def prune(directories: set[Path], keep: tuple[Path, ...]) -> None:
+    """Remove each of ``directories`` that is now empty (its ``__pycache__`` too) and the
+    empty directories above it, deepest first; never ``keep`` (the scheme's own
+    directories: site-packages, bin, ...) nor anything above them."""
+    protected = _protected(keep)
+    for directory in sorted(directories, key=lambda p: len(p.parts), reverse=True):
+        with contextlib.suppress(OSError):
+            (directory / "__pycache__").rmdir()
+        current = directory
+        while current not in protected and current != current.parent:
+            try:
+                current.rmdir()
+            except OSError:
+                break
+            current = current.parent
+
+
 class Stash:
     """Files moved out of the environment, to be put back (:meth:`restore`) or dropped
     (:meth:`clear`). The stash lives beside the environment, on the same file system."""
 
     def __init__(self, root: Path, keep: tuple[Path, ...]) -> None:
         self.root = root
-        #: Directories never removed even when empty: the scheme's own (site-packages,
-        #: bin, ...) and every directory above them.
-        self._keep = {Path(os.path.normpath(k)) for k in keep}
-        self._keep |= {parent for k in self._keep for parent in k.parents}
+        #: Directories never removed even when empty (see :func:`prune`).
+        self._keep = keep
         self._moved: list[tuple[Path, Path]] = []
         self._dirs: set[Path] = set()
 
@@ -143,21 +164,8 @@ class Stash:
             self._moved.append((path, held))
             self._dirs.add(path.parent)
             count += 1
-        self._prune()
+        prune(self._dirs, self._keep)
         return count
-
-    def _prune(self) -> None:
-        """Remove directories the moves left empty (deepest first), and empty caches."""
-        for directory in sorted(self._dirs, key=lambda p: len(p.parts), reverse=True):
-            with contextlib.suppress(OSError):
-                (directory / "__pycache__").rmdir()
-            current = directory
-            while current not in self._keep and current != current.parent:
-                try:
-                    current.rmdir()
-                except OSError:
-                    break
-                current = current.parent
 
     def restore(self) -> None:
         """Put every moved file back where it was."""

@@ -11,17 +11,22 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from packaging import tags
 
 from tumbler.errors import UsageError
 from tumbler.targets import Target
 
+if TYPE_CHECKING:
+    from tumbler.cache import Cache
+
 __all__ = ["Interpreter", "create_venv", "inspect_python", "venv_python"]
+
+#: The cache's blob kind for interpreters' answers.
+_BLOB = "interpreter"
 
 _PROBE = r"""
 import json, os, sys, sysconfig
@@ -70,12 +75,6 @@ class Interpreter:
                 out.append(path)
         return tuple(out)
 
-    @property
-    def version(self) -> tuple[int, int]:
-        """``(major, minor)``."""
-        major, minor = self.environment["python_version"].split(".")[:2]
-        return int(major), int(minor)
-
 
 def venv_python(venv: Path) -> Path:
     """The interpreter of the virtual environment at ``venv``."""
@@ -115,29 +114,24 @@ def _fingerprint(python: Path | str) -> str | None:
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()
 
 
-def inspect_python(python: Path | str, cache_root: Path | None = None) -> Interpreter:
+def inspect_python(python: Path | str, cache: Cache | None = None) -> Interpreter:
     """Ask ``python`` what it is; a clear :class:`UsageError` when it cannot be run.
 
-    With ``cache_root`` the answer is kept under ``interpreters/`` in the cache, keyed by
-    the interpreter's fingerprint, and reused while the interpreter is unchanged.
+    With ``cache`` the answer is kept as a blob keyed by the interpreter's fingerprint and
+    reused while the interpreter is unchanged.
     """
-    key = _fingerprint(python) if cache_root is not None else None
-    cached = None if key is None else cache_root / "interpreters" / f"{key}.json"  # type: ignore[operator]
-    if cached is not None:
-        try:
-            return _interpreter(json.loads(cached.read_text(encoding="utf-8")))
-        except (OSError, ValueError, KeyError, TypeError):
-            pass
+    key = None if cache is None else _fingerprint(python)
+    if cache is not None and key is not None:
+        known = cache.get_blob(_BLOB, key)
+        if known is not None:
+            try:
+                return _interpreter(json.loads(known))
+            except (ValueError, KeyError, TypeError):
+                pass  # an entry from another layout: ask again
     facts = _ask(python)
     interpreter = _interpreter(facts)
-    if cached is not None:
-        from tumbler.atomic import write_atomic
-
-        try:
-            cached.parent.mkdir(parents=True, exist_ok=True)
-            write_atomic(cached, json.dumps(facts))
-        except OSError:
-            pass  # a cache that cannot be written only costs the next run a subprocess
+    if cache is not None and key is not None:
+        cache.put_blob(_BLOB, key, json.dumps(facts).encode())
     return interpreter
 
 
@@ -197,18 +191,16 @@ def create_venv(path: Path, python: str | None = None) -> None:
         except OSError as error:
             raise UsageError(f"cannot create a virtual environment at {path}: {error}") from None
         return
-    done = subprocess.run(
-        [python, "-m", "venv", "--without-pip", str(path)],
-        capture_output=True,
-        text=True,
-        check=False,
-        stdin=subprocess.DEVNULL,
-    )
+    try:
+        done = subprocess.run(
+            [python, "-m", "venv", "--without-pip", str(path)],
+            capture_output=True,
+            text=True,
+            check=False,
+            stdin=subprocess.DEVNULL,
+        )
+    except OSError as error:
+        raise UsageError(f"cannot run the Python {python}: {error}") from None
     if done.returncode != 0:
         last = (done.stderr.strip().splitlines() or ["no output"])[-1]
         raise UsageError(f"cannot create a virtual environment at {path} with {python}: {last}")
-
-
-def current_python() -> str:
-    """The interpreter tumbler itself runs on."""
-    return sys.executable

@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import io
-import os
 import re
-import shutil
 import tempfile
 import threading
 import zipfile
@@ -28,7 +26,7 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import NormalizedName, canonicalize_name
 
 from tumbler.errors import InputError, NetworkError
-from tumbler.fetch import Store
+from tumbler.fetch import Store, link_or_copy
 from tumbler.leaving import guarded
 from tumbler.net import redact
 
@@ -304,7 +302,7 @@ class MetadataFetcher:
             store = None if self._http.cache is None else Store(self._http.cache)
             stored = None if store is None or not expected else store.lookup({"sha256": expected})
             if stored is not None:
-                return metadata_from_sdist(_linked(stored, path))
+                return metadata_from_sdist(link_or_copy(stored, path))
             response = self._http.request("GET", file.url, into=path)
             if response.status != 200:
                 raise NetworkError(f"cannot fetch {redact(file.url)}: HTTP {response.status}")
@@ -316,12 +314,3 @@ class MetadataFetcher:
             if store is not None:
                 store.keep(path, "sha256", digest)
             return metadata_from_sdist(path)
-
-
-def _linked(stored: Path, path: Path) -> Path:
-    """``stored`` at ``path`` (its real file name: readers go by the suffix)."""
-    try:
-        os.link(stored, path)
-    except OSError:
-        shutil.copyfile(stored, path)
-    return path

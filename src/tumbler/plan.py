@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING, Any
 
 from packaging.utils import NormalizedName, canonicalize_name
 
+from tumbler.select import source_kind
+
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
@@ -28,7 +30,7 @@ if TYPE_CHECKING:
     from tumbler.installed import Installed
     from tumbler.select import Artifact
 
-__all__ = ["Action", "Plan", "Step", "direct_url", "make_plan", "source_kind"]
+__all__ = ["Action", "Plan", "Step", "direct_url", "make_plan"]
 
 #: Kept by ``sync`` even when the lock does not name them: the environment's installer.
 PROTECTED: frozenset[str] = frozenset({"pip"})
@@ -102,17 +104,11 @@ class Plan:
         return {a.value: len(self.of(a)) for a in Action}
 
 
-def source_kind(artifact: Artifact) -> str:
-    """wheel, sdist, vcs, directory or archive."""
-    return type(artifact).__name__.removeprefix("Package").lower()
-
-
-def _file_url(path: Path) -> str:
-    return path.resolve().as_uri()
-
-
-def direct_url(artifact: Artifact, base: Path | None) -> dict[str, Any] | None:
-    """The ``direct_url.json`` for a vcs, directory or archive source; None otherwise."""
+def direct_url(
+    artifact: Artifact, base: Path | None, *, editable: bool = True
+) -> dict[str, Any] | None:
+    """The ``direct_url.json`` for a vcs, directory or archive source; None otherwise. A
+    directory recorded as editable is installed editable unless ``editable`` is False."""
     kind = source_kind(artifact)
     if kind not in ("vcs", "directory", "archive"):
         return None
@@ -122,7 +118,7 @@ def direct_url(artifact: Artifact, base: Path | None) -> dict[str, Any] | None:
         path = Path(path_text)
         if base is not None and not path.is_absolute():
             path = base / path
-        url = _file_url(path)
+        url = path.resolve().as_uri()
     out: dict[str, Any] = {"url": url}
     if kind == "vcs":
         info: dict[str, Any] = {"vcs": artifact.type, "commit_id": artifact.commit_id}  # type: ignore[union-attr]
@@ -131,7 +127,8 @@ def direct_url(artifact: Artifact, base: Path | None) -> dict[str, Any] | None:
             info["requested_revision"] = requested
         out["vcs_info"] = info
     elif kind == "directory":
-        out["dir_info"] = {"editable": True} if getattr(artifact, "editable", False) else {}
+        wanted = editable and bool(getattr(artifact, "editable", False))
+        out["dir_info"] = {"editable": True} if wanted else {}
     else:
         hashes = {str(a).lower(): str(v).lower() for a, v in (artifact.hashes or {}).items()}  # type: ignore[union-attr]
         archive: dict[str, Any] = {"hashes": hashes}

@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 
     Artifact = PackageVcs | PackageDirectory | PackageArchive | PackageWheel | PackageSdist
 
-__all__ = ["Selection", "select"]
+__all__ = ["Selection", "select", "source_kind"]
 
 _AT = re.compile(r"packages\[(\d+)\]")
 _MAX_ROUNDS = 10_000
@@ -47,6 +47,11 @@ class Selection:
     target: str
     chosen: tuple[tuple[Package, Artifact], ...]
     findings: tuple[Finding, ...]
+
+
+def source_kind(artifact: Artifact) -> str:
+    """What a chosen source is: wheel, sdist, vcs, directory or archive."""
+    return type(artifact).__name__.removeprefix("Package").lower()
 
 
 def _finding(target: Target, message: str, location: str, rule: str, hint: str) -> Finding:

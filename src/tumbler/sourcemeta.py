@@ -37,6 +37,7 @@ from tumbler.errors import InputError
 if TYPE_CHECKING:
     from collections.abc import Collection, Iterator, Mapping, Sequence
 
+    from build import ProjectBuilder
     from build.env import DefaultIsolatedEnv
 
 __all__ = ["build_wheel", "metadata_from_sdist", "metadata_from_tree"]
@@ -145,8 +146,27 @@ def _tree_metadata(root: Path, origin: str, env: Mapping[str, str]) -> bytes:
 
 def _build_metadata(root: Path, env: Mapping[str, str]) -> bytes:
     """Run the hooks for ``root`` in a fresh isolated environment; METADATA's bytes."""
-    import build
     from build.env import DefaultIsolatedEnv
+
+    with (
+        _build_errors(),
+        tempfile.TemporaryDirectory(prefix="tumbler-metadata-") as out,
+        DefaultIsolatedEnv() as isolated,
+    ):
+        builder = _ready_builder(isolated, root, "wheel", env)
+        dist_info = Path(builder.metadata_path(out))
+        return (dist_info / "METADATA").read_bytes()
+
+
+def _ready_builder(
+    isolated: DefaultIsolatedEnv | _TargetEnv,
+    root: Path,
+    distribution: Literal["wheel", "editable"],
+    env: Mapping[str, str],
+) -> ProjectBuilder:
+    """A ``build.ProjectBuilder`` for ``root`` in ``isolated``, its build requirements for
+    ``distribution`` installed; no subprocess can prompt."""
+    import build
 
     extra = {**env, **_NO_PROMPT}
 
@@ -155,18 +175,12 @@ def _build_metadata(root: Path, env: Mapping[str, str]) -> bytes:
     ) -> None:
         _run(cmd, cwd=cwd, env={**env, **(extra_environ or {}), **_NO_PROMPT})
 
-    with (
-        _build_errors(),
-        tempfile.TemporaryDirectory(prefix="tumbler-metadata-") as out,
-        DefaultIsolatedEnv() as isolated,
-    ):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", build.TypoWarning)
-            builder = build.ProjectBuilder.from_isolated_env(isolated, root, runner=runner)
-        _install(isolated, builder.build_system_requires, extra, fresh=True)
-        _install(isolated, builder.get_requires_for_build("wheel"), extra)
-        dist_info = Path(builder.metadata_path(out))
-        return (dist_info / "METADATA").read_bytes()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", build.TypoWarning)
+        builder = build.ProjectBuilder.from_isolated_env(isolated, root, runner=runner)
+    _install(isolated, builder.build_system_requires, extra, fresh=True)
+    _install(isolated, builder.get_requires_for_build(distribution), extra)
+    return builder
 
 
 @contextlib.contextmanager
@@ -324,23 +338,10 @@ def _build(
     distribution: Literal["wheel", "editable"],
     env: Mapping[str, str],
 ) -> Path:
-    import build
-
-    extra = {**env, **_NO_PROMPT}
-
-    def runner(
-        cmd: Sequence[str], cwd: str | None = None, extra_environ: Mapping[str, str] | None = None
-    ) -> None:
-        _run(cmd, cwd=cwd, env={**env, **(extra_environ or {}), **_NO_PROMPT})
-
     isolated = _TargetEnv(python)
     try:
         with _build_errors():
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", build.TypoWarning)
-                builder = build.ProjectBuilder.from_isolated_env(isolated, root, runner=runner)
-            _install(isolated, builder.build_system_requires, extra, fresh=True)
-            _install(isolated, builder.get_requires_for_build(distribution), extra)
+            builder = _ready_builder(isolated, root, distribution, env)
             out.mkdir(parents=True, exist_ok=True)
             return Path(builder.build(distribution, out))
     finally:

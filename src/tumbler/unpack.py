@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import io
 import json
 import os
 import shutil
@@ -85,8 +86,7 @@ class _Staging(SchemeDictionaryDestination):
         self, scheme: Scheme, path: str, stream: BinaryIO, is_executable: bool
     ) -> RecordEntry:
         """installer's own, with strings for paths (a wheel has thousands of files)."""
-        if "/../" in f"/{path}/" or path.startswith("/") or "\\" in path:
-            raise ValueError(f"Attempting to write {path} outside of the target directory")
+        _check_inside(path)
         target = f"{self.scheme_dict[scheme]}/{path}"
         parent = target.rpartition("/")[0]
         if parent not in self._made:
@@ -115,6 +115,22 @@ class _Staging(SchemeDictionaryDestination):
         self, scheme: Scheme, record_file_path: str, records: Iterable[tuple[Scheme, RecordEntry]]
     ) -> None:
         self.root_scheme = scheme
+
+
+def _link(source: str, target: str) -> None:
+    """Hard-link ``source`` at ``target``, replacing a file already there (one of the
+    distribution this one replaces, or another's that shares the path)."""
+    try:
+        os.link(source, target)
+    except FileExistsError:
+        os.unlink(target)
+        os.link(source, target)
+
+
+def _check_inside(path: str) -> None:
+    """Refuse a wheel path that would land outside its scheme directory."""
+    if "/../" in f"/{path}/" or path.startswith("/") or "\\" in path:
+        raise ValueError(f"Attempting to write {path} outside of the target directory")
 
 
 def _hash_text(record: RecordEntry) -> str:
@@ -181,18 +197,18 @@ def stage(wheel: Path, cache_root: Path, algorithm: str, digest: str) -> Staged:
 
 @dataclass
 class _Target(SchemeDictionaryDestination):
-    """installer's destination for the environment, remembering every path written."""
+    """installer's destination for the environment, remembering every path written
+    (strings: there are thousands)."""
 
-    written: list[Path] = field(default_factory=list)
-    #: Files placed by :meth:`link_all` (strings: there are thousands).
-    linked: list[str] = field(default_factory=list)
+    written: list[str] = field(default_factory=list)
+    #: False once a hard link failed (another file system): copies from then on.
     link: bool = True
 
     def write_to_fs(
         self, scheme: Scheme, path: str, stream: BinaryIO, is_executable: bool
     ) -> RecordEntry:
         target = self._path_with_destdir(scheme, path)
-        self.written.append(target)
+        self.written.append(str(target))
         with contextlib.suppress(FileNotFoundError):
             target.unlink()  # never write through a hard link into the cache
         return super().write_to_fs(scheme, path, stream, is_executable)
@@ -205,31 +221,22 @@ class _Target(SchemeDictionaryDestination):
         made: set[str] = set()
         base = str(tree)
         for scheme, path in files:
-            root = roots[scheme]
-            if "/../" in f"/{path}/" or path.startswith("/"):
-                raise ValueError(f"Attempting to write {path} outside of the target directory")
-            target = f"{root}/{path}"
+            _check_inside(path)
+            target = f"{roots[scheme]}/{path}"
             source = f"{base}/{scheme}/{path}"
             parent = target.rpartition("/")[0]
             if parent not in made:
                 os.makedirs(parent, exist_ok=True)
                 made.add(parent)
-            self.linked.append(target)
+            self.written.append(target)
             if self.link:
                 try:
-                    os.link(source, target)
+                    _link(source, target)
                     continue
-                except FileExistsError:
-                    os.unlink(target)
-                    try:
-                        os.link(source, target)
-                        continue
-                    except OSError:
-                        self.link = False
                 except OSError:
-                    self.link = False  # another file system, or links refused: copy from now on
+                    self.link = False  # another file system, or links refused
             with contextlib.suppress(FileNotFoundError):
-                os.unlink(target)
+                os.unlink(target)  # never copy through a link into the cache
             shutil.copy2(source, target)
 
 
@@ -239,11 +246,12 @@ def install_staged(
     additional_metadata: Mapping[str, bytes],
     *,
     levels: tuple[int, ...] = (),
-    link: bool = True,
+    written: list[str] | None = None,
 ) -> list[str]:
     """Install a staged wheel into ``interpreter``'s environment; the paths written.
 
-    On failure the paths written so far are removed before the error propagates.
+    Every path is appended to ``written`` as it is written, so that on failure the caller
+    knows what to take away (:func:`tumbler.apply.apply_plan` does).
     """
     from installer.utils import Scheme as SchemeName
 
@@ -254,50 +262,32 @@ def install_staged(
         script_kind="win-amd64" if os.name == "nt" else "posix",
         overwrite_existing=True,
         bytecode_optimization_levels=levels,
-        link=link,
+        written=[] if written is None else written,
     )
     tree = staged_wheel.root / "tree"
     root_scheme = SchemeName(manifest["root_scheme"])
     dist_info = str(manifest["dist_info"])
     records: list[tuple[Scheme, RecordEntry]] = []
-    try:
-        for name, module, attr, section in manifest["entry_points"]:
-            records.append(
-                (SchemeName("scripts"), destination.write_script(name, module, attr, section))
-            )
-        linked: list[tuple[str, str]] = []
-        for scheme, path, hash_text, size, is_executable in manifest["files"]:
-            if scheme == "scripts":
-                with (tree / scheme / path).open("rb") as stream:
-                    entry = destination.write_file(scheme, path, stream, is_executable)
-            else:
-                entry = RecordEntry.from_elements(path, hash_text, str(size))
-                linked.append((scheme, path))
-            records.append((scheme, entry))
-        destination.link_all(tree, linked)
-        for filename, contents in sorted(additional_metadata.items()):
-            path = f"{dist_info}/{filename}"
-            with _stream(contents) as stream:
-                entry = destination.write_file(root_scheme, path, stream, False)
-            records.append((root_scheme, entry))
-        record_path = f"{dist_info}/RECORD"
-        records.append((root_scheme, RecordEntry(record_path, None, None)))
-        destination.finalize_installation(root_scheme, record_path, records)
-    except BaseException:
-        _remove([*map(str, destination.written), *destination.linked])
-        raise
-    return [*map(str, destination.written), *destination.linked]
-
-
-@contextlib.contextmanager
-def _stream(data: bytes) -> Any:
-    import io
-
-    with io.BytesIO(data) as stream:
-        yield stream
-
-
-def _remove(paths: list[str]) -> None:
-    for path in reversed(paths):
-        with contextlib.suppress(OSError):
-            os.unlink(path)
+    for name, module, attr, section in manifest["entry_points"]:
+        records.append(
+            (SchemeName("scripts"), destination.write_script(name, module, attr, section))
+        )
+    linked: list[tuple[str, str]] = []
+    for scheme, path, hash_text, size, is_executable in manifest["files"]:
+        if scheme == "scripts":
+            with (tree / scheme / path).open("rb") as stream:
+                entry = destination.write_file(scheme, path, stream, is_executable)
+        else:
+            entry = RecordEntry.from_elements(path, hash_text, str(size))
+            linked.append((scheme, path))
+        records.append((scheme, entry))
+    destination.link_all(tree, linked)
+    for filename, contents in sorted(additional_metadata.items()):
+        path = f"{dist_info}/{filename}"
+        with io.BytesIO(contents) as stream:
+            entry = destination.write_file(root_scheme, path, stream, False)
+        records.append((root_scheme, entry))
+    record_path = f"{dist_info}/RECORD"
+    records.append((root_scheme, RecordEntry(record_path, None, None)))
+    destination.finalize_installation(root_scheme, record_path, records)
+    return destination.written
