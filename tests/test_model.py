@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
+
 from tumbler.findings import Severity
 from tumbler.load import load, load_lock
 from tumbler.model import Lock, TumblerLockTool, TumblerPackageTool
 from tumbler.source import LockSource
+from tumbler.surface import SurfaceEntry
 
 _LOCK = """
 lock-version = "1.0"
@@ -17,11 +20,11 @@ name = "a"
 directory = { path = "a" }
 [packages.tool.tumbler]
 direct = true
-surface-digest = "sha256:00"
-capabilities = ["net", "fs"]
+surface = [{ import = "a", sha256 = "abababababababababababababababababababababababababababababababab", capabilities = ["async", "map"] }]
 [tool.tumbler]
 version = "0.1.0"
 exclude-newer = 2026-01-01T00:00:00Z
+surface-version = 1
 [tool.tumbler.inputs]
 "pyproject.toml" = "ff"
 """
@@ -34,9 +37,10 @@ def test_typed_views() -> None:
         version="0.1.0",
         inputs={"pyproject.toml": "ff"},
         exclude_newer=datetime(2026, 1, 1, tzinfo=UTC),
+        surface_version=1,
     )
     assert Lock.package_tumbler(lock.pylock.packages[0]) == TumblerPackageTool(
-        direct=True, surface_digest="sha256:00", capabilities=("net", "fs")
+        direct=True, surface=(SurfaceEntry("a", "a", "ab" * 32, ("async", "map")),)
     )
 
 
@@ -56,7 +60,29 @@ def test_wrong_types_are_warnings_and_ignored() -> None:
     package = Lock.package_tumbler(loaded.lock.pylock.packages[0])
     assert package is not None
     assert package.direct is None
-    assert package.capabilities == ("net", "fs")
+    assert [e.capabilities for e in package.surface] == [("async", "map")]
+
+
+def test_a_token_outside_the_vocabulary_is_named_and_never_stops_an_install() -> None:
+    """surface.md: reading a token outside the 13 is an error naming it. In validate it is
+    a warning at its place (the table is advisory, R38: an install must not depend on it);
+    the commands that read surfaces (diff, lock --check) refuse it, naming the token."""
+    from packaging.pylock import Package
+
+    from tumbler.errors import InputError
+    from tumbler.surface import entries_of
+
+    text = _LOCK.replace('"async", "map"', '"async", "network"')
+    loaded = load(LockSource("t", text.encode()))
+    [finding] = loaded.findings
+    assert finding.location == "packages[0].tool.tumbler.surface[0].capabilities"
+    assert (finding.rule, finding.severity) == ("R38", Severity.WARNING)
+    assert "'network' is not a capability token" in finding.message
+    assert loaded.lock is not None
+    package = loaded.lock.pylock.packages[0]
+    assert isinstance(package, Package)
+    with pytest.raises(InputError, match=r"surface\[0\]\.capabilities: 'network' is not"):
+        entries_of(package, "packages[0]")
 
 
 def test_no_tumbler_table() -> None:

@@ -230,6 +230,7 @@ def _cmd_lock(args: argparse.Namespace) -> int:
         universal=args.universal,
         environments=tuple(args.lock_environments or ()),
         progress=_progress(args.quiet),
+        surface=args.surface,
     )
     if args.check:
         from tumbler.check import check_json, check_markdown, check_text
@@ -462,6 +463,12 @@ def _parser() -> argparse.ArgumentParser:
         help="cache directory (default: TUMBLER_CACHE_DIR or ~/.cache/tumbler)",
     )
     lock.add_argument("--offline", action="store_true", help="use the cache only, no network")
+    lock.add_argument(
+        "--surface",
+        action="store_true",
+        help="record each package's typed API surface and capability tokens "
+        "(default: [tool.tumbler] surface)",
+    )
     lock.add_argument(
         "-U", "--upgrade", action="store_true", help="ignore the versions the lock pins"
     )

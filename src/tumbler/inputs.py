@@ -53,6 +53,8 @@ class LockInputs:
     prereleases: str = "if-necessary"
     exclude_newer: datetime | None = None
     target: str = ""
+    #: The surface record's rules version when surfaces are recorded (``--surface``).
+    surface_version: int | None = None
 
     @classmethod
     def of(
@@ -64,6 +66,7 @@ class LockInputs:
         target: str,
         exclude_newer: datetime | None,
         prereleases: str,
+        surface_version: int | None = None,
     ) -> LockInputs:
         """The inputs of locking ``project`` with these settings."""
         return cls(
@@ -81,6 +84,7 @@ class LockInputs:
             prereleases=prereleases,
             exclude_newer=exclude_newer,
             target=target,
+            surface_version=surface_version,
         )
 
     def table(self) -> dict[str, Any]:
@@ -95,6 +99,7 @@ class LockInputs:
                 "prereleases": self.prereleases,
                 "exclude-newer": self.exclude_newer,
                 "default-groups": list(self.default_groups),
+                "surface-version": self.surface_version,
                 "inputs": {
                     "dependencies": list(self.dependencies),
                     "constraints": list(self.constraints) or None,
@@ -134,6 +139,9 @@ class LockInputs:
             prereleases=str(table.get("prereleases", "if-necessary")),
             exclude_newer=exclude if isinstance(exclude, datetime) else None,
             target=str(table.get("target", "")),
+            surface_version=surface
+            if isinstance(surface := table.get("surface-version"), int)
+            else None,
         )
 
 
@@ -216,4 +224,5 @@ def input_drift(recorded: LockInputs, current: LockInputs) -> list[str]:
             "exclude-newer",
         ),
         *_value(recorded.target, current.target, "the target environment"),
+        *_value(recorded.surface_version, current.surface_version, "surface-version"),
     ]

@@ -27,6 +27,7 @@ from tumbler.inputs import LockInputs
 from tumbler.model import TOOL_NAME
 from tumbler.net import redact
 from tumbler.resolve import Req, resolve, roots_reaching, settle
+from tumbler.surface import SURFACE_VERSION
 from tumbler.targets import PLATFORMS
 
 if TYPE_CHECKING:
@@ -69,6 +70,8 @@ class LockRequest:
     #: select must lock. None (``--universal`` alone): a target of the default grid that
     #: cannot lock is left out, with a note, and ``environments`` state what is covered.
     environments: tuple[Marker, ...] = ()
+    #: Record each package's API surface (``--surface``, ``surface.md``).
+    surface: bool = False
 
 
 def target_name(target: Target) -> str:
@@ -452,4 +455,5 @@ def lock_inputs(request: LockRequest) -> LockInputs:
         ),
         exclude_newer=request.exclude_newer,
         prereleases=request.prereleases,
+        surface_version=SURFACE_VERSION if request.surface else None,
     )

@@ -38,7 +38,14 @@ if TYPE_CHECKING:
     from tumbler.index import IndexFile
     from tumbler.net import Http, Response
 
-__all__ = ["CoreMetadata", "FileSizes", "MetadataFetcher", "parse_metadata", "wheel_metadata"]
+__all__ = [
+    "CoreMetadata",
+    "FileSizes",
+    "MetadataFetcher",
+    "RangeFile",
+    "parse_metadata",
+    "wheel_metadata",
+]
 
 _TAIL = 64 * 1024
 _RANGE_TOTAL = re.compile(r"bytes \d+-\d+/(\d+)")
@@ -79,8 +86,9 @@ def parse_metadata(data: bytes, origin: str) -> CoreMetadata:
     )
 
 
-class _RangeFile(io.RawIOBase):
-    """A seekable view of a remote file that fetches only the byte ranges read."""
+class RangeFile(io.RawIOBase):
+    """A seekable view of a remote file that fetches only the byte ranges read (or given
+    ahead with :meth:`add`); :attr:`received` counts the bytes fetched."""
 
     def __init__(self, http: Http, url: str, size: int, tail: bytes) -> None:
         self._http = http
@@ -88,6 +96,11 @@ class _RangeFile(io.RawIOBase):
         self._size = size
         self._chunks: list[tuple[int, bytes]] = [(size - len(tail), tail)]
         self._pos = 0
+        self.received = len(tail)
+
+    def add(self, start: int, data: bytes) -> None:
+        """Bytes ``start`` … of the file, fetched ahead of reading them."""
+        self._chunks.append((start, data))
 
     def seekable(self) -> bool:
         return True
@@ -120,6 +133,7 @@ class _RangeFile(io.RawIOBase):
             if response.status != 206:
                 raise NetworkError(f"range request to {redact(self._url)} failed")
             self._chunks.append((self._pos, response.body))
+            self.received += len(response.body)
             data = response.body[: end - self._pos]
         self._pos += len(data)
         return data
@@ -276,7 +290,7 @@ class MetadataFetcher:
                 size = int(match.group(1))
                 if size <= len(response.body):
                     return self._from_zip(io.BytesIO(response.body), file)
-                remote = _RangeFile(self._http, file.url, size, response.body)
+                remote = RangeFile(self._http, file.url, size, response.body)
                 return self._from_zip(remote, file)
             response = self._http.get(file.url)
         if response.status != 200:

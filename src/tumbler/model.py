@@ -20,6 +20,8 @@ if TYPE_CHECKING:
 
     from packaging.pylock import Package, Pylock
 
+    from tumbler.surface import SurfaceEntry
+
 __all__ = ["TOOL_NAME", "Lock", "TumblerLockTool", "TumblerPackageTool"]
 
 #: The key of tumbler's tables under ``[tool]`` and ``[packages.tool]``.
@@ -53,6 +55,8 @@ class TumblerLockTool:
     inputs: Mapping[str, Any] = field(default_factory=dict)
     #: The ``--exclude-newer`` cut-off the lock was made with.
     exclude_newer: datetime | None = None
+    #: The version of the surface record's rules, when the lock records surfaces.
+    surface_version: int | None = None
 
     @classmethod
     def parse(
@@ -63,6 +67,7 @@ class TumblerLockTool:
             *_check(table, "version", str, where, "R18"),
             *_check(table, "inputs", Mapping, where, "R18"),
             *_check(table, "exclude-newer", datetime, where, "R18"),
+            *_check(table, "surface-version", int, where, "R18"),
         ]
         bad = {p.location.rsplit(".", 1)[-1] for p in problems}
         inputs = table.get("inputs") if "inputs" not in bad else None
@@ -71,6 +76,7 @@ class TumblerLockTool:
                 version=None if "version" in bad else table.get("version"),
                 inputs={str(k): v for k, v in (inputs or {}).items()},
                 exclude_newer=None if "exclude-newer" in bad else table.get("exclude-newer"),
+                surface_version=None if "surface-version" in bad else table.get("surface-version"),
             ),
             problems,
         )
@@ -82,29 +88,36 @@ class TumblerPackageTool:
 
     #: Whether the package was asked for directly by the project (not only pulled in).
     direct: bool | None = None
-    #: Digest of the package's typed public API surface.
-    surface_digest: str | None = None
-    #: Capability tokens (closed vocabulary) the package's code uses.
-    capabilities: tuple[str, ...] = ()
+    #: The API surface record: one entry per public import package (``surface.md``).
+    surface: tuple[SurfaceEntry, ...] = ()
 
     @classmethod
     def parse(
-        cls, table: Mapping[str, Any], where: str
+        cls, table: Mapping[str, Any], where: str, distribution: str = ""
     ) -> tuple[TumblerPackageTool, list[Finding]]:
-        """A typed view of ``table``; wrongly typed keys are warned about and ignored."""
-        problems = [
-            *_check(table, "direct", bool, where, "R38"),
-            *_check(table, "surface-digest", str, where, "R38"),
-            *_check(table, "capabilities", list, where, "R38"),
-        ]
+        """A typed view of ``table``; wrongly typed keys and malformed surface entries (a
+        token outside the vocabulary, ...) are warned about and ignored: the table is
+        advisory (R38), so it never stops an install; ``diff`` and ``lock --check`` refuse
+        it (:func:`tumbler.surface.entries_of`)."""
+        from tumbler.surface import parse_entries
+
+        problems = _check(table, "direct", bool, where, "R38")
         bad = {p.location.rsplit(".", 1)[-1] for p in problems}
-        capabilities = () if "capabilities" in bad else table.get("capabilities", ())
+        surface: tuple[SurfaceEntry, ...] = ()
+        if "surface" in table:
+            surface, wrong = parse_entries(table["surface"], distribution, f"{where}.surface")
+            problems += [
+                Finding(
+                    location=location,
+                    rule="R38",
+                    severity=Severity.WARNING,
+                    message=f"tumbler's surface record: {problem}; entry ignored",
+                    hint="let tumbler rewrite its own table (tumbler lock --surface)",
+                )
+                for location, problem in wrong
+            ]
         return (
-            cls(
-                direct=None if "direct" in bad else table.get("direct"),
-                surface_digest=None if "surface-digest" in bad else table.get("surface-digest"),
-                capabilities=tuple(str(c) for c in capabilities),
-            ),
+            cls(direct=None if "direct" in bad else table.get("direct"), surface=surface),
             problems,
         )
 
@@ -133,4 +146,4 @@ class Lock:
     def package_tumbler(package: Package) -> TumblerPackageTool | None:
         """tumbler's ``[packages.tool.tumbler]`` table of ``package``, when there is one."""
         table = _tool_table(package.tool)
-        return None if table is None else TumblerPackageTool.parse(table, "")[0]
+        return None if table is None else TumblerPackageTool.parse(table, "", str(package.name))[0]

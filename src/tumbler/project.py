@@ -68,6 +68,8 @@ class Settings:
     editable: frozenset[NormalizedName] = frozenset()
     #: A universal lock's environments (PEP 508 marker expressions).
     environments: tuple[str, ...] = ()
+    #: Record each package's API surface (``surface = true``; ``--surface``).
+    surface: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -163,6 +165,9 @@ def _settings(table: Any, where: str) -> Settings:
     if index_url is not None and not isinstance(index_url, str):
         raise InputError(f"{where}.index-url: expected a URL string")
     default_groups = table.get("default-groups")
+    surface = table.get("surface", False)
+    if not isinstance(surface, bool):
+        raise InputError(f"{where}.surface: expected true or false")
     return Settings(
         index_url=index_url,
         extra_index_urls=_strings(table.get("extra-index-url", []), f"{where}.extra-index-url"),
@@ -178,6 +183,7 @@ def _settings(table: Any, where: str) -> Settings:
             canonicalize_name(n) for n in _strings(table.get("editable", []), f"{where}.editable")
         ),
         environments=_strings(table.get("environments", []), f"{where}.environments"),
+        surface=surface,
     )
 
 

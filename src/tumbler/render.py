@@ -81,11 +81,22 @@ def toml_value(value: Any) -> str:
     if isinstance(value, date | time):
         return value.isoformat()
     if isinstance(value, Mapping):
-        return _inline(sorted(value.items()))
+        return _inline(sorted(value.items(), key=_key_order))
     if isinstance(value, Sequence):
         return "[" + ", ".join(toml_value(v) for v in value) + "]"
     msg = f"cannot write {type(value).__name__} as TOML"
     raise TypeError(msg)
+
+
+#: Keys written first in inline tables, in this order (a name before what describes it:
+#: tumbler's surface entries read ``{ import = ..., sha256 = ..., capabilities = [...] }``);
+#: other keys follow, sorted.
+_LEADING_KEYS = ("import", "sha256")
+
+
+def _key_order(item: tuple[str, Any]) -> tuple[int, str]:
+    key = item[0]
+    return (_LEADING_KEYS.index(key), "") if key in _LEADING_KEYS else (len(_LEADING_KEYS), key)
 
 
 def _inline(items: Sequence[tuple[str, Any]]) -> str:

@@ -240,7 +240,9 @@ def _package(index: int, package: Mapping[str, Any], newer: bool) -> Iterator[Fi
         )
     tool = package.get("tool")
     if isinstance(tool, dict) and isinstance(tool.get(TOOL_NAME), dict):
-        yield from TumblerPackageTool.parse(tool[TOOL_NAME], f"{where}.tool.{TOOL_NAME}")[1]
+        yield from TumblerPackageTool.parse(
+            tool[TOOL_NAME], f"{where}.tool.{TOOL_NAME}", str(package.get("name", ""))
+        )[1]
 
 
 def _vcs(where: str, vcs: Mapping[str, Any]) -> Iterator[Finding]:

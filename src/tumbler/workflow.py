@@ -60,6 +60,8 @@ class LockOptions:
     environments: tuple[str, ...] = ()
     #: Where to show progress (a terminal), or None for none.
     progress: Progress | None = None
+    #: Record API surfaces (``--surface``; else ``[tool.tumbler] surface``).
+    surface: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,6 +169,7 @@ def _prepare(options: LockOptions) -> _Prepared:
         upgrade_packages=frozenset(canonicalize_name(n) for n in options.upgrade_packages),
         universe=universe,
         environments=environments,
+        surface=options.surface or project.settings.surface,
     )
     return _Prepared(output, request, Cache(cache_dir))
 
@@ -245,6 +248,17 @@ def _covered(request: LockRequest, finder: Finder) -> str:
     return f"{covered} of {every} environments"
 
 
+def _surfaces(
+    pylock: Pylock, request: LockRequest, http: Http, cache: Cache
+) -> tuple[Pylock, str | None]:
+    """``pylock`` with its packages' API surfaces recorded, and a note on what it cost."""
+    from tumbler.surfacefetch import record_surfaces
+
+    targets = [t.tags for t in request.universe] or [request.target.tags]
+    recorded, stats = record_surfaces(pylock, targets, http, cache, request.lock_dir)
+    return recorded, stats.note()
+
+
 def run_lock(options: LockOptions) -> LockOutcome:
     """Lock the project and write the lock if it changed."""
     import dataclasses
@@ -266,9 +280,13 @@ def run_lock(options: LockOptions) -> LockOutcome:
         existing = None  # an unreadable old lock only loses its pins as preferences
     request = dataclasses.replace(prepared.request, preferences=_preferences(existing))
     http = _http(options, prepared)
+    surface_note: str | None = None
     try:
         with _progress(options, "locking", http):
             pylock, finder = lock(request, http)
+        if request.surface:
+            with _progress(options, "reading API surfaces", http):
+                pylock, surface_note = _surfaces(pylock, request, http, prepared.cache)
     finally:
         http.close()
     text = render(pylock)
@@ -281,7 +299,7 @@ def run_lock(options: LockOptions) -> LockOutcome:
         packages=len(pylock.packages),
         target=_covered(request, finder),
         seconds=time.perf_counter() - started,
-        notes=_notes(finder),
+        notes=_notes(finder) + ((surface_note,) if surface_note else ()),
     )
 
 
@@ -312,6 +330,8 @@ def run_check(options: LockOptions) -> CheckResult:
     try:
         with _progress(options, "checking", http):
             fresh, _ = lock(request, http)
+            if request.surface:
+                fresh, _ = _surfaces(fresh, request, http, prepared.cache)
     except NetworkError as error:
         if not inputs:
             raise

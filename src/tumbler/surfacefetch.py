@@ -1,0 +1,469 @@
+"""The I/O side of the surface record: read locked wheels' members and record surfaces.
+
+Only the members :func:`tumbler.surface.wanted_members` names are fetched: the zip's central
+directory first (the file's last 64 KiB, more if it is longer), then those members, by
+HTTP range requests merged into few spans. When the index answers a range request with
+the whole file, or the members would be most of it, the whole file is read (and, its
+sha256 checked, filed in the store that ``tumbler install`` uses). A wheel already in the
+store is read from disk. Results are cached by the wheel's sha256, so re-locking unchanged
+files costs one small read each. Parsing runs in worker processes when there is much of it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import io
+import json
+import os
+import re
+import zipfile
+import zlib
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from packaging.utils import parse_wheel_filename
+
+from tumbler.errors import InputError, NetworkError
+from tumbler.fetch import Store
+from tumbler.metadata import RangeFile
+from tumbler.model import TOOL_NAME
+from tumbler.net import redact
+from tumbler.surface import (
+    SURFACE_VERSION,
+    ImportSurface,
+    from_json,
+    stub_target,
+    surface_table,
+    to_json,
+    wanted_members,
+    wheel_surfaces,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping, Sequence
+
+    from packaging.pylock import Package, PackageWheel, Pylock
+    from packaging.tags import Tag
+
+    from tumbler.cache import Cache
+    from tumbler.net import Http
+
+__all__ = ["SurfaceStats", "WheelRef", "choose_wheel", "read_surfaces", "record_surfaces"]
+
+_TAIL = 64 * 1024
+_RANGE_TOTAL = re.compile(r"bytes \d+-\d+/(\d+)")
+#: Spans of wanted members closer than this are fetched as one range.
+_GAP = 32 * 1024
+#: When the wanted members make up more than this share of the file, read it whole.
+_WHOLE_SHARE = 0.6
+#: From this many wheels to parse on, parsing runs in worker processes.
+_PROCESS_FROM = 3
+
+
+@dataclass(frozen=True, slots=True)
+class WheelRef:
+    """One wheel to read: from the index (``url``) or from disk (``path``)."""
+
+    distribution: str
+    filename: str
+    url: str | None = None
+    path: Path | None = None
+    sha256: str | None = None
+
+
+@dataclass(slots=True)
+class SurfaceStats:
+    """What reading surfaces cost, for the lock's notes and the benchmark."""
+
+    wheels: int = 0
+    cached: int = 0
+    #: Bytes fetched over the network for surfaces.
+    received: int = 0
+    #: The sizes of the wheels read over the network (what whole downloads would cost).
+    whole: int = 0
+    no_wheel: list[str] = field(default_factory=list)
+
+    def note(self) -> str | None:
+        """One line for the lock's notes, or None when everything came from the cache."""
+        read = self.wheels - self.cached
+        parts = []
+        if read:
+            share = f" of {self.whole / 1e6:.1f} MB" if self.whole else ""
+            parts.append(
+                f"surface: read {read} wheel{'s' if read != 1 else ''} "
+                f"({self.cached} cached), fetched {self.received / 1e6:.1f} MB{share}"
+            )
+        if self.no_wheel:
+            parts.append(
+                "surface: no wheel locked, no surface recorded for " + ", ".join(self.no_wheel)
+            )
+        return "; ".join(parts) or None
+
+
+@dataclass(frozen=True, slots=True)
+class _Content:
+    names: tuple[str, ...]
+    data: Mapping[str, bytes]
+
+
+# --- choosing the wheel --------------------------------------------------------------------
+
+
+def _pure(filename: str) -> bool:
+    _, _, _, tags = parse_wheel_filename(filename)
+    return all(t.abi == "none" and t.platform == "any" for t in tags)
+
+
+def choose_wheel(package: Package, targets: Sequence[Sequence[Tag]]) -> PackageWheel | None:
+    """The wheel a surface is read from: the pure-Python one, else the best match for the
+    first target (in order) that any wheel suits, else the first by name. The choice
+    depends only on the lock and its targets, never on the machine running tumbler."""
+    wheels = sorted(package.wheels or (), key=lambda w: w.filename or "")
+    if not wheels:
+        return None
+    for wheel in wheels:
+        if wheel.filename and _pure(wheel.filename):
+            return wheel
+    for tags in targets:
+        rank = {tag: i for i, tag in enumerate(tags)}
+        best: tuple[int, PackageWheel] | None = None
+        for wheel in wheels:
+            if not wheel.filename:
+                continue
+            _, _, _, parsed = parse_wheel_filename(wheel.filename)
+            score = min((rank[t] for t in parsed if t in rank), default=None)
+            if score is not None and (best is None or score < best[0]):
+                best = (score, wheel)
+        if best is not None:
+            return best[1]
+    return wheels[0]
+
+
+def _ref(package: Package, wheel: PackageWheel, lock_dir: Path | None) -> WheelRef:
+    path = None
+    if wheel.path is not None:
+        path = Path(wheel.path)
+        if not path.is_absolute() and lock_dir is not None:
+            path = lock_dir / path
+    return WheelRef(
+        distribution=str(package.name),
+        filename=wheel.filename or "",
+        url=wheel.url,
+        path=path,
+        sha256=wheel.hashes.get("sha256"),
+    )
+
+
+# --- reading members -----------------------------------------------------------------------
+
+
+def _spans(infos: Iterable[zipfile.ZipInfo], limit: int) -> list[tuple[int, int]]:
+    spans = sorted(
+        (
+            info.header_offset,
+            min(
+                limit,
+                info.header_offset
+                + 30
+                + len(info.filename.encode())
+                + len(info.extra)
+                + info.compress_size
+                + 256,
+            ),
+        )
+        for info in infos
+    )
+    merged: list[tuple[int, int]] = []
+    for start, end in spans:
+        if merged and start - merged[-1][1] <= _GAP:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def _from_zip(handle: io.IOBase | io.BytesIO | Path, origin: str) -> _Content:
+    try:
+        with zipfile.ZipFile(handle) as archive:
+            names = archive.namelist()
+            return _Content(tuple(names), {n: archive.read(n) for n in wanted_members(names)})
+    except (zipfile.BadZipFile, OSError, EOFError, zlib.error, NotImplementedError) as error:
+        raise InputError(f"{origin}: not a readable wheel: {error}") from None
+
+
+class _Reader:
+    """Fetches wheel members and keeps the counts (thread-safe enough: counts only)."""
+
+    def __init__(self, http: Http, cache: Cache | None, stats: SurfaceStats) -> None:
+        self.http = http
+        self.cache = cache
+        self.store = None if cache is None else Store(cache)
+        self.stats = stats
+
+    def content(self, ref: WheelRef) -> _Content:
+        if ref.path is not None:
+            return _from_zip(ref.path, ref.filename)
+        stored = (
+            None
+            if self.store is None or not ref.sha256
+            else self.store.lookup({"sha256": ref.sha256})
+        )
+        if stored is not None:
+            return _from_zip(stored, ref.filename)
+        if ref.url is None:
+            raise InputError(f"{ref.filename}: the lock gives neither a url nor a path")
+        if ref.url.startswith("file:"):
+            from tumbler.net import file_path
+
+            return _from_zip(file_path(ref.url), ref.filename)
+        return self._remote(ref, ref.url)
+
+    def _remote(self, ref: WheelRef, url: str) -> _Content:
+        response = self.http.get(url, {"Range": f"bytes=-{_TAIL}"})
+        match = _RANGE_TOTAL.match(response.headers.get("content-range", ""))
+        if response.status == 206 and match:
+            total = int(match.group(1))
+            self.stats.whole += total
+            if total <= len(response.body):
+                self.stats.received += len(response.body)
+                return _from_zip(io.BytesIO(response.body), ref.filename)
+            remote = RangeFile(self.http, url, total, response.body)
+            try:
+                with zipfile.ZipFile(remote) as archive:
+                    names = archive.namelist()
+                    wanted = wanted_members(names)
+                    infos = [archive.getinfo(n) for n in wanted]
+                    spans = _spans(infos, total)
+                    if sum(end - start for start, end in spans) <= _WHOLE_SHARE * total:
+                        for start, end in spans:
+                            part = self.http.get(url, {"Range": f"bytes={start}-{end - 1}"})
+                            if part.status != 206:
+                                raise NetworkError(f"range request to {redact(url)} failed")
+                            remote.add(start, part.body)
+                            remote.received += len(part.body)
+                        data = {n: archive.read(n) for n in wanted}
+                        self.stats.received += remote.received
+                        return _Content(tuple(names), data)
+            except (zipfile.BadZipFile, EOFError, zlib.error, NotImplementedError) as error:
+                raise InputError(f"{ref.filename}: not a readable wheel: {error}") from None
+            self.stats.received += remote.received
+            response = self.http.get(url)
+        elif response.status == 200:
+            self.stats.whole += len(response.body)
+        if response.status != 200:
+            raise NetworkError(f"cannot fetch {redact(url)}: HTTP {response.status}")
+        self.stats.received += len(response.body)
+        self._keep(ref, response.body)
+        return _from_zip(io.BytesIO(response.body), ref.filename)
+
+    def _keep(self, ref: WheelRef, body: bytes) -> None:
+        """Check a whole download against the lock's sha256 and file it in the store."""
+        digest = hashlib.sha256(body).hexdigest()
+        if ref.sha256 and digest != ref.sha256:
+            raise InputError(
+                f"{ref.filename}: the downloaded file does not match the lock's sha256"
+            )
+        if self.store is not None:
+            temp = self.store.scratch()
+            temp.write_bytes(body)
+            self.store.adopt(temp, {"sha256": digest})
+
+
+# --- surfaces, cached ----------------------------------------------------------------------
+
+
+def _tops(names: Iterable[str]) -> list[str]:
+    out = set()
+    for name in names:
+        first = name.split("/", 1)[0]
+        if first.endswith((".dist-info", ".data")):
+            continue
+        top = stub_target(first) or first
+        out.add(top.split(".", 1)[0] if "/" not in name else top)
+    return sorted(out)
+
+
+def _analyse(
+    distribution: str,
+    content: _Content,
+    stubs: Mapping[str, tuple[str, _Content]],
+) -> bytes:
+    """Parse one wheel (run in a worker process when there are many)."""
+    stub_inputs = {top: (name, stub.data, stub.names) for top, (name, stub) in stubs.items()}
+    return to_json(wheel_surfaces(distribution, content.names, content.data, stubs=stub_inputs))
+
+
+def _analyse_packed(arguments: tuple[str, _Content, Mapping[str, tuple[str, _Content]]]) -> bytes:
+    return _analyse(*arguments)
+
+
+@dataclass(slots=True)
+class _Job:
+    ref: WheelRef
+    stub_only: bool
+    record: dict[str, Any] | None = None  # the cached blob: tops and variants
+    content: _Content | None = None
+    variant: str = ""
+    stubs: dict[str, tuple[str, WheelRef]] = field(default_factory=dict)
+    result: tuple[ImportSurface, ...] | None = None
+
+
+def _blob_key(ref: WheelRef) -> str | None:
+    return None if not ref.sha256 else f"v{SURFACE_VERSION}-{ref.sha256}"
+
+
+def _is_stub_only(name: str) -> bool:
+    return name.startswith("types-") or name.endswith("-stubs")
+
+
+def read_surfaces(
+    refs: Sequence[WheelRef],
+    http: Http,
+    cache: Cache | None,
+    *,
+    stats: SurfaceStats | None = None,
+    stub_refs: Sequence[WheelRef] = (),
+) -> dict[WheelRef, tuple[ImportSurface, ...]]:
+    """The surfaces of each wheel in ``refs`` (and of ``stub_refs``, stub-only wheels whose
+    ``.pyi`` files stand in for modules the others ship without one)."""
+    stats = stats if stats is not None else SurfaceStats()
+    reader = _Reader(http, cache, stats)
+    jobs = [_Job(r, stub_only=True) for r in stub_refs] + [
+        _Job(r, stub_only=_is_stub_only(r.distribution)) for r in refs if r not in stub_refs
+    ]
+    stats.wheels += len(jobs)
+
+    def load(job: _Job) -> None:
+        key = _blob_key(job.ref)
+        blob = None if cache is None or key is None else cache.get_blob("surface", key)
+        if blob is not None:
+            job.record = json.loads(blob)
+        else:
+            job.content = reader.content(job.ref)
+
+    with ThreadPoolExecutor(min(8, max(1, len(jobs)))) as pool:
+        list(pool.map(load, jobs))
+        stub_tops: dict[str, _Job] = {}
+        for job in jobs:
+            if job.stub_only:
+                for top in _job_tops(job):
+                    stub_tops.setdefault(top, job)
+        for job in jobs:
+            if job.stub_only:
+                continue
+            for top in _job_tops(job):
+                if top in stub_tops:
+                    stub = stub_tops[top]
+                    job.stubs[top] = (stub.ref.distribution, stub.ref)
+            job.variant = "+".join(sorted({s.sha256 or s.filename for _, s in job.stubs.values()}))
+            cached = (job.record or {}).get("variants", {}).get(job.variant)
+            if cached is not None:
+                job.result = from_json(json.dumps(cached).encode())
+        for job in jobs:
+            if job.stub_only:
+                cached = (job.record or {}).get("variants", {}).get("")
+                if cached is not None:
+                    job.result = from_json(json.dumps(cached).encode())
+        needed = {j.ref for j in jobs if j.result is None}
+        needed |= {s for j in jobs if j.result is None for _, s in j.stubs.values()}
+        missing = [j for j in jobs if j.ref in needed and j.content is None]
+        list(pool.map(lambda j: setattr(j, "content", reader.content(j.ref)), missing))
+    by_ref = {j.ref: j for j in jobs}
+    todo = [j for j in jobs if j.result is None]
+    stats.cached += len(jobs) - len(todo)
+    arguments = [
+        (
+            j.ref.distribution,
+            j.content,
+            {top: (name, by_ref[ref].content) for top, (name, ref) in j.stubs.items()},
+        )
+        for j in todo
+    ]
+    for job, data in zip(todo, _run(arguments), strict=True):
+        job.result = from_json(data)
+        _store(cache, job, data)
+    return {j.ref: j.result or () for j in jobs}
+
+
+def _job_tops(job: _Job) -> list[str]:
+    if job.record is not None:
+        return list(job.record.get("tops", []))
+    assert job.content is not None
+    return _tops(job.content.names)
+
+
+def _run(arguments: list[Any]) -> list[bytes]:
+    if len(arguments) < _PROCESS_FROM:
+        return [_analyse_packed(a) for a in arguments]
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    workers = min(len(arguments), os.cpu_count() or 1)
+    # spawn, not fork: this process has threads (the HTTP transport) a fork would copy.
+    context = multiprocessing.get_context("spawn")
+    # Biggest first, so that a large wheel does not start last.
+    order = sorted(
+        range(len(arguments)),
+        key=lambda i: -sum(len(b) for b in arguments[i][1].data.values()),
+    )
+    with ProcessPoolExecutor(workers, mp_context=context) as pool:
+        futures = {i: pool.submit(_analyse_packed, arguments[i]) for i in order}
+        return [futures[i].result() for i in range(len(arguments))]
+
+
+def _store(cache: Cache | None, job: _Job, data: bytes) -> None:
+    key = _blob_key(job.ref)
+    if cache is None or key is None:
+        return
+    record = job.record or {"tops": _job_tops(job), "variants": {}}
+    record["variants"][job.variant] = json.loads(data)
+    cache.put_blob("surface", key, json.dumps(record, separators=(",", ":")).encode())
+
+
+# --- the lock ------------------------------------------------------------------------------
+
+
+def record_surfaces(
+    pylock: Pylock,
+    targets: Sequence[Sequence[Tag]],
+    http: Http,
+    cache: Cache | None,
+    lock_dir: Path | None = None,
+) -> tuple[Pylock, SurfaceStats]:
+    """``pylock`` with every package's surface entries in ``[packages.tool.tumbler]`` and
+    ``surface-version`` in ``[tool.tumbler]``."""
+    stats = SurfaceStats()
+    chosen: dict[int, WheelRef] = {}
+    for index, package in enumerate(pylock.packages):
+        wheel = choose_wheel(package, targets)
+        if wheel is None:
+            stats.no_wheel.append(str(package.name))
+            continue
+        chosen[index] = _ref(package, wheel, lock_dir)
+    stub_refs = [r for r in chosen.values() if _is_stub_only(r.distribution)]
+    surfaces = read_surfaces(list(chosen.values()), http, cache, stats=stats, stub_refs=stub_refs)
+    packages = []
+    for index, package in enumerate(pylock.packages):
+        ref = chosen.get(index)
+        entries = surface_table(surfaces.get(ref, ())) if ref is not None else []
+        packages.append(_with_surface(package, entries))
+    tool = dict(pylock.tool or {})
+    table = dict(tool.get(TOOL_NAME) or {})
+    table["surface-version"] = SURFACE_VERSION
+    tool[TOOL_NAME] = table
+    return dataclasses.replace(pylock, packages=packages, tool=tool), stats
+
+
+def _with_surface(package: Package, entries: list[dict[str, Any]]) -> Package:
+    tool = dict(package.tool or {})
+    table = {k: v for k, v in dict(tool.get(TOOL_NAME) or {}).items() if k != "surface"}
+    if entries:
+        table["surface"] = entries
+    if table:
+        tool[TOOL_NAME] = table
+    else:
+        tool.pop(TOOL_NAME, None)
+    return dataclasses.replace(package, tool=tool or None)
