@@ -120,6 +120,8 @@ class Dist:
         platform_wheels: Tags (``cp312-cp312-win_amd64``) of further wheels to build, one
             each, with the same contents: a release with wheels for some platforms only.
         scripts: Console-script names; each runs the module's ``main`` (wheels only).
+        modules: Further wheel members as ``(path, text)`` (``pkg/api.pyi``, ``other.py``);
+            a path equal to the default ``<import>/__init__.py`` replaces it (wheels only).
     """
 
     name: str
@@ -133,6 +135,7 @@ class Dist:
     wheel: bool = True
     platform_wheels: tuple[str, ...] = ()
     scripts: tuple[str, ...] = ()
+    modules: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
         """Validate the fields and freeze ``extras``."""
@@ -286,7 +289,9 @@ def _wheel_members(dist: Dist, tag: str = "py3-none-any") -> list[tuple[str, byt
             b"Tag: " + tag.encode() + b"\n",
         ]
     )
-    payload = sorted([(f"{dist.import_name}/__init__.py", _module_source(dist))])
+    given = {path: text.encode() for path, text in dist.modules}
+    default = f"{dist.import_name}/__init__.py"
+    payload = sorted({default: _module_source(dist), **given}.items())
     meta = sorted(
         [(f"{dist_info}/METADATA", core_metadata(dist)), (f"{dist_info}/WHEEL", wheel_file)]
     )

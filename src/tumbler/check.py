@@ -15,7 +15,7 @@ import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from tumbler.diff import ChangeKind, diff_locks
+from tumbler.diff import ChangeKind, diff_locks, surface_changes
 
 if TYPE_CHECKING:
     from packaging.pylock import Pylock
@@ -83,14 +83,21 @@ def drift_of(diff: LockDiff) -> tuple[Drift, ...]:
             out.append(Drift("removed", _subject(change), (f"{change.old_version}",)))
         else:
             out.append(Drift("changed", _subject(change), _fields(change)))
-    return tuple(sorted(out, key=lambda d: (d.subject != "lock", d.subject, d.kind)))
+    out.sort(key=lambda d: (d.subject != "lock", d.subject, d.kind))
+    # Surface entries after the packages (surface.md): ``changed httpx:httpx
+    # (surface-sha256,capabilities)``, by kind then key.
+    surfaces = [Drift(c.kind.value, c.key, c.fields) for c in diff.surfaces]
+    return tuple(out + sorted(surfaces, key=lambda d: (d.kind, d.subject)))
 
 
 def content_drift(committed: Pylock, fresh: Pylock) -> tuple[Drift, ...]:
     """How ``fresh`` differs from ``committed``, ignoring the recorded inputs."""
-    return drift_of(
-        diff_locks(dataclasses.replace(committed, tool=None), dataclasses.replace(fresh, tool=None))
+    diff = diff_locks(
+        dataclasses.replace(committed, tool=None), dataclasses.replace(fresh, tool=None)
     )
+    # Surfaces compare with the locks' own tool tables: digests made under another
+    # surface-version are not compared (the input drift says the version changed).
+    return drift_of(dataclasses.replace(diff, surfaces=surface_changes(committed, fresh)))
 
 
 def check_text(result: CheckResult) -> str:

@@ -19,8 +19,12 @@ from tumbler.findings import Finding, Severity, has_errors, sort_findings, stric
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
+    from tumbler.cache import Cache
+    from tumbler.model import Lock
+    from tumbler.net import Http
     from tumbler.progress import Progress
     from tumbler.report import FileReport, Style
+    from tumbler.surfacefetch import Upgrade
 
 __all__ = ["main"]
 
@@ -190,13 +194,99 @@ def _cmd_diff(args: argparse.Namespace) -> int:
     old, new = old_loaded.lock, new_loaded.lock
     assert old is not None and new is not None
     diff = diff_locks(old.pylock, new.pylock)
+    upgrades = _surface_upgrades(args, old, new) if args.surface else None
     if args.format == "json":
-        _emit(diff_json(diff, old.origin, new.origin))
+        text = diff_json(diff, old.origin, new.origin)
+        if upgrades is not None:
+            from tumbler.surfaceview import upgrades_json
+
+            text = text[: text.rindex("}")].rstrip() + ',\n  "names": '
+            text += upgrades_json(upgrades).replace("\n", "\n  ") + "\n}"
+        _emit(text)
     elif args.format == "markdown":
         _emit(diff_markdown(diff, old.origin, new.origin))
     else:
         _emit(diff_text(diff, old.origin, new.origin, _style(args.color)))
+    if upgrades is not None and args.format != "json":
+        from tumbler.surfaceview import upgrades_text
+
+        _emit("\nPublic names\n" + upgrades_text(upgrades))
     return EXIT_OK if diff.equal else EXIT_FINDINGS
+
+
+def _surface_http(args: argparse.Namespace) -> tuple[Http, Cache]:
+    from pathlib import Path
+
+    from tumbler.cache import Cache, default_cache_dir
+    from tumbler.net import Http
+
+    cache = Cache(Path(args.cache_dir) if args.cache_dir else default_cache_dir())
+    return Http(cache=cache, offline=args.offline), cache
+
+
+def _surface_upgrades(args: argparse.Namespace, old: Lock, new: Lock) -> tuple[Upgrade, ...]:
+    """``diff --surface``: the public names each upgraded package added, removed, changed."""
+    from tumbler.surfacefetch import surface_upgrades
+
+    http, cache = _surface_http(args)
+    try:
+        return surface_upgrades(
+            old.pylock,
+            new.pylock,
+            http,
+            cache,
+            old_dir=None if old.path is None else old.path.parent,
+            new_dir=None if new.path is None else new.path.parent,
+        )
+    finally:
+        http.close()
+
+
+def _cmd_surface(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from tumbler.surfaceview import surface_json, surface_text
+
+    http, cache = _surface_http(args)
+    try:
+        if args.package.endswith(".whl"):
+            from tumbler.surfacefetch import surface_of_wheel
+
+            found = surface_of_wheel(Path(args.package), http, cache)
+        elif args.lock is not None:
+            from tumbler.load import load_lock
+            from tumbler.source import read_source
+            from tumbler.surfacefetch import surface_of_locked
+
+            lock = load_lock(read_source(args.lock))
+            found = surface_of_locked(
+                lock.pylock,
+                args.package,
+                http,
+                cache,
+                None if lock.path is None else lock.path.parent,
+            )
+        else:
+            from tumbler.config import index_config
+            from tumbler.project import Settings, parse_datetime
+            from tumbler.surfacefetch import surface_of_release
+
+            found = surface_of_release(
+                args.package,
+                http,
+                cache,
+                index_config(Settings(), index_url=args.index_url),
+                exclude_newer=None
+                if args.exclude_newer is None
+                else parse_datetime(args.exclude_newer, "--exclude-newer"),
+            )
+    finally:
+        http.close()
+    if args.format == "json":
+        _emit(surface_json(found))
+    else:
+        _emit(surface_text(found, names=not args.no_names))
+    return EXIT_OK
 
 
 def _progress(quiet: bool) -> Progress | None:
@@ -391,20 +481,43 @@ def _add_install(
         sub.set_defaults(run=_cmd_install)
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="tumbler",
-        description="Lock, check, diff, validate, audit and install PEP 751 lock files.",
+def _add_surface(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser],
+    common: Callable[[argparse.ArgumentParser, tuple[str, ...]], None],
+) -> None:
+    """The ``surface`` subcommand."""
+    sub = commands.add_parser(
+        "surface",
+        help="show a package's typed public API surface, capability tokens and what was skipped",
     )
-    parser.add_argument("--version", action="version", version=f"tumbler {__version__}")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub.add_argument(
+        "package",
+        metavar="NAME[==VERSION]",
+        help="a package on the index (newest matching release), a name in --lock, or a .whl file",
+    )
+    sub.add_argument("--lock", metavar="LOCK", help="take the version and wheel from this lock")
+    sub.add_argument("--index-url", metavar="URL", help="the package index (simple API)")
+    sub.add_argument("--exclude-newer", metavar="DATE", help="ignore files uploaded after DATE")
+    sub.add_argument("--no-names", action="store_true", help="digests and tokens only")
+    _surface_options(sub)
+    common(sub, ("text", "json"))
+    sub.set_defaults(run=_cmd_surface)
 
-    def common(sub: argparse.ArgumentParser, formats: tuple[str, ...]) -> None:
-        sub.add_argument("--format", choices=formats, default="text", help="output format")
-        sub.add_argument(
-            "--color", choices=("auto", "always", "never"), default="auto", help="colour output"
-        )
 
+def _surface_options(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument(
+        "--cache-dir",
+        metavar="DIR",
+        help="cache directory (default: TUMBLER_CACHE_DIR or ~/.cache/tumbler)",
+    )
+    sub.add_argument("--offline", action="store_true", help="use the cache only, no network")
+
+
+def _add_lock(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser],
+    common: Callable[[argparse.ArgumentParser, tuple[str, ...]], None],
+) -> None:
+    """The ``lock`` subcommand (and ``lock --check``)."""
     lock = commands.add_parser(
         "lock", help="resolve a project into pylock.toml, or check that it is up to date"
     )
@@ -483,6 +596,23 @@ def _parser() -> argparse.ArgumentParser:
     common(lock, ("text", "json", "markdown"))
     lock.set_defaults(run=_cmd_lock)
 
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="tumbler",
+        description="Lock, check, diff, validate, audit and install PEP 751 lock files.",
+    )
+    parser.add_argument("--version", action="version", version=f"tumbler {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def common(sub: argparse.ArgumentParser, formats: tuple[str, ...]) -> None:
+        sub.add_argument("--format", choices=formats, default="text", help="output format")
+        sub.add_argument(
+            "--color", choices=("auto", "always", "never"), default="auto", help="colour output"
+        )
+
+    _add_lock(commands, common)
+
     validate = commands.add_parser(
         "validate", help="check lock files against the standard (PEP 751)"
     )
@@ -524,10 +654,18 @@ def _parser() -> argparse.ArgumentParser:
     diff.add_argument("old", metavar="OLD", help="lock file, or REV:path (e.g. HEAD~1:pylock.toml)")
     diff.add_argument("new", metavar="NEW", nargs="?", help="lock file, or REV:path")
     diff.add_argument("--base", metavar="REV", help="compare FILE with its version at git REV")
+    diff.add_argument(
+        "--surface",
+        action="store_true",
+        help="also list the public names each upgraded package added, removed and changed "
+        "(reads both versions' wheels)",
+    )
+    _surface_options(diff)
     common(diff, ("text", "json", "markdown"))
     diff.set_defaults(run=_cmd_diff)
 
     _add_install(commands, common)
+    _add_surface(commands, common)
     return parser
 
 

@@ -5,6 +5,11 @@ diff independently; when one entry of a name is left on each side, they pair as 
 entry whose marker changed. A pair whose version differs is upgraded or downgraded;
 otherwise it is changed, with every differing field named. The same file name with a
 different hash or size is flagged ``loud``: the file behind a pinned name changed.
+
+API surface entries (``[packages.tool.tumbler] surface``, ``surface.md``) compare by their
+``<distribution>:<import>`` key, like packages: added, removed, or changed with the fields
+that differ (``surface-sha256``, ``capabilities``, in that order). Digests made under
+different ``surface-version`` rules are not compared.
 """
 
 from __future__ import annotations
@@ -20,11 +25,24 @@ from typing import TYPE_CHECKING, Any
 from packaging.utils import parse_wheel_filename
 
 from tumbler.render import datetime_text, marker_text
+from tumbler.surface import SurfaceEntry, entries_of
 
 if TYPE_CHECKING:
     from packaging.pylock import Package, PackageSdist, PackageWheel, Pylock
 
-__all__ = ["ChangeKind", "FieldChange", "LockDiff", "PackageChange", "diff_locks"]
+__all__ = [
+    "SURFACE_FIELDS",
+    "ChangeKind",
+    "FieldChange",
+    "LockDiff",
+    "PackageChange",
+    "SurfaceChange",
+    "diff_locks",
+    "surface_changes",
+]
+
+#: A surface entry's fields, in the order changes name them.
+SURFACE_FIELDS = ("surface-sha256", "capabilities")
 
 
 class ChangeKind(enum.Enum):
@@ -66,17 +84,30 @@ class PackageChange:
         return any(f.loud for f in self.fields)
 
 
+@dataclass(frozen=True, slots=True, order=True)
+class SurfaceChange:
+    """One API surface entry (``httpx:httpx``) added, removed or changed."""
+
+    key: str
+    kind: ChangeKind
+    #: The fields that differ, from :data:`SURFACE_FIELDS` (empty when added or removed).
+    fields: tuple[str, ...] = ()
+    old: SurfaceEntry | None = None
+    new: SurfaceEntry | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class LockDiff:
     """All differences between two locks."""
 
     lock: tuple[FieldChange, ...]
     packages: tuple[PackageChange, ...]
+    surfaces: tuple[SurfaceChange, ...] = ()
 
     @property
     def equal(self) -> bool:
         """Whether the two locks mean the same."""
-        return not self.lock and not self.packages
+        return not self.lock and not self.packages and not self.surfaces
 
     def of_kind(self, kind: ChangeKind) -> tuple[PackageChange, ...]:
         """The package changes of one kind, in name order."""
@@ -264,8 +295,60 @@ def _fields(old: Package, new: Package, *, version_changed: bool) -> tuple[Field
         out += _direct(old, new)
     out += _set("dependencies", _dependencies(old), _dependencies(new))
     out += _attestations(old, new)
-    out += _tool("tool", old.tool, new.tool)
+    out += _tool("tool", _without_surface(old.tool), _without_surface(new.tool))
     return tuple(out)
+
+
+def _without_surface(tool: Mapping[str, Any] | None) -> Mapping[str, Any] | None:
+    """A package's tool tables without tumbler's surface entries (they diff on their own)."""
+    table = (tool or {}).get("tumbler")
+    if not isinstance(table, Mapping) or "surface" not in table:
+        return tool
+    rest = {k: v for k, v in table.items() if k != "surface"}
+    out = {k: v for k, v in (tool or {}).items() if k != "tumbler"}
+    if rest:
+        out["tumbler"] = rest
+    return out or None
+
+
+def _surface_version(lock: Pylock) -> object:
+    table = (lock.tool or {}).get("tumbler")
+    return table.get("surface-version") if isinstance(table, Mapping) else None
+
+
+def _surface_entries(lock: Pylock) -> dict[str, SurfaceEntry]:
+    """Key → entry; a distribution locked more than once is told apart by its marker."""
+    names = [p.name for p in lock.packages]
+    out: dict[str, SurfaceEntry] = {}
+    for index, package in enumerate(lock.packages):
+        suffix = ""
+        if names.count(package.name) > 1 and package.marker is not None:
+            suffix = f" ; {marker_text(package.marker)}"
+        for entry in entries_of(package, f"packages[{index}]"):
+            out[entry.key + suffix] = entry
+    return out
+
+
+def surface_changes(old: Pylock, new: Pylock) -> tuple[SurfaceChange, ...]:
+    """The surface entries that differ; none when the two locks' rules differ."""
+    a, b = _surface_entries(old), _surface_entries(new)
+    if a and b and _surface_version(old) != _surface_version(new):
+        return ()
+    out = [SurfaceChange(k, ChangeKind.ADDED, new=b[k]) for k in b.keys() - a.keys()]
+    out += [SurfaceChange(k, ChangeKind.REMOVED, old=a[k]) for k in a.keys() - b.keys()]
+    for key in a.keys() & b.keys():
+        fields = tuple(
+            name
+            for name, differs in zip(
+                SURFACE_FIELDS,
+                (a[key].sha256 != b[key].sha256, a[key].capabilities != b[key].capabilities),
+                strict=True,
+            )
+            if differs
+        )
+        if fields:
+            out.append(SurfaceChange(key, ChangeKind.CHANGED, fields, a[key], b[key]))
+    return tuple(sorted(out, key=lambda c: c.key))
 
 
 def _pair(
@@ -361,4 +444,6 @@ def diff_locks(old: Pylock, new: Pylock) -> LockDiff:
             change = _change(*pair)
             if change is not None:
                 changes.append(change)
-    return LockDiff(lock=tuple(_top(old, new)), packages=tuple(changes))
+    return LockDiff(
+        lock=tuple(_top(old, new)), packages=tuple(changes), surfaces=surface_changes(old, new)
+    )

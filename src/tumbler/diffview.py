@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from tumbler.diff import ChangeKind, FieldChange, LockDiff, PackageChange
+from tumbler.diff import ChangeKind, FieldChange, LockDiff, PackageChange, SurfaceChange
 from tumbler.report import Style, count, md
 
 __all__ = ["diff_json", "diff_markdown", "diff_text", "summary"]
@@ -57,6 +57,8 @@ def summary(diff: LockDiff) -> str:
     parts = [f"{len(diff.of_kind(k))} {k.value}" for k in _ORDER if diff.of_kind(k)]
     if diff.lock:
         parts.append(count(len(diff.lock), "lock-level change"))
+    if diff.surfaces:
+        parts.append(count(len(diff.surfaces), "API surface change"))
     loud = sum(c.loud for c in diff.packages)
     if loud:
         parts.append(f"{loud} with a changed file hash or publisher")
@@ -85,7 +87,20 @@ def diff_text(diff: LockDiff, old: str, new: str, style: Style) -> str:
             for f in change.fields:
                 bang = style.paint("!!", "1;31") if f.loud else "  "
                 lines.append(f"      {bang} {f.field}: {_field_text(f)}")
+    if diff.surfaces:
+        lines += ["", style.paint(f"API surface ({len(diff.surfaces)})", "1")]
+        lines += [f"  {_surface_line(c)}" for c in diff.surfaces]
     return "\n".join(lines)
+
+
+def _surface_line(change: SurfaceChange) -> str:
+    """``changed httpx:httpx (surface-sha256,capabilities: +async)``."""
+    details = list(change.fields)
+    if "capabilities" in change.fields and change.old is not None and change.new is not None:
+        old, new = set(change.old.capabilities), set(change.new.capabilities)
+        moved = [f"+{t}" for t in sorted(new - old)] + [f"-{t}" for t in sorted(old - new)]
+        details[details.index("capabilities")] = f"capabilities: {' '.join(moved)}"
+    return f"{change.kind.value} {change.key}" + (f" ({','.join(details)})" if details else "")
 
 
 def diff_markdown(diff: LockDiff, old: str, new: str) -> str:
@@ -116,7 +131,18 @@ def diff_markdown(diff: LockDiff, old: str, new: str) -> str:
                 f"| {'⚠️ ' if change.loud else ''}`{change.name}` | {md(_version(change))} "
                 f"| {md(change.marker or '')} | {details} |"
             )
+    if diff.surfaces:
+        lines += ["", f"#### API surface ({len(diff.surfaces)})", ""]
+        lines += [f"- {md(_surface_line(c))}" for c in diff.surfaces]
     return "\n".join(lines) + "\n"
+
+
+def _entry_json(entry: object) -> dict[str, object] | None:
+    from tumbler.surface import SurfaceEntry
+
+    if not isinstance(entry, SurfaceEntry):
+        return None
+    return {"sha256": entry.sha256, "capabilities": list(entry.capabilities)}
 
 
 def _field_json(f: FieldChange) -> dict[str, object]:
@@ -143,6 +169,16 @@ def diff_json(diff: LockDiff, old: str, new: str) -> str:
                     "fields": [_field_json(f) for f in c.fields],
                 }
                 for c in diff.packages
+            ],
+            "surfaces": [
+                {
+                    "key": c.key,
+                    "kind": c.kind.value,
+                    "fields": list(c.fields),
+                    "old": _entry_json(c.old),
+                    "new": _entry_json(c.new),
+                }
+                for c in diff.surfaces
             ],
         },
         indent=2,

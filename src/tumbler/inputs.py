@@ -224,5 +224,18 @@ def input_drift(recorded: LockInputs, current: LockInputs) -> list[str]:
             "exclude-newer",
         ),
         *_value(recorded.target, current.target, "the target environment"),
-        *_value(recorded.surface_version, current.surface_version, "surface-version"),
+        *_surface_drift(recorded.surface_version, current.surface_version),
     ]
+
+
+def _surface_drift(old: int | None, new: int | None) -> list[str]:
+    if old == new:
+        return []
+    if new is None:
+        return [
+            f"the lock records API surfaces (surface-version {old}) but this run does not: "
+            "pass --surface or set surface = true in [tool.tumbler]"
+        ]
+    if old is None:
+        return ["API surfaces are recorded now (--surface) but the lock has none"]
+    return [f"surface-version changed from {old} to {new}: the digests are not compared"]

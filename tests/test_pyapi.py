@@ -1,0 +1,419 @@
+"""The typed public surface read from source (surface.md): tokens, skips, digest stability."""
+
+from __future__ import annotations
+
+import sys
+import textwrap
+
+import pytest
+
+from tumbler.pyapi import TOKENS
+from tumbler.surface import ImportSurface, wheel_surfaces
+
+
+def read(files: dict[str, str], distribution: str = "dist") -> dict[str, ImportSurface]:
+    """The surfaces of a wheel made of ``files`` (path → source), by import name."""
+    data = {path: textwrap.dedent(text).encode() for path, text in files.items()}
+    return {s.import_name: s for s in wheel_surfaces(distribution, list(data), data)}
+
+
+def one(source: str, path: str = "pkg/__init__.py") -> ImportSurface:
+    return read({path: source})["pkg"]
+
+
+def lines(surface: ImportSurface) -> list[str]:
+    return [s.line for s in surface.symbols]
+
+
+def test_the_vocabulary_is_the_thirteen_tokens_of_the_spec() -> None:
+    assert sorted(TOKENS) == [
+        "async",
+        "callable",
+        "constant",
+        "dataclass",
+        "list",
+        "map",
+        "optional",
+        "protocol",
+        "set",
+        "stream",
+        "sum",
+        "tuple",
+        "typevar",
+    ]
+
+
+TOKEN_CASES = [
+    ("async", "async def fetch(url: str) -> bytes: ..."),
+    ("async", "from typing import Awaitable\ndef later() -> Awaitable[int]: ..."),
+    ("async", "import typing\ndef co() -> typing.Coroutine[None, None, int]: ..."),
+    ("dataclass", "from dataclasses import dataclass\n@dataclass\nclass Point:\n    x: int"),
+    (
+        "dataclass",
+        "import dataclasses\n@dataclasses.dataclass(frozen=True)\nclass Point:\n    x: int",
+    ),
+    ("dataclass", "import attr\n@attr.s\nclass Point:\n    x = attr.ib()"),
+    ("dataclass", "from attrs import define\n@define\nclass Point:\n    x: int"),
+    ("dataclass", "from attrs import frozen\n@frozen\nclass Point:\n    x: int"),
+    ("dataclass", "from typing import TypedDict\nclass Movie(TypedDict):\n    title: str"),
+    (
+        "dataclass",
+        "from typing_extensions import dataclass_transform\n"
+        "@dataclass_transform()\nclass ModelBase: ...\n"
+        "class User(ModelBase):\n    name: str",
+    ),
+    (
+        "dataclass",
+        "from typing import dataclass_transform\n"
+        "@dataclass_transform()\ndef model(cls): ...\n"
+        "@model\nclass User:\n    name: str",
+    ),
+    (
+        "dataclass",
+        "from typing import dataclass_transform\n"
+        "@dataclass_transform()\nclass Meta(type): ...\n"
+        "class User(metaclass=Meta):\n    name: str",
+    ),
+    (
+        "protocol",
+        "from typing import Protocol\nclass Reader(Protocol):\n    def read(self) -> bytes: ...",
+    ),
+    ("callable", "from typing import Callable\ndef on(hook: Callable[[int], str]) -> None: ..."),
+    ("callable", "import collections.abc\ndef on(hook: collections.abc.Callable[..., None]): ..."),
+    ("stream", "from typing import Iterator\ndef rows() -> Iterator[int]: ..."),
+    ("stream", "from collections.abc import AsyncIterable\ndef rows() -> AsyncIterable[int]: ..."),
+    ("stream", "from typing import Generator\ndef gen() -> Generator[int, None, None]: ..."),
+    ("map", "def headers() -> dict[str, str]: ..."),
+    ("map", "from typing import Mapping\ndef headers(h: Mapping[str, str]) -> None: ..."),
+    ("map", "from typing import Dict\ndef headers() -> Dict[str, str]: ..."),
+    ("set", "def tags() -> frozenset[str]: ..."),
+    ("set", "from typing import AbstractSet\ndef tags(t: AbstractSet[str]) -> None: ..."),
+    ("list", "def names() -> list[str]: ..."),
+    ("list", "from typing import Sequence\ndef names(n: Sequence[str]) -> None: ..."),
+    ("optional", "from typing import Optional\ndef find(key: str) -> Optional[int]: ..."),
+    ("optional", "def find(key: str) -> int | None: ..."),
+    ("sum", "def parse(text: str) -> int | str: ..."),
+    ("sum", "import enum\nclass Colour(enum.Enum):\n    RED = 1"),
+    ("tuple", "def pair() -> tuple[int, str]: ..."),
+    ("tuple", "from typing import NamedTuple\nclass Pair(NamedTuple):\n    a: int\n    b: str"),
+    ("constant", "TIMEOUT: float = 5.0"),
+    ("constant", "MAX_RETRIES = 3"),
+    ("constant", "from typing import Final\nlimit: Final = 3"),
+    ("typevar", "from typing import TypeVar\nT = TypeVar('T')"),
+    (
+        "typevar",
+        "from typing import Generic, TypeVar\n_T = TypeVar('_T')\nclass Box(Generic[_T]): ...",
+    ),
+    ("typevar", "from typing import ParamSpec\nP = ParamSpec('P')"),
+]
+
+
+@pytest.mark.parametrize(("token", "source"), TOKEN_CASES)
+def test_each_token_is_found_in_its_construct(token: str, source: str) -> None:
+    assert token in one(source).capabilities
+
+
+@pytest.mark.skipif(sys.version_info < (3, 12), reason="PEP 695 syntax needs Python 3.12")
+def test_pep_695_type_parameters_are_typevar() -> None:
+    assert "typevar" in one("def first[T](items: list[T]) -> T: ...").capabilities
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "def add(a: int, b: int) -> int: ...",  # plain functions are not 'callable'
+        "retries = 3",  # not all-caps, not annotated: no constant
+        "from typing import TypeVar\n_T = TypeVar('_T')",  # private type variable
+        "class _Hidden:\n    async def run(self) -> dict[str, int]: ...",  # private class
+        "def _helper() -> list[int] | None: ...",  # private function
+    ],
+)
+def test_no_token_without_a_public_construct(source: str) -> None:
+    assert one(source).capabilities == ()
+
+
+def test_tokens_are_sorted_deduplicated_and_only_from_the_vocabulary() -> None:
+    surface = one(
+        "from typing import Optional\n"
+        "async def a(x: Optional[int]) -> dict[str, int]: ...\n"
+        "async def b(y: int | None) -> dict[str, int]: ..."
+    )
+    assert surface.capabilities == ("async", "map", "optional")
+    assert set(surface.capabilities) <= TOKENS
+
+
+# --- skipped, with a reason -----------------------------------------------------------------
+
+
+def skips(surface: ImportSurface) -> dict[str, str]:
+    return {s.item: s.reason for s in surface.skipped}
+
+
+def test_a_compiled_module_without_stub_or_source_is_skipped() -> None:
+    surface = read(
+        {
+            "pkg/__init__.py": "from .fast import go as go\n",
+            "pkg/fast.cpython-311-x86_64-linux-gnu.so": "\x7fELF",
+        }
+    )["pkg"]
+    assert skips(surface)["pkg.fast"] == "compiled module with no .pyi stub or .py source"
+    assert "pkg.fast" not in {s.name for s in surface.symbols}
+
+
+def test_a_compiled_module_with_a_stub_is_read_from_the_stub() -> None:
+    surface = read(
+        {
+            "pkg/__init__.py": "",
+            "pkg/fast.cpython-311-x86_64-linux-gnu.so": "\x7fELF",
+            "pkg/fast.pyi": "def go(n: int) -> int: ...\n",
+        }
+    )["pkg"]
+    assert "pkg.fast.go function (n: int) -> int" in lines(surface)
+    assert surface.skipped == ()
+
+
+def test_a_dynamic_all_is_skipped_and_exports_are_read_by_name() -> None:
+    surface = one("from . import base\n__all__ = base.__all__ + ['extra']\ndef extra(): ...\n")
+    assert skips(surface)["pkg.__all__"].startswith("not a literal list of strings")
+    assert "pkg.extra function ()" in lines(surface)
+
+
+def test_an_unparseable_annotation_skips_that_symbol_only() -> None:
+    surface = one("def broken(x: 'not valid(') -> None: ...\ndef fine(x: int) -> None: ...\n")
+    assert skips(surface)["pkg.broken"] == "annotation 'not valid(' cannot be read"
+    assert [s.name for s in surface.symbols] == ["pkg", "pkg.fine"]
+
+
+def test_a_star_import_of_an_unknown_module_is_skipped() -> None:
+    surface = one("from os.path import *\n", "pkg/__init__.pyi")
+    assert skips(surface)["pkg.*"] == "star import from os.path, which is not in this package"
+
+
+def test_a_star_import_of_the_packages_own_module_is_followed() -> None:
+    surface = read(
+        {"pkg/__init__.pyi": "from ._impl import *\n", "pkg/_impl.pyi": "def run() -> int: ...\n"}
+    )["pkg"]
+    assert "pkg.run function () -> int" in lines(surface)
+    assert surface.skipped == ()
+
+
+def test_a_module_that_does_not_parse_is_skipped() -> None:
+    surface = read({"pkg/__init__.py": "", "pkg/bad.py": "def (:\n"})["pkg"]
+    assert skips(surface)["pkg.bad"].startswith("does not parse with this Python")
+
+
+def test_a_name_in_all_that_is_not_defined_is_skipped() -> None:
+    surface = one("__all__ = ['ghost', 'real']\ndef real(): ...\n")
+    assert skips(surface)["pkg.ghost"] == "listed in __all__ but not defined"
+
+
+def test_a_reexport_from_a_module_not_in_the_wheel_is_skipped() -> None:
+    surface = one("from .missing import thing as thing\n")
+    assert skips(surface)["pkg.thing"] == "re-exported from a module that is not in the wheel"
+
+
+def test_a_test_suite_is_skipped_as_not_api() -> None:
+    surface = read(
+        {
+            "pkg/__init__.py": "",
+            "pkg/tests/__init__.py": "",
+            "pkg/tests/test_x.py": "def test_x(): ...\n",
+        }
+    )["pkg"]
+    assert skips(surface) == {"pkg.tests": "test suite, not API"}
+    assert lines(surface) == ["pkg module"]
+
+
+# --- what is public -------------------------------------------------------------------------
+
+
+def test_literal_all_decides_and_reexports_count() -> None:
+    surface = read(
+        {
+            "pkg/__init__.py": (
+                "from ._core import Client as Client\n"
+                "from ._core import helper\n"  # plain import: not a re-export
+                "import os\n"
+                "def local() -> None: ...\n"
+            ),
+            "pkg/_core.py": "class Client:\n    def get(self, url: str) -> bytes: ...\n"
+            "def helper() -> None: ...\n",
+        }
+    )["pkg"]
+    assert lines(surface) == [
+        "pkg module",
+        "pkg.Client class",
+        "pkg.Client.get method (self, url: str) -> bytes",
+        "pkg.local function () -> None",
+    ]
+    limited = one("__all__ = ['b']\ndef a(): ...\ndef b(): ...\n")
+    assert [s.name for s in limited.symbols] == ["pkg", "pkg.b"]
+
+
+def test_private_names_are_left_out_but_dunder_methods_count() -> None:
+    surface = one(
+        "class C:\n"
+        "    def __init__(self, x: int) -> None: ...\n"
+        "    def _private(self) -> None: ...\n"
+        "    __slots__ = ('x',)\n"
+        "def _helper() -> None: ...\n"
+        "__version__ = '1.0'\n"
+    )
+    assert lines(surface) == [
+        "pkg module",
+        "pkg.C class",
+        "pkg.C.__init__ method (self, x: int) -> None",
+    ]
+
+
+def test_pyi_stubs_win_over_py_sources() -> None:
+    surface = read(
+        {
+            "pkg/__init__.py": "def f(x): return x\n",
+            "pkg/__init__.pyi": "def f(x: int) -> int: ...\n",
+        }
+    )["pkg"]
+    assert lines(surface) == ["pkg module", "pkg.f function (x: int) -> int"]
+    assert surface.source == "stubs"
+
+
+def test_signatures_keep_kinds_and_default_presence() -> None:
+    surface = one(
+        "import typing as t\n"
+        "def f(a: int, /, b: str = 'x', *args: int, c: bool, d: t.Optional[t.List[int]] = None,"
+        " **kw: object) -> None: ...\n"
+        "class K:\n"
+        "    @property\n    def size(self) -> int: ...\n"
+        "    @size.setter\n    def size(self, v: int) -> None: ...\n"
+        "    @classmethod\n    def make(cls) -> 'K': ...\n"
+        "    @staticmethod\n    async def ping() -> None: ...\n"
+    )
+    assert lines(surface) == [
+        "pkg module",
+        "pkg.K class",
+        "pkg.K.make method @classmethod (cls) -> K",
+        "pkg.K.ping method async @staticmethod () -> None",
+        "pkg.K.size attribute: int (settable)",
+        "pkg.f function (a: int, /, b: str = ..., *args: int, c: bool, "
+        "d: list[int] | None = ..., **kw: object) -> None",
+    ]
+
+
+def test_overloads_are_the_signatures() -> None:
+    surface = one(
+        "from typing import overload\n"
+        "@overload\ndef get(k: int) -> int: ...\n"
+        "@overload\ndef get(k: str) -> str: ...\n"
+        "def get(k): return k\n"
+    )
+    assert lines(surface) == [
+        "pkg module",
+        "pkg.get function (k: int) -> int",
+        "pkg.get function (k: str) -> str",
+    ]
+
+
+# --- the digest -----------------------------------------------------------------------------
+
+BASE = '''\
+"""A module."""
+from typing import Optional
+
+# the default timeout
+TIMEOUT: float = 5.0
+
+
+def fetch(url: str, timeout: float = 1.0) -> Optional[bytes]:
+    """Fetch a URL."""
+    return None
+
+
+def _helper() -> None:
+    pass
+
+
+class Client:
+    """A client."""
+
+    _cache: dict = {}
+
+    def get(self, url: str) -> bytes:
+        return b""
+'''
+
+SAME = {
+    "docstrings": BASE.replace('"""Fetch a URL."""', '"""Fetch a URL, politely."""'),
+    "comments": BASE.replace("# the default timeout", "# how long to wait\n# (seconds)"),
+    "formatting": BASE.replace(
+        "def fetch(url: str, timeout: float = 1.0)",
+        "def fetch(\n    url:str,\n    timeout :float=1.0,\n)",
+    ),
+    "private names": BASE.replace("def _helper() -> None:", "def _other_helper(x: int) -> None:"),
+    "default values": BASE.replace("timeout: float = 1.0", "timeout: float = 30.0"),
+    "Optional spelling": BASE.replace("Optional[bytes]", "bytes | None"),
+    "private annotations": BASE.replace("_cache: dict = {}", "_cache: 'Dict[str, int]' = {}"),
+    "function bodies": BASE.replace('return b""', 'return b"changed"'),
+}
+DIFFERENT = {
+    "renamed parameter": BASE.replace("def get(self, url: str)", "def get(self, address: str)"),
+    "new public function": BASE + "\n\ndef post(url: str) -> None: ...\n",
+    "changed annotation": BASE.replace(
+        "def get(self, url: str) -> bytes", "def get(self, url: bytes) -> bytes"
+    ),
+    "default added": BASE.replace("def get(self, url: str)", "def get(self, url: str = '/')"),
+    "parameter made keyword-only": BASE.replace("(url: str, timeout", "(url: str, *, timeout"),
+    "public constant removed": BASE.replace("TIMEOUT: float = 5.0", ""),
+}
+
+
+@pytest.mark.parametrize("change", sorted(SAME))
+def test_the_digest_ignores(change: str) -> None:
+    assert one(SAME[change]).sha256 == one(BASE).sha256
+
+
+@pytest.mark.parametrize("change", sorted(DIFFERENT))
+def test_the_digest_changes_with(change: str) -> None:
+    assert one(DIFFERENT[change]).sha256 != one(BASE).sha256
+
+
+def test_the_digest_is_sha256_of_the_canonical_text() -> None:
+    import hashlib
+
+    surface = one(BASE)
+    assert surface.text.splitlines() == [
+        "pkg module",
+        "pkg.Client class",
+        "pkg.Client.get method (self, url: str) -> bytes",
+        "pkg.TIMEOUT attribute: float",
+        "pkg.fetch function (url: str, timeout: float = ...) -> bytes | None",
+    ]
+    assert surface.sha256 == hashlib.sha256(surface.text.encode()).hexdigest()
+
+
+@pytest.mark.parametrize(
+    ("left", "right"),
+    [
+        ("from typing import List\ndef f() -> List[int]: ...", "def f() -> list[int]: ..."),
+        (
+            "from typing import Optional\ndef f() -> Optional[int]: ...",
+            "def f() -> int | None: ...",
+        ),
+        (
+            "from typing import Union\ndef f() -> Union[str, int, None]: ...",
+            "def f() -> None | int | str: ...",
+        ),
+        (
+            "import collections.abc as abc\ndef f(m: abc.Mapping[str, int]) -> None: ...",
+            "from typing import Mapping\ndef f(m: Mapping[str, int]) -> None: ...",
+        ),
+        ("def f() -> 'list[int]': ...", "def f() -> list[int]: ..."),
+    ],
+)
+def test_equal_annotations_normalise_alike(left: str, right: str) -> None:
+    assert lines(one(left)) == lines(one(right))
+
+
+def test_an_empty_surface_has_no_digest() -> None:
+    surface = read({"pkg/fast.cpython-311-x86_64-linux-gnu.so": "\x7fELF"})["pkg"]
+    assert surface.symbols == ()
+    assert surface.sha256 is None
