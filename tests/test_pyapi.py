@@ -70,6 +70,11 @@ TOKEN_CASES = [
     ),
     (
         "dataclass",
+        "from typing_extensions import dataclass_transform\n"
+        "@dataclass_transform(field_specifiers=())\ndef define(maybe_cls=None): ...\n",
+    ),
+    (
+        "dataclass",
         "from typing import dataclass_transform\n"
         "@dataclass_transform()\nclass Meta(type): ...\n"
         "class User(metaclass=Meta):\n    name: str",

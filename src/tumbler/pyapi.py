@@ -602,6 +602,8 @@ class _Reader:
             return Symbol("", "attribute", f": {returns}" if returns else "")
         if any(d.endswith((".setter", ".deleter")) for d in decorators):
             return None
+        if "typing.dataclass_transform" in decorators:
+            self.tokens.add("dataclass")  # a record-class decorator (attrs' define, ...)
         if isinstance(node, ast.AsyncFunctionDef):
             self.tokens.add("async")
             marks.append("async ")
@@ -689,7 +691,7 @@ class _Reader:
                 for d in decorators
             )
             or "typeddict" in flags
-            or ("transform" in flags and "typing.dataclass_transform" not in decorators)
+            or "transform" in flags
             or self._decorated_by_transform(module, node)
         )
         if record:
