@@ -61,6 +61,7 @@ __all__ = [
     "choose_wheel",
     "read_surfaces",
     "record_surfaces",
+    "surface_entries",
     "surface_of_locked",
     "surface_of_release",
     "surface_of_wheel",
@@ -263,15 +264,22 @@ class _Reader:
                         return _Content(tuple(names), data)
             except (zipfile.BadZipFile, EOFError, zlib.error, NotImplementedError) as error:
                 raise InputError(f"{ref.filename}: not a readable wheel: {error}") from None
-            self.stats.received += remote.received
+            # Most of the file is wanted: fetch what the tail did not bring, in one range.
+            self.stats.received += remote.received - len(response.body)
+            rest = self.http.get(url, {"Range": f"bytes=0-{total - len(response.body) - 1}"})
+            if rest.status == 206 and len(rest.body) == total - len(response.body):
+                return self._whole(ref, rest.body + response.body)
             response = self.http.get(url)
         elif response.status == 200:
             self.stats.whole += len(response.body)
         if response.status != 200:
             raise NetworkError(f"cannot fetch {redact(url)}: HTTP {response.status}")
-        self.stats.received += len(response.body)
-        self._keep(ref, response.body)
-        return _from_zip(io.BytesIO(response.body), ref.filename)
+        return self._whole(ref, response.body)
+
+    def _whole(self, ref: WheelRef, body: bytes) -> _Content:
+        self.stats.received += len(body)
+        self._keep(ref, body)
+        return _from_zip(io.BytesIO(body), ref.filename)
 
     def _keep(self, ref: WheelRef, body: bytes) -> None:
         """Check a whole download against the lock's sha256 and file it in the store."""
@@ -318,19 +326,43 @@ def _analyse_packed(arguments: tuple[str, _Content, Mapping[str, tuple[str, _Con
 class _Job:
     ref: WheelRef
     stub_only: bool
-    record: dict[str, Any] | None = None  # the cached blob: tops and variants
+    #: The cached index: the wheel's top-level names and, per stub variant, its entries.
+    index: dict[str, Any] | None = None
     content: _Content | None = None
     variant: str = ""
     stubs: dict[str, tuple[str, WheelRef]] = field(default_factory=dict)
-    result: tuple[ImportSurface, ...] | None = None
+    full: tuple[ImportSurface, ...] | None = None
+    entries: list[dict[str, Any]] | None = None
 
 
-def _blob_key(ref: WheelRef) -> str | None:
+def _index_key(ref: WheelRef) -> str | None:
     return None if not ref.sha256 else f"v{SURFACE_VERSION}-{ref.sha256}"
+
+
+def _full_key(job: _Job) -> str | None:
+    key = _index_key(job.ref)
+    if key is None:
+        return None
+    variant = hashlib.sha256(job.variant.encode()).hexdigest()[:16] if job.variant else "plain"
+    return f"{key}-{variant}"
 
 
 def _is_stub_only(name: str) -> bool:
     return name.startswith("types-") or name.endswith("-stubs")
+
+
+def surface_entries(
+    refs: Sequence[WheelRef],
+    http: Http,
+    cache: Cache | None,
+    *,
+    stats: SurfaceStats | None = None,
+    stub_refs: Sequence[WheelRef] = (),
+) -> dict[WheelRef, list[dict[str, Any]]]:
+    """The lock's ``surface`` entries of each wheel: from the small cached index when the
+    wheel was read before (a warm lock reads nothing else), else read and parsed."""
+    jobs = _gather(refs, http, cache, stats or SurfaceStats(), stub_refs, full=False)
+    return {j.ref: j.entries or [] for j in jobs}
 
 
 def read_surfaces(
@@ -341,52 +373,60 @@ def read_surfaces(
     stats: SurfaceStats | None = None,
     stub_refs: Sequence[WheelRef] = (),
 ) -> dict[WheelRef, tuple[ImportSurface, ...]]:
-    """The surfaces of each wheel in ``refs`` (and of ``stub_refs``, stub-only wheels whose
-    ``.pyi`` files stand in for modules the others ship without one)."""
-    stats = stats if stats is not None else SurfaceStats()
+    """The full surfaces (every public name) of each wheel in ``refs`` (and of
+    ``stub_refs``, stub-only wheels whose ``.pyi`` files stand in for modules the others
+    ship without one)."""
+    jobs = _gather(refs, http, cache, stats or SurfaceStats(), stub_refs, full=True)
+    return {j.ref: j.full or () for j in jobs}
+
+
+def _gather(
+    refs: Sequence[WheelRef],
+    http: Http,
+    cache: Cache | None,
+    stats: SurfaceStats,
+    stub_refs: Sequence[WheelRef],
+    *,
+    full: bool,
+) -> list[_Job]:
     reader = _Reader(http, cache, stats)
     jobs = [_Job(r, stub_only=True) for r in stub_refs] + [
         _Job(r, stub_only=_is_stub_only(r.distribution)) for r in refs if r not in stub_refs
     ]
     stats.wheels += len(jobs)
 
-    def load(job: _Job) -> None:
-        key = _blob_key(job.ref)
-        blob = None if cache is None or key is None else cache.get_blob("surface", key)
-        if blob is not None:
-            job.record = json.loads(blob)
-        else:
+    def index(job: _Job) -> None:
+        key = _index_key(job.ref)
+        blob = None if cache is None or key is None else cache.get_blob("surface-index", key)
+        job.index = None if blob is None else json.loads(blob)
+
+    def content(job: _Job) -> None:
+        if job.content is None:
             job.content = reader.content(job.ref)
 
-    with ThreadPoolExecutor(min(8, max(1, len(jobs)))) as pool:
-        list(pool.map(load, jobs))
+    with ThreadPoolExecutor(min(8, max(1, len(jobs)))) as threads:
+        list(threads.map(index, jobs))
+        # Stub-only wheels first: which import packages they stub decides the others' inputs.
+        list(threads.map(content, [j for j in jobs if j.stub_only and j.index is None]))
         stub_tops: dict[str, _Job] = {}
         for job in jobs:
             if job.stub_only:
                 for top in _job_tops(job):
                     stub_tops.setdefault(top, job)
+        list(threads.map(content, [j for j in jobs if not j.stub_only and j.index is None]))
         for job in jobs:
-            if job.stub_only:
-                continue
-            for top in _job_tops(job):
-                if top in stub_tops:
-                    stub = stub_tops[top]
-                    job.stubs[top] = (stub.ref.distribution, stub.ref)
-            job.variant = "+".join(sorted({s.sha256 or s.filename for _, s in job.stubs.values()}))
-            cached = (job.record or {}).get("variants", {}).get(job.variant)
-            if cached is not None:
-                job.result = from_json(json.dumps(cached).encode())
-        for job in jobs:
-            if job.stub_only:
-                cached = (job.record or {}).get("variants", {}).get("")
-                if cached is not None:
-                    job.result = from_json(json.dumps(cached).encode())
-        needed = {j.ref for j in jobs if j.result is None}
-        needed |= {s for j in jobs if j.result is None for _, s in j.stubs.values()}
-        missing = [j for j in jobs if j.ref in needed and j.content is None]
-        list(pool.map(lambda j: setattr(j, "content", reader.content(j.ref)), missing))
+            if not job.stub_only:
+                job.stubs = {
+                    top: (stub_tops[top].ref.distribution, stub_tops[top].ref)
+                    for top in _job_tops(job)
+                    if top in stub_tops
+                }
+            job.variant = "+".join(sorted({r.sha256 or r.filename for _, r in job.stubs.values()}))
+            _cached(job, cache, full=full)
+        todo = [j for j in jobs if (j.full if full else j.entries) is None]
+        needed = {j.ref for j in todo} | {r for j in todo for _, r in j.stubs.values()}
+        list(threads.map(content, [j for j in jobs if j.ref in needed]))
     by_ref = {j.ref: j for j in jobs}
-    todo = [j for j in jobs if j.result is None]
     stats.cached += len(jobs) - len(todo)
     arguments = [
         (
@@ -397,14 +437,32 @@ def read_surfaces(
         for j in todo
     ]
     for job, data in zip(todo, _run(arguments), strict=True):
-        job.result = from_json(data)
+        job.full = from_json(data)
+        job.entries = surface_table(job.full)
         _store(cache, job, data)
-    return {j.ref: j.result or () for j in jobs}
+    return jobs
+
+
+def _cached(job: _Job, cache: Cache | None, *, full: bool) -> None:
+    """Take the job's result from the cache when it is there."""
+    if job.index is None:
+        return
+    entries = job.index.get("variants", {}).get(job.variant)
+    if not full:
+        job.entries = entries
+        return
+    key = _full_key(job)
+    blob = (
+        None if cache is None or key is None or entries is None else cache.get_blob("surface", key)
+    )
+    if blob is not None:
+        job.full = from_json(blob)
+        job.entries = entries
 
 
 def _job_tops(job: _Job) -> list[str]:
-    if job.record is not None:
-        return list(job.record.get("tops", []))
+    if job.index is not None:
+        return list(job.index.get("tops", []))
     assert job.content is not None
     return _tops(job.content.names)
 
@@ -429,12 +487,14 @@ def _run(arguments: list[Any]) -> list[bytes]:
 
 
 def _store(cache: Cache | None, job: _Job, data: bytes) -> None:
-    key = _blob_key(job.ref)
-    if cache is None or key is None:
+    """Keep the full surfaces and, in the small index, the wheel's tops and entries."""
+    key, full_key = _index_key(job.ref), _full_key(job)
+    if cache is None or key is None or full_key is None:
         return
-    record = job.record or {"tops": _job_tops(job), "variants": {}}
-    record["variants"][job.variant] = json.loads(data)
-    cache.put_blob("surface", key, json.dumps(record, separators=(",", ":")).encode())
+    cache.put_blob("surface", full_key, data)
+    index = job.index or {"tops": _job_tops(job), "variants": {}}
+    index["variants"][job.variant] = job.entries
+    cache.put_blob("surface-index", key, json.dumps(index, separators=(",", ":")).encode())
 
 
 # --- the lock ------------------------------------------------------------------------------
@@ -458,12 +518,11 @@ def record_surfaces(
             continue
         chosen[index] = _ref(package, wheel, lock_dir)
     stub_refs = [r for r in chosen.values() if _is_stub_only(r.distribution)]
-    surfaces = read_surfaces(list(chosen.values()), http, cache, stats=stats, stub_refs=stub_refs)
+    found = surface_entries(list(chosen.values()), http, cache, stats=stats, stub_refs=stub_refs)
     packages = []
     for index, package in enumerate(pylock.packages):
         ref = chosen.get(index)
-        entries = surface_table(surfaces.get(ref, ())) if ref is not None else []
-        packages.append(_with_surface(package, entries))
+        packages.append(_with_surface(package, found.get(ref, []) if ref is not None else []))
     return dataclasses.replace(pylock, packages=packages), stats
 
 
