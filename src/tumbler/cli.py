@@ -196,13 +196,10 @@ def _cmd_diff(args: argparse.Namespace) -> int:
     diff = diff_locks(old.pylock, new.pylock)
     upgrades = _surface_upgrades(args, old, new) if args.surface else None
     if args.format == "json":
-        text = diff_json(diff, old.origin, new.origin)
-        if upgrades is not None:
-            from tumbler.surfaceview import upgrades_json
+        from tumbler.surfaceview import upgrades_data
 
-            text = text[: text.rindex("}")].rstrip() + ',\n  "names": '
-            text += upgrades_json(upgrades).replace("\n", "\n  ") + "\n}"
-        _emit(text)
+        names = None if upgrades is None else upgrades_data(upgrades)
+        _emit(diff_json(diff, old.origin, new.origin, names=names))
     elif args.format == "markdown":
         _emit(diff_markdown(diff, old.origin, new.origin))
     else:
@@ -210,7 +207,11 @@ def _cmd_diff(args: argparse.Namespace) -> int:
     if upgrades is not None and args.format != "json":
         from tumbler.surfaceview import upgrades_text
 
-        _emit("\nPublic names\n" + upgrades_text(upgrades))
+        names_text = upgrades_text(upgrades)
+        if args.format == "markdown":
+            _emit(f"\n#### Public names\n\n```\n{names_text}\n```")
+        else:
+            _emit("\nPublic names\n" + names_text)
     return EXIT_OK if diff.equal else EXIT_FINDINGS
 
 

@@ -149,37 +149,37 @@ def _field_json(f: FieldChange) -> dict[str, object]:
     return {"field": f.field, "old": f.old, "new": f.new, "loud": f.loud}
 
 
-def diff_json(diff: LockDiff, old: str, new: str) -> str:
-    """The diff as JSON."""
-    return json.dumps(
-        {
-            "old": old,
-            "new": new,
-            "equal": diff.equal,
-            "summary": {k.value: len(diff.of_kind(k)) for k in _ORDER},
-            "lock": [_field_json(f) for f in diff.lock],
-            "packages": [
-                {
-                    "name": c.name,
-                    "marker": c.marker,
-                    "kind": c.kind.value,
-                    "old_version": c.old_version,
-                    "new_version": c.new_version,
-                    "loud": c.loud,
-                    "fields": [_field_json(f) for f in c.fields],
-                }
-                for c in diff.packages
-            ],
-            "surfaces": [
-                {
-                    "key": c.key,
-                    "kind": c.kind.value,
-                    "fields": list(c.fields),
-                    "old": _entry_json(c.old),
-                    "new": _entry_json(c.new),
-                }
-                for c in diff.surfaces
-            ],
-        },
-        indent=2,
-    )
+def diff_json(diff: LockDiff, old: str, new: str, *, names: object = None) -> str:
+    """The diff as JSON; ``names`` (``diff --surface``'s public names) added when given."""
+    document: dict[str, object] = {
+        "old": old,
+        "new": new,
+        "equal": diff.equal,
+        "summary": {k.value: len(diff.of_kind(k)) for k in _ORDER},
+        "lock": [_field_json(f) for f in diff.lock],
+        "packages": [
+            {
+                "name": c.name,
+                "marker": c.marker,
+                "kind": c.kind.value,
+                "old_version": c.old_version,
+                "new_version": c.new_version,
+                "loud": c.loud,
+                "fields": [_field_json(f) for f in c.fields],
+            }
+            for c in diff.packages
+        ],
+        "surfaces": [
+            {
+                "key": c.key,
+                "kind": c.kind.value,
+                "fields": list(c.fields),
+                "old": _entry_json(c.old),
+                "new": _entry_json(c.new),
+            }
+            for c in diff.surfaces
+        ],
+    }
+    if names is not None:
+        document["names"] = names
+    return json.dumps(document, indent=2)

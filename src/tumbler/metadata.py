@@ -43,6 +43,7 @@ __all__ = [
     "FileSizes",
     "MetadataFetcher",
     "RangeFile",
+    "fetch_tail",
     "parse_metadata",
     "wheel_metadata",
 ]
@@ -84,6 +85,15 @@ def parse_metadata(data: bytes, origin: str) -> CoreMetadata:
         requires_python=requires_python,
         provides_extra=frozenset(canonicalize_name(e) for e in raw.get("provides_extra", [])),
     )
+
+
+def fetch_tail(http: Http, url: str) -> tuple[Response, int | None]:
+    """The last 64 KiB of ``url`` (a zip's central directory, usually whole) and the file's
+    size, by one range request; the size is None when the server sent something else."""
+    response = http.get(url, {"Range": f"bytes=-{_TAIL}"})
+    match = _RANGE_TOTAL.match(response.headers.get("content-range", ""))
+    total = int(match.group(1)) if response.status == 206 and match else None
+    return response, total
 
 
 class RangeFile(io.RawIOBase):
@@ -259,10 +269,9 @@ class MetadataFetcher:
         return parse_metadata(data, file.filename)
 
     def _tail(self, file: IndexFile) -> Response:
-        response = self._http.get(file.url, {"Range": f"bytes=-{_TAIL}"})
-        match = _RANGE_TOTAL.match(response.headers.get("content-range", ""))
-        if response.status == 206 and match:
-            self.sizes.learn(file.url, int(match.group(1)))
+        response, total = fetch_tail(self._http, file.url)
+        if total is not None:
+            self.sizes.learn(file.url, total)
         return response
 
     def _wheel(self, file: IndexFile) -> bytes:

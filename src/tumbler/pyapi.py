@@ -238,7 +238,7 @@ def _short(node: ast.AST) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
-def _all_of(module: _Module, statement: ast.stmt, current: list[str] | _Dynamic | None) -> object:
+def _all_of(statement: ast.stmt, current: list[str] | _Dynamic | None) -> object:
     """Apply one statement that touches ``__all__``; returns the new state."""
     if isinstance(current, _Dynamic):
         return current
@@ -293,7 +293,7 @@ def _index(name: str, source: bytes, *, stub: bool, package: bool) -> _Module:
     exported: object = None
     for statement in _top_statements(tree.body):
         if _touches_all(statement):
-            exported = _all_of(module, statement, exported)  # type: ignore[arg-type]
+            exported = _all_of(statement, exported)  # type: ignore[arg-type]
             continue
         if isinstance(statement, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
             module.bindings.setdefault(statement.name, []).append(statement)
@@ -462,11 +462,7 @@ class _Reader:
             return ""
         if isinstance(node, ast.Constant):
             if isinstance(node.value, str):
-                try:
-                    parsed = ast.parse(node.value.strip(), mode="eval").body
-                except SyntaxError:
-                    raise _Unreadable(repr(node.value)) from None
-                return self.annotation(module, parsed)
+                return self.annotation(module, _parse_string(node.value))
             if node.value is None:
                 return "None"
             if node.value is Ellipsis:
@@ -515,11 +511,7 @@ class _Reader:
             else:
                 yield node
         elif isinstance(node, ast.Constant) and isinstance(node.value, str):
-            try:
-                parsed = ast.parse(node.value.strip(), mode="eval").body
-            except SyntaxError:
-                raise _Unreadable(repr(node.value)) from None
-            yield from self._members(module, parsed)
+            yield from self._members(module, _parse_string(node.value))
         else:
             yield node
 
@@ -731,28 +723,31 @@ class _Reader:
                 if _member_public(statement.name, method=False):
                     self._class(module, f"{prefix}.{statement.name}", statement)
             elif isinstance(statement, ast.AnnAssign | ast.Assign):
-                self._assignment(module, prefix, statement, module_level=False)
+                self._class_attribute(module, prefix, statement)
         for name, nodes in functions.items():
             self._functions(module, f"{prefix}.{name}", nodes, method=True)
 
-    def _assignment(
-        self, module: _Module, prefix: str, statement: ast.stmt, *, module_level: bool
-    ) -> None:
+    def _class_attribute(self, module: _Module, prefix: str, statement: ast.stmt) -> None:
+        """A class-body assignment: each public target an attribute of ``prefix``."""
         targets: list[str] = []
         if isinstance(statement, ast.AnnAssign) and isinstance(statement.target, ast.Name):
             targets = [statement.target.id]
         elif isinstance(statement, ast.Assign):
             targets = [t.id for t in statement.targets if isinstance(t, ast.Name)]
         for target in targets:
-            if not _member_public(target, method=False):
-                continue
-            name = f"{prefix}.{target}"
-            try:
-                symbol = self._value(module, statement, target, module_level=module_level)
-            except _Unreadable as error:
-                self.skipped.add(Skip(name, f"annotation {error} cannot be read"))
-                continue
-            self.symbols.add(Symbol(name, symbol.kind, symbol.signature))
+            if _member_public(target, method=False):
+                self._record(module, f"{prefix}.{target}", statement, target, module_level=False)
+
+    def _record(
+        self, module: _Module, public: str, statement: ast.stmt, target: str, *, module_level: bool
+    ) -> None:
+        """Record the assignment to ``target`` under the dotted name ``public``."""
+        try:
+            symbol = self._value(module, statement, target, module_level=module_level)
+        except _Unreadable as error:
+            self.skipped.add(Skip(public, f"annotation {error} cannot be read"))
+            return
+        self.symbols.add(Symbol(public, symbol.kind, symbol.signature))
 
     def _value(
         self, module: _Module, statement: ast.stmt, target: str, *, module_level: bool
@@ -834,20 +829,9 @@ class _Reader:
         for statement in target.statements:
             if isinstance(statement, ast.ClassDef):
                 self._class(module, public, statement)
-            elif not isinstance(statement, ast.FunctionDef | ast.AsyncFunctionDef):
-                self._renamed(module, public, statement)
-
-    def _renamed(self, module: _Module, public: str, statement: ast.stmt) -> None:
-        """A module-level assignment, recorded under ``public`` (its own or a re-export's)."""
-        original = _name_of(statement)
-        if original is None:
-            return
-        try:
-            symbol = self._value(module, statement, original, module_level=True)
-        except _Unreadable as error:
-            self.skipped.add(Skip(public, f"annotation {error} cannot be read"))
-            return
-        self.symbols.add(Symbol(public, symbol.kind, symbol.signature))
+            elif (original := _name_of(statement)) is not None:
+                # A module-level assignment, under its own name or a re-export's.
+                self._record(module, public, statement, original, module_level=True)
 
     def read_module(self, name: str) -> None:
         module = self.module(name)
@@ -878,6 +862,14 @@ class _Reader:
                 self.skipped.add(Skip(f"{name}.{export}", reason))
                 continue
             self.emit(f"{name}.{export}", target)
+
+
+def _parse_string(text: str) -> ast.expr:
+    """A string annotation (``"list[int]"``) as an expression."""
+    try:
+        return ast.parse(text.strip(), mode="eval").body
+    except SyntaxError:
+        raise _Unreadable(repr(text)) from None
 
 
 def _name_of(statement: ast.stmt) -> str | None:

@@ -32,6 +32,7 @@ __all__ = [
     "SurfaceEntry",
     "entries_of",
     "from_json",
+    "import_names",
     "name_changes",
     "parse_entries",
     "stub_target",
@@ -168,6 +169,11 @@ def wanted_members(names: Iterable[str]) -> list[str]:
 
 def _tops(members: Iterable[_Member]) -> list[str]:
     return sorted({m.module.split(".")[0] for m in members})
+
+
+def import_names(names: Iterable[str]) -> list[str]:
+    """The top-level import names a wheel with these members provides (``X-stubs`` → X)."""
+    return _tops(_members(names))
 
 
 def wheel_surfaces(

@@ -16,7 +16,7 @@ import hashlib
 import io
 import json
 import os
-import re
+import threading
 import zipfile
 import zlib
 from concurrent.futures import ThreadPoolExecutor
@@ -28,7 +28,7 @@ from packaging.utils import parse_wheel_filename
 
 from tumbler.errors import InputError, NetworkError
 from tumbler.fetch import Store
-from tumbler.metadata import RangeFile
+from tumbler.metadata import RangeFile, fetch_tail
 from tumbler.model import TOOL_NAME
 from tumbler.net import redact
 from tumbler.surface import (
@@ -36,8 +36,8 @@ from tumbler.surface import (
     ImportSurface,
     NameChanges,
     from_json,
+    import_names,
     name_changes,
-    stub_target,
     surface_table,
     to_json,
     wanted_members,
@@ -46,11 +46,13 @@ from tumbler.surface import (
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
+    from datetime import datetime
 
     from packaging.pylock import Package, PackageWheel, Pylock
     from packaging.tags import Tag
 
     from tumbler.cache import Cache
+    from tumbler.config import IndexConfig
     from tumbler.net import Http
 
 __all__ = [
@@ -68,8 +70,6 @@ __all__ = [
     "surface_upgrades",
 ]
 
-_TAIL = 64 * 1024
-_RANGE_TOTAL = re.compile(r"bytes \d+-\d+/(\d+)")
 #: Spans of wanted members closer than this are fetched as one range.
 _GAP = 32 * 1024
 #: When the wanted members make up more than this share of the file, read it whole.
@@ -210,13 +210,19 @@ def _from_zip(handle: io.IOBase | io.BytesIO | Path, origin: str) -> _Content:
 
 
 class _Reader:
-    """Fetches wheel members and keeps the counts (thread-safe enough: counts only)."""
+    """Fetches wheel members (from many threads) and counts the bytes."""
 
     def __init__(self, http: Http, cache: Cache | None, stats: SurfaceStats) -> None:
         self.http = http
         self.cache = cache
         self.store = None if cache is None else Store(cache)
         self.stats = stats
+        self._lock = threading.Lock()
+
+    def _count(self, *, received: int = 0, whole: int = 0) -> None:
+        with self._lock:
+            self.stats.received += received
+            self.stats.whole += whole
 
     def content(self, ref: WheelRef) -> _Content:
         if ref.path is not None:
@@ -237,13 +243,11 @@ class _Reader:
         return self._remote(ref, ref.url)
 
     def _remote(self, ref: WheelRef, url: str) -> _Content:
-        response = self.http.get(url, {"Range": f"bytes=-{_TAIL}"})
-        match = _RANGE_TOTAL.match(response.headers.get("content-range", ""))
-        if response.status == 206 and match:
-            total = int(match.group(1))
-            self.stats.whole += total
+        response, total = fetch_tail(self.http, url)
+        if total is not None:
+            self._count(whole=total)
             if total <= len(response.body):
-                self.stats.received += len(response.body)
+                self._count(received=len(response.body))
                 return _from_zip(io.BytesIO(response.body), ref.filename)
             remote = RangeFile(self.http, url, total, response.body)
             try:
@@ -260,24 +264,24 @@ class _Reader:
                             remote.add(start, part.body)
                             remote.received += len(part.body)
                         data = {n: archive.read(n) for n in wanted}
-                        self.stats.received += remote.received
+                        self._count(received=remote.received)
                         return _Content(tuple(names), data)
             except (zipfile.BadZipFile, EOFError, zlib.error, NotImplementedError) as error:
                 raise InputError(f"{ref.filename}: not a readable wheel: {error}") from None
             # Most of the file is wanted: fetch what the tail did not bring, in one range.
-            self.stats.received += remote.received - len(response.body)
+            self._count(received=remote.received - len(response.body))
             rest = self.http.get(url, {"Range": f"bytes=0-{total - len(response.body) - 1}"})
             if rest.status == 206 and len(rest.body) == total - len(response.body):
                 return self._whole(ref, rest.body + response.body)
             response = self.http.get(url)
         elif response.status == 200:
-            self.stats.whole += len(response.body)
+            self._count(whole=len(response.body))
         if response.status != 200:
             raise NetworkError(f"cannot fetch {redact(url)}: HTTP {response.status}")
         return self._whole(ref, response.body)
 
     def _whole(self, ref: WheelRef, body: bytes) -> _Content:
-        self.stats.received += len(body)
+        self._count(received=len(body))
         self._keep(ref, body)
         return _from_zip(io.BytesIO(body), ref.filename)
 
@@ -295,17 +299,6 @@ class _Reader:
 
 
 # --- surfaces, cached ----------------------------------------------------------------------
-
-
-def _tops(names: Iterable[str]) -> list[str]:
-    out = set()
-    for name in names:
-        first = name.split("/", 1)[0]
-        if first.endswith((".dist-info", ".data")):
-            continue
-        top = stub_target(first) or first
-        out.add(top.split(".", 1)[0] if "/" not in name else top)
-    return sorted(out)
 
 
 def _analyse(
@@ -464,7 +457,7 @@ def _job_tops(job: _Job) -> list[str]:
     if job.index is not None:
         return list(job.index.get("tops", []))
     assert job.content is not None
-    return _tops(job.content.names)
+    return import_names(job.content.names)
 
 
 def _run(arguments: list[Any]) -> list[bytes]:
@@ -613,9 +606,9 @@ def surface_of_release(
     requirement: str,
     http: Http,
     cache: Cache | None,
-    indexes: Any,
+    indexes: IndexConfig,
     *,
-    exclude_newer: Any = None,
+    exclude_newer: datetime | None = None,
 ) -> PackageSurface:
     """The surfaces of the newest release matching ``requirement`` (``httpx``,
     ``httpx==0.27.2``) on the indexes: its pure-Python wheel, else the host's best."""

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from tumbler.surface import ImportSurface
     from tumbler.surfacefetch import PackageSurface, Upgrade
 
-__all__ = ["surface_json", "surface_text", "upgrades_json", "upgrades_text"]
+__all__ = ["surface_json", "surface_text", "upgrades_data", "upgrades_text"]
 
 
 def _heading(package: PackageSurface) -> str:
@@ -101,26 +101,23 @@ def upgrades_text(upgrades: Sequence[Upgrade]) -> str:
     return "\n".join(lines)
 
 
-def upgrades_json(upgrades: Sequence[Upgrade]) -> str:
-    """``diff --surface`` as JSON."""
-    return json.dumps(
-        [
-            {
-                "name": u.name,
-                "old_version": u.old_version,
-                "new_version": u.new_version,
-                "missing": u.missing,
-                "imports": [
-                    {
-                        "key": c.key,
-                        "added": _lines(c.added),
-                        "removed": _lines(c.removed),
-                        "changed": [{"old": _lines(o), "new": _lines(n)} for o, n in c.changed],
-                    }
-                    for c in u.changes
-                ],
-            }
-            for u in upgrades
-        ],
-        indent=2,
-    )
+def upgrades_data(upgrades: Sequence[Upgrade]) -> list[dict[str, object]]:
+    """``diff --surface`` as JSON-ready values (the ``names`` of ``diff --format json``)."""
+    return [
+        {
+            "name": u.name,
+            "old_version": u.old_version,
+            "new_version": u.new_version,
+            "missing": u.missing,
+            "imports": [
+                {
+                    "key": c.key,
+                    "added": _lines(c.added),
+                    "removed": _lines(c.removed),
+                    "changed": [{"old": _lines(o), "new": _lines(n)} for o, n in c.changed],
+                }
+                for c in u.changes
+            ],
+        }
+        for u in upgrades
+    ]
