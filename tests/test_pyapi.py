@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import ast
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 
-from tumbler.pyapi import TOKENS
+from tumbler.pyapi import TOKENS, strip_bodies
 from tumbler.surface import ImportSurface, wheel_surfaces
 
 
@@ -422,3 +424,68 @@ def test_an_empty_surface_has_no_digest() -> None:
     surface = read({"pkg/fast.cpython-311-x86_64-linux-gnu.so": "\x7fELF"})["pkg"]
     assert surface.symbols == ()
     assert surface.sha256 is None
+
+
+def test_sources_are_read_never_imported_or_run(tmp_path: Path) -> None:
+    """A module that would do something when imported is only read."""
+    marker = tmp_path / "ran"
+    surface = one(
+        f"import pathlib\npathlib.Path({str(marker)!r}).write_text('ran')\n"
+        "raise SystemExit('imported!')\n"
+        "def still_read(x: int) -> int: ...\n"
+    )
+    assert "pkg.still_read function (x: int) -> int" in lines(surface)
+    assert not marker.exists()
+
+
+# --- function bodies are left out before parsing ----------------------------------------------
+
+
+class _Bodies(ast.NodeTransformer):
+    """Every function body made ``...``, to compare trees outside bodies."""
+
+    def visit_FunctionDef(self, node: ast.FunctionDef) -> ast.FunctionDef:
+        node.body = [ast.Expr(ast.Constant(...))]
+        return node
+
+    def visit_AsyncFunctionDef(self, node: ast.AsyncFunctionDef) -> ast.AsyncFunctionDef:
+        node.body = [ast.Expr(ast.Constant(...))]
+        return node
+
+
+def _same_tree(source: bytes) -> bool:
+    """Everything outside function bodies is the same with and without stripping."""
+    expected = ast.dump(_Bodies().visit(ast.parse(source)))
+    return ast.dump(_Bodies().visit(ast.parse(strip_bodies(source)))) == expected
+
+
+TRICKY = [
+    'def f():\n    x = """\ndef fake():\n    pass\n"""\n    return x\ny = 1\n',
+    "def f(a,\nb):  # a comment ending in a backslash \\\n    return [\n1,\n]\nclass C: ...\n",
+    "def f(): return 1\ndef g(\n    x: int = (\n        2),\n) -> int:\n    pass\n",
+    "class A:\n    @property\n    def p(self):\n        class Inner: ...\n        return 1\n    q = 2\n",
+    "async def f():\n    async with x:\n        pass\n\n\n    # trailing comment\nz = '''\n'''\n",
+    "x = 1 + \\\n    2\ndef h():\n    return f'{x!r:>{10}}' \\\n        'more'\nw = 3\n",
+    "if True:\n    def f():\n        pass\nelse:\n    def f(y):\n        pass\n",
+]
+
+
+@pytest.mark.parametrize("source", TRICKY)
+def test_stripping_bodies_keeps_the_rest_of_the_tree(source: str) -> None:
+    assert _same_tree(source.encode())
+
+
+def test_stripping_bodies_keeps_the_tree_of_real_modules() -> None:
+    """The standard library as a corpus: every module's tree is kept but for bodies."""
+    import dataclasses
+    import email
+    import json
+    import typing
+
+    files = [Path(typing.__file__), Path(dataclasses.__file__)]
+    for package in (json.__file__, email.__file__):
+        assert package is not None
+        files += sorted(Path(package).parent.glob("*.py"))
+    assert len(files) > 20
+    for file in files:
+        assert _same_tree(file.read_bytes()), file
