@@ -25,10 +25,11 @@ from typing import TYPE_CHECKING, Any
 from packaging.utils import parse_wheel_filename
 
 from tumbler.render import datetime_text, marker_text
-from tumbler.surface import SurfaceEntry, entries_of
 
 if TYPE_CHECKING:
     from packaging.pylock import Package, PackageSdist, PackageWheel, Pylock
+
+    from tumbler.surface import SurfaceEntry
 
 __all__ = [
     "SURFACE_FIELDS",
@@ -318,6 +319,8 @@ def _surface_version(lock: Pylock) -> object:
 
 def _surface_entries(lock: Pylock) -> dict[str, SurfaceEntry]:
     """Key → entry; a distribution locked more than once is told apart by its marker."""
+    from tumbler.surface import entries_of
+
     names = [p.name for p in lock.packages]
     out: dict[str, SurfaceEntry] = {}
     for index, package in enumerate(lock.packages):

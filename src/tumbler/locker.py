@@ -27,7 +27,6 @@ from tumbler.inputs import LockInputs
 from tumbler.model import TOOL_NAME
 from tumbler.net import redact
 from tumbler.resolve import Req, resolve, roots_reaching, settle
-from tumbler.surface import SURFACE_VERSION
 from tumbler.targets import PLATFORMS
 
 if TYPE_CHECKING:
@@ -436,6 +435,7 @@ def lock_inputs(request: LockRequest) -> LockInputs:
     """What ``request`` locks from, as ``[tool.tumbler]`` records it (for the gate too)."""
     import os
 
+    from tumbler.surface import SURFACE_VERSION
     from tumbler.universal import environments_of
 
     path = request.project.path

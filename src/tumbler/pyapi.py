@@ -17,6 +17,7 @@ default values are reduced to "has a default".
 from __future__ import annotations
 
 import ast
+import functools
 import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -288,11 +289,17 @@ def _touches_all(statement: ast.stmt) -> bool:
     return False
 
 
-_SCAN = re.compile(
-    rb"""(?P<s>[rRbBuUfF]{0,2}(?:\"\"\"(?:[^"\\]|\\.|"(?!""))*\"\"\"|'''(?:[^'\\]|\\.|'(?!''))*'''"""
-    rb"""|"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*'))|(?P<c>\#[^\n]*)|(?P<o>[(\[{])|(?P<x>[)\]}])|(?P<n>\n)""",
-    re.S,
-)
+@functools.cache
+def _scanner() -> re.Pattern[bytes]:
+    """Strings, comments, brackets and newlines (compiled when first needed: it costs
+    milliseconds that a command reading no source should not pay)."""
+    return re.compile(
+        rb"""(?P<s>[rRbBuUfF]{0,2}(?:\"\"\"(?:[^"\\]|\\.|"(?!""))*\"\"\"|'''(?:[^'\\]|\\.|'(?!''))*'''"""
+        rb"""|"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*'))|(?P<c>\#[^\n]*)|(?P<o>[(\[{])|(?P<x>[)\]}])|(?P<n>\n)""",
+        re.S,
+    )
+
+
 _DEF = re.compile(rb"[ \t]*(?:async[ \t]+)?def[ \t]")
 
 
@@ -303,7 +310,7 @@ def _logical_lines(source: bytes) -> list[tuple[int, int, int]]:
     depth = 0
     start = 0
     comment = None
-    for match in _SCAN.finditer(source):
+    for match in _scanner().finditer(source):
         kind = match.lastgroup
         if kind == "o":
             depth += 1
