@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from tumbler.net import Http
     from tumbler.progress import Progress
     from tumbler.report import FileReport, Style
-    from tumbler.surfacefetch import Upgrade
+    from tumbler.surfacequery import Upgrade
 
 __all__ = ["main"]
 
@@ -227,7 +227,7 @@ def _surface_http(args: argparse.Namespace) -> tuple[Http, Cache]:
 
 def _surface_upgrades(args: argparse.Namespace, old: Lock, new: Lock) -> tuple[Upgrade, ...]:
     """``diff --surface``: the public names each upgraded package added, removed, changed."""
-    from tumbler.surfacefetch import surface_upgrades
+    from tumbler.surfacequery import surface_upgrades
 
     http, cache = _surface_http(args)
     try:
@@ -251,13 +251,13 @@ def _cmd_surface(args: argparse.Namespace) -> int:
     http, cache = _surface_http(args)
     try:
         if args.package.endswith(".whl"):
-            from tumbler.surfacefetch import surface_of_wheel
+            from tumbler.surfacequery import surface_of_wheel
 
             found = surface_of_wheel(Path(args.package), http, cache)
         elif args.lock is not None:
             from tumbler.load import load_lock
             from tumbler.source import read_source
-            from tumbler.surfacefetch import surface_of_locked
+            from tumbler.surfacequery import surface_of_locked
 
             lock = load_lock(read_source(args.lock))
             found = surface_of_locked(
@@ -270,7 +270,7 @@ def _cmd_surface(args: argparse.Namespace) -> int:
         else:
             from tumbler.config import index_config
             from tumbler.project import Settings, parse_datetime
-            from tumbler.surfacefetch import surface_of_release
+            from tumbler.surfacequery import surface_of_release
 
             found = surface_of_release(
                 args.package,
@@ -500,12 +500,13 @@ def _add_surface(
     sub.add_argument("--index-url", metavar="URL", help="the package index (simple API)")
     sub.add_argument("--exclude-newer", metavar="DATE", help="ignore files uploaded after DATE")
     sub.add_argument("--no-names", action="store_true", help="digests and tokens only")
-    _surface_options(sub)
+    _cache_options(sub)
     common(sub, ("text", "json"))
     sub.set_defaults(run=_cmd_surface)
 
 
-def _surface_options(sub: argparse.ArgumentParser) -> None:
+def _cache_options(sub: argparse.ArgumentParser) -> None:
+    """``--cache-dir`` and ``--offline`` (lock, diff --surface, surface)."""
     sub.add_argument(
         "--cache-dir",
         metavar="DIR",
@@ -571,12 +572,7 @@ def _add_lock(
         help="lock for the environments this marker accepts, e.g. \"sys_platform == 'linux'\" "
         "(repeatable; default: [tool.tumbler] environments)",
     )
-    lock.add_argument(
-        "--cache-dir",
-        metavar="DIR",
-        help="cache directory (default: TUMBLER_CACHE_DIR or ~/.cache/tumbler)",
-    )
-    lock.add_argument("--offline", action="store_true", help="use the cache only, no network")
+    _cache_options(lock)
     lock.add_argument(
         "--surface",
         action="store_true",
@@ -661,7 +657,7 @@ def _parser() -> argparse.ArgumentParser:
         help="also list the public names each upgraded package added, removed and changed "
         "(reads both versions' wheels)",
     )
-    _surface_options(diff)
+    _cache_options(diff)
     common(diff, ("text", "json", "markdown"))
     diff.set_defaults(run=_cmd_diff)
 

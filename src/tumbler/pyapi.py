@@ -444,6 +444,8 @@ class _Reader:
         self.symbols: set[Symbol] = set()
         self.tokens: set[str] = set()
         self.skipped: set[Skip] = set()
+        #: What each class is (``_class_flags``), by dotted name: asked once per use.
+        self._flags: dict[str, set[str]] = {}
 
     # modules ---------------------------------------------------------------------------------
 
@@ -712,10 +714,12 @@ class _Reader:
     def _class_flags(self, module: _Module, node: ast.ClassDef, seen: frozenset[str]) -> set[str]:
         """What ``node`` is, following the package's own base classes: ``enum``,
         ``transform`` (a ``dataclass_transform`` base or metaclass), ``typeddict``..."""
-        flags: set[str] = set()
-        key = f"{module.name}.{node.name}"
+        key = f"{module.name}.{node.name}:{node.lineno}"  # conditional classes differ
         if key in seen:
-            return flags
+            return set()
+        if key in self._flags:
+            return self._flags[key]
+        flags: set[str] = set()
         if "typing.dataclass_transform" in self._decorators(module, node):
             flags.add("transform")
         expressions = [*node.bases, *(k.value for k in node.keywords if k.arg == "metaclass")]
@@ -738,6 +742,7 @@ class _Reader:
                         if isinstance(statement, ast.ClassDef):
                             inherited = self._class_flags(target.module, statement, seen | {key})
                             flags |= inherited & {"enum", "transform", "typeddict", "namedtuple"}
+        self._flags[key] = flags
         return flags
 
     def _decorated_by_transform(self, module: _Module, node: ast.ClassDef) -> bool:

@@ -1,4 +1,5 @@
-"""The I/O side of the surface record: read locked wheels' members and record surfaces.
+"""The I/O side of the surface record: read locked wheels' members and record surfaces
+in a lock (``tumbler surface`` and ``diff --surface`` build on it in ``surfacequery``).
 
 Only the members :func:`tumbler.surface.wanted_members` names are fetched: the zip's central
 directory first (the file's last 64 KiB, more if it is longer), then those members, by
@@ -21,23 +22,20 @@ import zipfile
 import zlib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from packaging.utils import parse_wheel_filename
 
 from tumbler.errors import InputError, NetworkError
-from tumbler.fetch import Store
+from tumbler.fetch import Store, filename_of, need_for
 from tumbler.metadata import RangeFile, fetch_tail
 from tumbler.model import TOOL_NAME
 from tumbler.net import redact
 from tumbler.surface import (
     SURFACE_VERSION,
     ImportSurface,
-    NameChanges,
     from_json,
     import_names,
-    name_changes,
     surface_table,
     to_json,
     wanted_members,
@@ -46,28 +44,24 @@ from tumbler.surface import (
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
-    from datetime import datetime
+    from pathlib import Path
 
     from packaging.pylock import Package, PackageWheel, Pylock
     from packaging.tags import Tag
 
     from tumbler.cache import Cache
-    from tumbler.config import IndexConfig
     from tumbler.net import Http
 
 __all__ = [
-    "PackageSurface",
     "SurfaceStats",
-    "Upgrade",
     "WheelRef",
     "choose_wheel",
+    "is_pure",
+    "is_stub_only",
     "read_surfaces",
     "record_surfaces",
     "surface_entries",
-    "surface_of_locked",
-    "surface_of_release",
-    "surface_of_wheel",
-    "surface_upgrades",
+    "wheel_ref",
 ]
 
 #: Spans of wanted members closer than this are fetched as one range.
@@ -127,7 +121,8 @@ class _Content:
 # --- choosing the wheel --------------------------------------------------------------------
 
 
-def _pure(filename: str) -> bool:
+def is_pure(filename: str) -> bool:
+    """Whether a wheel's tags are all ``*-none-any``."""
     _, _, _, tags = parse_wheel_filename(filename)
     return all(t.abi == "none" and t.platform == "any" for t in tags)
 
@@ -136,19 +131,20 @@ def choose_wheel(package: Package, targets: Sequence[Sequence[Tag]]) -> PackageW
     """The wheel a surface is read from: the pure-Python one, else the best match for the
     first target (in order) that any wheel suits, else the first by name. The choice
     depends only on the lock and its targets, never on the machine running tumbler."""
-    wheels = sorted(package.wheels or (), key=lambda w: w.filename or "")
+    named = sorted((filename_of(w), w) for w in package.wheels or ())
+    wheels = [w for name, w in named if name.endswith(".whl")]
     if not wheels:
         return None
-    for wheel in wheels:
-        if wheel.filename and _pure(wheel.filename):
+    for name, wheel in named:
+        if wheel in wheels and is_pure(name):
             return wheel
     for tags in targets:
         rank = {tag: i for i, tag in enumerate(tags)}
         best: tuple[int, PackageWheel] | None = None
-        for wheel in wheels:
-            if not wheel.filename:
+        for name, wheel in named:
+            if wheel not in wheels:
                 continue
-            _, _, _, parsed = parse_wheel_filename(wheel.filename)
+            _, _, _, parsed = parse_wheel_filename(name)
             score = min((rank[t] for t in parsed if t in rank), default=None)
             if score is not None and (best is None or score < best[0]):
                 best = (score, wheel)
@@ -157,18 +153,15 @@ def choose_wheel(package: Package, targets: Sequence[Sequence[Tag]]) -> PackageW
     return wheels[0]
 
 
-def _ref(package: Package, wheel: PackageWheel, lock_dir: Path | None) -> WheelRef:
-    path = None
-    if wheel.path is not None:
-        path = Path(wheel.path)
-        if not path.is_absolute() and lock_dir is not None:
-            path = lock_dir / path
+def wheel_ref(package: Package, wheel: PackageWheel, lock_dir: Path | None) -> WheelRef:
+    """Where to read ``wheel`` of ``package`` (a relative ``path`` is the lock's, R25)."""
+    need = need_for("", wheel, lock_dir)
     return WheelRef(
         distribution=str(package.name),
-        filename=wheel.filename or "",
-        url=wheel.url,
-        path=path,
-        sha256=wheel.hashes.get("sha256"),
+        filename=need.filename,
+        url=need.url,
+        path=need.path,
+        sha256=need.hashes.get("sha256"),
     )
 
 
@@ -340,7 +333,8 @@ def _full_key(job: _Job) -> str | None:
     return f"{key}-{variant}"
 
 
-def _is_stub_only(name: str) -> bool:
+def is_stub_only(name: str) -> bool:
+    """Whether a distribution only ships stubs (``types-X``, ``X-stubs``)."""
     return name.startswith("types-") or name.endswith("-stubs")
 
 
@@ -384,7 +378,7 @@ def _gather(
 ) -> list[_Job]:
     reader = _Reader(http, cache, stats)
     jobs = [_Job(r, stub_only=True) for r in stub_refs] + [
-        _Job(r, stub_only=_is_stub_only(r.distribution)) for r in refs if r not in stub_refs
+        _Job(r, stub_only=is_stub_only(r.distribution)) for r in refs if r not in stub_refs
     ]
     stats.wheels += len(jobs)
 
@@ -509,8 +503,8 @@ def record_surfaces(
         if wheel is None:
             stats.no_wheel.append(str(package.name))
             continue
-        chosen[index] = _ref(package, wheel, lock_dir)
-    stub_refs = [r for r in chosen.values() if _is_stub_only(r.distribution)]
+        chosen[index] = wheel_ref(package, wheel, lock_dir)
+    stub_refs = [r for r in chosen.values() if is_stub_only(r.distribution)]
     found = surface_entries(list(chosen.values()), http, cache, stats=stats, stub_refs=stub_refs)
     packages = []
     for index, package in enumerate(pylock.packages):
@@ -529,194 +523,3 @@ def _with_surface(package: Package, entries: list[dict[str, Any]]) -> Package:
     else:
         tool.pop(TOOL_NAME, None)
     return dataclasses.replace(package, tool=tool or None)
-
-
-# --- tumbler surface, diff --surface ---------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class PackageSurface:
-    """One distribution's surfaces, as ``tumbler surface`` shows them."""
-
-    name: str
-    version: str | None
-    wheel: str | None
-    surfaces: tuple[ImportSurface, ...]
-    #: Why there is no surface at all (no wheel), else None.
-    missing: str | None = None
-
-
-def surface_of_wheel(path: Path, http: Http, cache: Cache | None) -> PackageSurface:
-    """The surfaces of a wheel file on disk."""
-    from packaging.utils import InvalidWheelFilename
-
-    try:
-        name, version, _, _ = parse_wheel_filename(path.name)
-    except InvalidWheelFilename as error:
-        raise InputError(f"{path}: {error}") from None
-    if not path.is_file():
-        raise InputError(f"{path}: no such file")
-    ref = WheelRef(str(name), path.name, path=path, sha256=_file_sha256(path))
-    return PackageSurface(
-        str(name), str(version), path.name, read_surfaces([ref], http, cache)[ref]
-    )
-
-
-def _file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def surface_of_locked(
-    pylock: Pylock, name: str, http: Http, cache: Cache | None, lock_dir: Path | None
-) -> PackageSurface:
-    """The surfaces of ``name`` as locked in ``pylock`` (the wheel ``lock --surface`` reads)."""
-    from packaging.tags import sys_tags
-    from packaging.utils import canonicalize_name
-
-    wanted = canonicalize_name(name)
-    packages = [p for p in pylock.packages if p.name == wanted]
-    if not packages:
-        raise InputError(f"{name}: not in the lock")
-    package = packages[0]
-    version = None if package.version is None else str(package.version)
-    wheel = choose_wheel(package, [list(sys_tags())])
-    if wheel is None:
-        return PackageSurface(str(package.name), version, None, (), "the lock has no wheel for it")
-    ref = _ref(package, wheel, lock_dir)
-    stubs = _stub_refs(pylock, lock_dir, exclude=package.name)
-    found = read_surfaces([ref], http, cache, stub_refs=stubs)
-    return PackageSurface(str(package.name), version, ref.filename, found[ref])
-
-
-def _stub_refs(pylock: Pylock, lock_dir: Path | None, exclude: str = "") -> list[WheelRef]:
-    out = []
-    for package in pylock.packages:
-        if _is_stub_only(package.name) and package.name != exclude:
-            wheel = choose_wheel(package, [])
-            if wheel is not None:
-                out.append(_ref(package, wheel, lock_dir))
-    return out
-
-
-def surface_of_release(
-    requirement: str,
-    http: Http,
-    cache: Cache | None,
-    indexes: IndexConfig,
-    *,
-    exclude_newer: datetime | None = None,
-) -> PackageSurface:
-    """The surfaces of the newest release matching ``requirement`` (``httpx``,
-    ``httpx==0.27.2``) on the indexes: its pure-Python wheel, else the host's best."""
-    from packaging.requirements import InvalidRequirement, Requirement
-
-    from tumbler.finder import Finder
-    from tumbler.targets import parse_target
-
-    try:
-        parsed = Requirement(requirement)
-    except InvalidRequirement as error:
-        raise InputError(f"{requirement!r} is not a package name or requirement: {error}") from None
-    finder = Finder(
-        http, indexes, parse_target("host"), exclude_newer=exclude_newer, speculate=False
-    )
-    project = finder.project(parsed.name)
-    if not project.found:
-        raise InputError(f"{parsed.name}: not found on the index")
-    pinned = any(s.operator in {"==", "==="} for s in parsed.specifier)
-    for release in project.iter_releases():
-        if not parsed.specifier.contains(release.version, prereleases=pinned or None):
-            continue
-        wheels = [f for f in release.files if f.is_wheel]
-        pure = [f for f in wheels if _pure(f.filename)]
-        if not wheels:
-            return PackageSurface(
-                str(release.name), str(release.version), None, (), "no wheel for this platform"
-            )
-        best = (pure or wheels)[0]
-        ref = WheelRef(
-            str(release.name), best.filename, url=best.url, sha256=best.hashes.get("sha256")
-        )
-        return PackageSurface(
-            str(release.name),
-            str(release.version),
-            best.filename,
-            read_surfaces([ref], http, cache)[ref],
-        )
-    raise InputError(f"{requirement}: no release on the index matches")
-
-
-@dataclass(frozen=True, slots=True)
-class Upgrade:
-    """One package whose surface is compared name by name (``diff --surface``)."""
-
-    name: str
-    old_version: str | None
-    new_version: str | None
-    changes: tuple[NameChanges, ...]
-    #: Why it could not be compared, else None.
-    missing: str | None = None
-
-
-def surface_upgrades(
-    old: Pylock,
-    new: Pylock,
-    http: Http,
-    cache: Cache | None,
-    *,
-    old_dir: Path | None = None,
-    new_dir: Path | None = None,
-) -> tuple[Upgrade, ...]:
-    """For each package whose version or surface changed, the public names added, removed
-    and changed, read from both locks' wheels (cached by hash)."""
-    from packaging.tags import sys_tags
-
-    from tumbler.diff import ChangeKind, diff_locks
-
-    diff = diff_locks(old, new)
-    names = {
-        c.name
-        for c in diff.packages
-        if c.kind in {ChangeKind.UPGRADED, ChangeKind.DOWNGRADED, ChangeKind.CHANGED}
-    } | {c.key.split(":", 1)[0] for c in diff.surfaces if c.kind is ChangeKind.CHANGED}
-    tags = [list(sys_tags())]
-    pairs: list[tuple[str, Package, Package]] = []
-    for name in sorted(names):
-        a = next((p for p in old.packages if p.name == name), None)
-        b = next((p for p in new.packages if p.name == name), None)
-        if a is not None and b is not None:
-            pairs.append((name, a, b))
-    refs: dict[tuple[str, int], WheelRef | None] = {}
-    for name, a, b in pairs:
-        wa, wb = choose_wheel(a, tags), choose_wheel(b, tags)
-        refs[name, 0] = None if wa is None else _ref(a, wa, old_dir)
-        refs[name, 1] = None if wb is None else _ref(b, wb, new_dir)
-    wanted = [r for r in refs.values() if r is not None]
-    stubs = _stub_refs(old, old_dir) + _stub_refs(new, new_dir)
-    found = read_surfaces(list(dict.fromkeys(wanted)), http, cache, stub_refs=stubs)
-    out = []
-    for name, a, b in pairs:
-        ra, rb = refs[name, 0], refs[name, 1]
-        versions = (
-            None if a.version is None else str(a.version),
-            None if b.version is None else str(b.version),
-        )
-        if ra is None or rb is None:
-            out.append(Upgrade(name, *versions, (), "no wheel locked on one side"))
-            continue
-        sa = {s.key: s for s in found[ra]}
-        sb = {s.key: s for s in found[rb]}
-        changes = tuple(
-            name_changes(
-                key,
-                sa[key].symbols if key in sa else (),
-                sb[key].symbols if key in sb else (),
-            )
-            for key in sorted(sa.keys() | sb.keys())
-        )
-        out.append(Upgrade(name, *versions, tuple(c for c in changes if not c.empty)))
-    return tuple(out)

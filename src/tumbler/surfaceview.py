@@ -12,7 +12,7 @@ if TYPE_CHECKING:
 
     from tumbler.pyapi import Symbol
     from tumbler.surface import ImportSurface
-    from tumbler.surfacefetch import PackageSurface, Upgrade
+    from tumbler.surfacequery import PackageSurface, Upgrade
 
 __all__ = ["surface_json", "surface_text", "upgrades_data", "upgrades_text"]
 
