@@ -400,3 +400,10 @@ def test_lock_notes_what_surfaces_cost_and_a_warm_lock_reads_nothing(
         "dataclass",
         "list",
     ]
+
+
+def test_surface_command_errors_are_one_line(cli: CLI, tmp_path: Path) -> None:
+    for argument in ("bad name!!", str(tmp_path / "none-1.0-py3-none-any.whl")):
+        run = cli("surface", argument, "--offline")
+        assert run.code == 2
+        assert len(run.err.strip().splitlines()) == 1, run.err

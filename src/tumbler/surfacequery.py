@@ -120,7 +120,10 @@ def surface_of_release(
     try:
         parsed = Requirement(requirement)
     except InvalidRequirement as error:
-        raise InputError(f"{requirement!r} is not a package name or requirement: {error}") from None
+        reason = str(error).splitlines()[0]
+        raise InputError(
+            f"{requirement!r} is not a package name or requirement: {reason}"
+        ) from None
     finder = Finder(
         http, indexes, parse_target("host"), exclude_newer=exclude_newer, speculate=False
     )
