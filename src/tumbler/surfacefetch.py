@@ -13,6 +13,7 @@ files costs one small read each. Parsing runs in worker processes when there is 
 from __future__ import annotations
 
 import dataclasses
+import gc
 import hashlib
 import io
 import json
@@ -81,6 +82,8 @@ class WheelRef:
     url: str | None = None
     path: Path | None = None
     sha256: str | None = None
+    #: The file's size as the lock records it (the biggest wheels are parsed first).
+    size: int | None = None
 
 
 @dataclass(slots=True)
@@ -162,6 +165,7 @@ def wheel_ref(package: Package, wheel: PackageWheel, lock_dir: Path | None) -> W
         url=need.url,
         path=need.path,
         sha256=need.hashes.get("sha256"),
+        size=need.size,
     )
 
 
@@ -299,9 +303,19 @@ def _analyse(
     content: _Content,
     stubs: Mapping[str, tuple[str, _Content]],
 ) -> bytes:
-    """Parse one wheel (run in a worker process when there are many)."""
+    """Parse one wheel (run in a worker process when there are many).
+
+    The cyclic garbage collector is paused meanwhile: syntax trees hold no cycles, and
+    its passes over a large wheel's many live nodes cost a fifth of the time."""
     stub_inputs = {top: (name, stub.data, stub.names) for top, (name, stub) in stubs.items()}
-    return to_json(wheel_surfaces(distribution, content.names, content.data, stubs=stub_inputs))
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        surfaces = wheel_surfaces(distribution, content.names, content.data, stubs=stub_inputs)
+    finally:
+        if paused:
+            gc.enable()
+    return to_json(surfaces)
 
 
 def _analyse_packed(arguments: tuple[str, _Content, Mapping[str, tuple[str, _Content]]]) -> bytes:
@@ -376,20 +390,27 @@ def _gather(
     *,
     full: bool,
 ) -> list[_Job]:
+    """Each job's entries (and, when ``full``, surfaces): from the cache, else fetched and
+    parsed. A pipeline: each wheel goes to a parsing worker as soon as its members arrive,
+    the biggest first, while the others are still being fetched."""
     reader = _Reader(http, cache, stats)
     jobs = [_Job(r, stub_only=True) for r in stub_refs] + [
         _Job(r, stub_only=is_stub_only(r.distribution)) for r in refs if r not in stub_refs
     ]
     stats.wheels += len(jobs)
+    by_ref = {j.ref: j for j in jobs}
+    locks = {j.ref: threading.Lock() for j in jobs}
 
     def index(job: _Job) -> None:
         key = _index_key(job.ref)
         blob = None if cache is None or key is None else cache.get_blob("surface-index", key)
         job.index = None if blob is None else json.loads(blob)
 
-    def content(job: _Job) -> None:
-        if job.content is None:
-            job.content = reader.content(job.ref)
+    def content(job: _Job) -> _Content:
+        with locks[job.ref]:
+            if job.content is None:
+                job.content = reader.content(job.ref)
+            return job.content
 
     with ThreadPoolExecutor(min(8, max(1, len(jobs)))) as threads:
         list(threads.map(index, jobs))
@@ -400,34 +421,84 @@ def _gather(
             if job.stub_only:
                 for top in _job_tops(job):
                     stub_tops.setdefault(top, job)
-        list(threads.map(content, [j for j in jobs if not j.stub_only and j.index is None]))
-        for job in jobs:
-            if not job.stub_only:
-                job.stubs = {
-                    top: (stub_tops[top].ref.distribution, stub_tops[top].ref)
-                    for top in _job_tops(job)
-                    if top in stub_tops
-                }
-            job.variant = "+".join(sorted({r.sha256 or r.filename for _, r in job.stubs.values()}))
-            _cached(job, cache, full=full)
-        todo = [j for j in jobs if (j.full if full else j.entries) is None]
-        needed = {j.ref for j in todo} | {r for j in todo for _, r in j.stubs.values()}
-        list(threads.map(content, [j for j in jobs if j.ref in needed]))
-    by_ref = {j.ref: j for j in jobs}
-    stats.cached += len(jobs) - len(todo)
-    arguments = [
-        (
-            j.ref.distribution,
-            j.content,
-            {top: (name, by_ref[ref].content) for top, (name, ref) in j.stubs.items()},
-        )
-        for j in todo
-    ]
-    for job, data in zip(todo, _run(arguments), strict=True):
+        # Wheels read before have an index; the rest will certainly be parsed.
+        with _Parsers(sum(j.index is None for j in jobs)) as parsers:
+
+            def prepare(job: _Job) -> None:
+                if not job.stub_only:
+                    if job.index is None:
+                        content(job)
+                    job.stubs = {
+                        top: (stub_tops[top].ref.distribution, stub_tops[top].ref)
+                        for top in _job_tops(job)
+                        if top in stub_tops
+                    }
+                job.variant = "+".join(
+                    sorted({r.sha256 or r.filename for _, r in job.stubs.values()})
+                )
+                _cached(job, cache, full=full)
+                if (job.full if full else job.entries) is None:
+                    stubs = {
+                        top: (name, content(by_ref[ref])) for top, (name, ref) in job.stubs.items()
+                    }
+                    parsers.submit(job, (job.ref.distribution, content(job), stubs))
+
+            biggest_first = sorted(jobs, key=lambda j: -(j.ref.size or 0))
+            list(threads.map(prepare, biggest_first))
+            done = parsers.results()
+    stats.cached += len(jobs) - len(done)
+    for job, data in done:
         job.full = from_json(data)
         job.entries = surface_table(job.full)
         _store(cache, job, data)
     return jobs
+
+
+class _Parsers:
+    """Parses wheels: in worker processes (started at once, so that they load while the
+    wheels are fetched) when there are :data:`_PROCESS_FROM` or more, else in the caller."""
+
+    def __init__(self, expected: int) -> None:
+        self._pool: Any = None
+        self._expected = expected
+        self._lock = threading.Lock()
+        self._pending: list[tuple[_Job, Any]] = []
+
+    def __enter__(self) -> _Parsers:
+        if self._expected >= _PROCESS_FROM:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+
+            workers = min(self._expected, os.cpu_count() or 1)
+            # spawn, not fork: this process has threads (the HTTP transport) a fork would copy.
+            context = multiprocessing.get_context("spawn")
+            self._pool = ProcessPoolExecutor(workers, mp_context=context)
+            for _ in range(workers):
+                self._pool.submit(_warm)
+        return self
+
+    def submit(
+        self, job: _Job, arguments: tuple[str, _Content, Mapping[str, tuple[str, _Content]]]
+    ) -> None:
+        result: Any = (
+            _analyse_packed(arguments)
+            if self._pool is None
+            else self._pool.submit(_analyse_packed, arguments)
+        )
+        with self._lock:
+            self._pending.append((job, result))
+
+    def results(self) -> list[tuple[_Job, bytes]]:
+        return [(job, r if isinstance(r, bytes) else r.result()) for job, r in self._pending]
+
+    def __exit__(self, *exc: object) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(cancel_futures=True)
+
+
+def _warm() -> None:
+    """Load the parsing modules in a fresh worker process."""
+    import tumbler.pyapi  # noqa: F401
 
 
 def _cached(job: _Job, cache: Cache | None, *, full: bool) -> None:
@@ -452,25 +523,6 @@ def _job_tops(job: _Job) -> list[str]:
         return list(job.index.get("tops", []))
     assert job.content is not None
     return import_names(job.content.names)
-
-
-def _run(arguments: list[Any]) -> list[bytes]:
-    if len(arguments) < _PROCESS_FROM:
-        return [_analyse_packed(a) for a in arguments]
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
-    workers = min(len(arguments), os.cpu_count() or 1)
-    # spawn, not fork: this process has threads (the HTTP transport) a fork would copy.
-    context = multiprocessing.get_context("spawn")
-    # Biggest first, so that a large wheel does not start last.
-    order = sorted(
-        range(len(arguments)),
-        key=lambda i: -sum(len(b) for b in arguments[i][1].data.values()),
-    )
-    with ProcessPoolExecutor(workers, mp_context=context) as pool:
-        futures = {i: pool.submit(_analyse_packed, arguments[i]) for i in order}
-        return [futures[i].result() for i in range(len(arguments))]
 
 
 def _store(cache: Cache | None, job: _Job, data: bytes) -> None:
