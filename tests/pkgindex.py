@@ -855,9 +855,19 @@ class _IndexServer(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False  # a client's idle keep-alive connection must not stall teardown
 
-    def __init__(self, entries: Mapping[str, _Entry]) -> None:
+    def __init__(
+        self,
+        entries: Mapping[str, _Entry],
+        provenance: Mapping[str, bytes] | None = None,
+        *,
+        links: bool = True,
+    ) -> None:
         super().__init__((LOCALHOST, 0), _Handler)
         self.entries = dict(entries)
+        #: PEP 740 provenance by file name: linked from the pages when ``links``, and
+        #: always at the integrity endpoint.
+        self.provenance = dict(provenance or {})
+        self.links = links
         projects: dict[str, list[_Entry]] = {}
         for entry in entries.values():
             projects.setdefault(entry.dist.project, []).append(entry)
@@ -1014,6 +1024,16 @@ class _Handler(BaseHTTPRequestHandler):
             case ["", "files", filename] if filename in self._index.entries:
                 entry = self._index.entries[filename]
                 self._send_bytes(entry.path.read_bytes())
+            case ["", "files", filename] if (
+                filename.removesuffix(".provenance") in self._index.provenance and self._index.links
+            ):
+                self._send(200, self._index.provenance[filename.removesuffix(".provenance")])
+            case ["", "integrity", _, _, filename, "provenance"]:
+                found = self._index.provenance.get(filename)
+                if found is None:
+                    self._not_found()
+                else:
+                    self._send(200, found, "application/vnd.pypi.integrity.v1+json")
             case ["", "files", filename] if filename.endswith(".metadata"):
                 found = self._index.entries.get(filename.removesuffix(".metadata"))
                 if found is None or found.metadata is None:
@@ -1077,6 +1097,8 @@ class _Handler(BaseHTTPRequestHandler):
             }
             if dist.requires_python is not None:
                 item["requires-python"] = dist.requires_python
+            if entry.filename in self._index.provenance and self._index.links:
+                item["provenance"] = self._file_url(entry) + ".provenance"
             if entry.metadata_sha256 is not None:
                 item["core-metadata"] = {"sha256": entry.metadata_sha256}
                 item["dist-info-metadata"] = {"sha256": entry.metadata_sha256}
@@ -1109,6 +1131,9 @@ class _Handler(BaseHTTPRequestHandler):
                 digest = f"sha256={entry.metadata_sha256}"
                 attributes.append(f'data-dist-info-metadata="{digest}"')
                 attributes.append(f'data-core-metadata="{digest}"')
+            if entry.filename in self._index.provenance and self._index.links:
+                link = html.escape(self._file_url(entry) + ".provenance")
+                attributes.append(f'data-provenance="{link}"')
             anchor = f"<a {' '.join(attributes)}>{html.escape(entry.filename)}</a><br>"
             links.append(f"    {anchor}")
         return _html_page(f"Links for {project}", "\n".join(links))
@@ -1124,19 +1149,27 @@ def _html_page(title: str, body: str) -> str:
 
 
 @contextmanager
-def serve_json_index(directory: Path, dists: Iterable[Dist]) -> Iterator[PackageIndex]:
+def serve_json_index(
+    directory: Path,
+    dists: Iterable[Dist],
+    *,
+    provenance: Mapping[str, bytes] | None = None,
+    links: bool = True,
+) -> Iterator[PackageIndex]:
     """Serve ``dists`` (already built into ``directory``) from a background thread.
 
     Args:
         directory: Where :func:`build_dists` wrote the files.
         dists: The releases to list; their files must exist in ``directory``.
+        provenance: PEP 740 provenance objects by file name, served at the integrity
+            endpoint and, when ``links``, linked from the pages (``data-provenance``).
 
     Yields:
         The running index on an ephemeral 127.0.0.1 port; shut down on exit.
     """
     catalogue = tuple(dists)
     entries = _entries(directory, catalogue)
-    server = _IndexServer(entries)
+    server = _IndexServer(entries, provenance, links=links)
     thread = threading.Thread(
         target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
     )

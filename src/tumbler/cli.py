@@ -19,6 +19,8 @@ from tumbler.findings import Finding, Severity, has_errors, sort_findings, stric
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
+    from packaging.pylock import Pylock
+
     from tumbler.cache import Cache
     from tumbler.model import Lock
     from tumbler.net import Http
@@ -132,9 +134,36 @@ def _cmd_audit(args: argparse.Namespace) -> int:
         findings = list(loaded.findings)
         if loaded.lock is not None:
             findings.extend(audit(loaded.lock.pylock))
+            if args.attestations:
+                findings.extend(_audit_attestations(args, loaded.lock.pylock))
         reports.append(FileReport(ref, sort_findings(findings)))
     _report(reports, args.format, _style(args.color), "clean")
     return EXIT_FINDINGS if any(r.findings for r in reports) else EXIT_OK
+
+
+def _audit_attestations(args: argparse.Namespace, pylock: Pylock) -> tuple[Finding, ...]:
+    """``audit --attestations``: every wheel and sdist of each package with identities."""
+    from tumbler.attestfetch import check_attestations
+
+    http, cache = _cached_http(args)
+    chosen = [
+        (p, a)
+        for p in pylock.packages
+        for a in [*(p.wheels or ()), *([p.sdist] if p.sdist else [])]
+    ]
+    try:
+        return check_attestations(pylock, chosen, http, cache, offline=args.bundled_trust_root)
+    finally:
+        http.close()
+
+
+def _trust_root(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--bundled-trust-root",
+        action="store_true",
+        help="verify attestations against the Sigstore trust root bundled with sigstore, "
+        "without refreshing it over the network",
+    )
 
 
 def _cmd_format(args: argparse.Namespace) -> int:
@@ -215,7 +244,7 @@ def _cmd_diff(args: argparse.Namespace) -> int:
     return EXIT_OK if diff.equal else EXIT_FINDINGS
 
 
-def _surface_http(args: argparse.Namespace) -> tuple[Http, Cache]:
+def _cached_http(args: argparse.Namespace) -> tuple[Http, Cache]:
     from pathlib import Path
 
     from tumbler.cache import Cache, default_cache_dir
@@ -229,7 +258,7 @@ def _surface_upgrades(args: argparse.Namespace, old: Lock, new: Lock) -> tuple[U
     """``diff --surface``: the public names each upgraded package added, removed, changed."""
     from tumbler.surfacequery import surface_upgrades
 
-    http, cache = _surface_http(args)
+    http, cache = _cached_http(args)
     try:
         return surface_upgrades(
             old.pylock,
@@ -248,7 +277,7 @@ def _cmd_surface(args: argparse.Namespace) -> int:
 
     from tumbler.surfaceview import surface_json, surface_text
 
-    http, cache = _surface_http(args)
+    http, cache = _cached_http(args)
     try:
         if args.package.endswith(".whl"):
             from tumbler.surfacequery import surface_of_wheel
@@ -322,6 +351,7 @@ def _cmd_lock(args: argparse.Namespace) -> int:
         environments=tuple(args.lock_environments or ()),
         progress=_progress(args.quiet),
         surface=args.surface,
+        attestations=args.attestations,
     )
     if args.check:
         from tumbler.check import check_json, check_markdown, check_text
@@ -386,6 +416,8 @@ def _cmd_install(args: argparse.Namespace) -> int:
         compile=args.compile_bytecode,
         break_system_packages=args.break_system_packages,
         progress=_progress(args.quiet or args.format == "json"),
+        verify_attestations=args.verify_attestations,
+        bundled_trust_root=args.bundled_trust_root,
     )
     try:
         outcome = run_install(options)
@@ -466,6 +498,13 @@ def _add_install(
             help="install editable directories as regular ones",
         )
         sub.add_argument("--reinstall", action="store_true", help="reinstall what is already there")
+        sub.add_argument(
+            "--verify-attestations",
+            action="store_true",
+            help="refuse a file whose PEP 740 attestation is missing, invalid or signed by an "
+            "identity the lock does not record (needs tumbler[attest])",
+        )
+        _trust_root(sub)
         sub.add_argument(
             "--index-url", metavar="URL", help="index for build requirements of sources"
         )
@@ -580,6 +619,12 @@ def _add_lock(
         "(default: [tool.tumbler] surface)",
     )
     lock.add_argument(
+        "--attestations",
+        action="store_true",
+        help="record each package's PEP 740 publisher identities from the index's provenance "
+        "(default: [tool.tumbler] attestations)",
+    )
+    lock.add_argument(
         "-U", "--upgrade", action="store_true", help="ignore the versions the lock pins"
     )
     lock.add_argument(
@@ -636,6 +681,14 @@ def _parser() -> argparse.ArgumentParser:
 
     audit = commands.add_parser("audit", help="lint a lock for what a reviewer should see")
     audit.add_argument("files", nargs="+", metavar="FILE")
+    audit.add_argument(
+        "--attestations",
+        action="store_true",
+        help="verify every file of each package that records attestation identities "
+        "against its PEP 740 provenance on the index (needs tumbler[attest])",
+    )
+    _trust_root(audit)
+    _cache_options(audit)
     common(audit, ("text", "json", "markdown"))
     audit.set_defaults(run=_cmd_audit)
 

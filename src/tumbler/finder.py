@@ -299,6 +299,16 @@ class Finder:
         """The project ``name`` (blocking until its pages are in)."""
         return self._wait(self._project_future(canonicalize_name(name)))
 
+    def release_files(self, name: str, version: Version) -> list[IndexFile]:
+        """Every file of ``name`` ``version`` its index lists (any platform), from the page
+        the resolution read."""
+        normalized = canonicalize_name(name)
+        listing = self._listing(normalized)
+        if not listing.found or listing.index is None:
+            return []
+        files = (index_file(r, normalized, listing.index) for r in listing.rows(version) or [])
+        return [f for f in files if f is not None]
+
     def _project_future(self, name: NormalizedName) -> Future[Project]:
         with self._lock:
             future = self._projects.get(name)

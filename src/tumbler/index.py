@@ -2,8 +2,9 @@
 
 :func:`parse_page` turns one project page, HTML or JSON, into lazily parsed rows;
 :func:`index_file` turns a row into an :class:`IndexFile`. Both are pure. PEP 592
-(yanked), PEP 658/714 (core metadata files), PEP 700 (size, upload time) and
-``data-requires-python`` are all read; HTML pages may carry ``data-upload-time`` too.
+(yanked), PEP 658/714 (core metadata files), PEP 700 (size, upload time), PEP 740
+(provenance links) and ``data-requires-python`` are all read; HTML pages may carry
+``data-upload-time`` too.
 """
 
 from __future__ import annotations
@@ -110,7 +111,15 @@ def _html_row(attributes_text: str, base: str) -> list[Any] | None:
         attributes.get("data-upload-time"),
         int(size) if size and size.isdigit() else None,
         metadata,
+        _absolute(attributes.get("data-provenance"), base),
     ]
+
+
+def _absolute(url: str | None, base: str) -> str | None:
+    """A link from the page (PEP 740's provenance URL), absolute; None when absent."""
+    if not url:
+        return None
+    return _redact(url if url.startswith(("https://", "http://")) else urljoin(base, url))
 
 
 def _json_row(entry: Mapping[str, Any], base: str) -> list[Any]:
@@ -125,6 +134,9 @@ def _json_row(entry: Mapping[str, Any], base: str) -> list[Any]:
         entry.get("upload-time"),
         size if isinstance(size, int) else None,
         metadata if metadata not in (False, None) else None,
+        _absolute(
+            provenance if isinstance(provenance := entry.get("provenance"), str) else None, base
+        ),
     ]
 
 
@@ -141,7 +153,7 @@ class Row(NamedTuple):
     base: str
 
     def fields(self) -> list[Any] | None:
-        """url, hashes, requires-python, yanked, upload-time, size, metadata."""
+        """url, hashes, requires-python, yanked, upload-time, size, metadata, provenance."""
         if isinstance(self.raw, str):
             return _html_row(self.raw, self.base)
         return _json_row(self.raw, self.base)
@@ -235,6 +247,8 @@ class IndexFile:
     tags: frozenset[Tag]
     #: The index URL (no credentials) whose page listed the file.
     index: str
+    #: PEP 740: where the index serves the file's provenance (``data-provenance``).
+    provenance: str | None = None
 
     @property
     def is_wheel(self) -> bool:
@@ -321,7 +335,7 @@ def index_file(
     fields = row.fields()
     if fields is None:
         return None
-    url, hashes, requires_python, yanked, upload, size, metadata = fields
+    url, hashes, requires_python, yanked, upload, size, metadata, provenance = fields
     return IndexFile(
         filename=filename,
         url=url,
@@ -334,4 +348,5 @@ def index_file(
         version=parts[1],
         tags=parts[2],
         index=index,
+        provenance=provenance,
     )

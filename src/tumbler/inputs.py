@@ -55,6 +55,8 @@ class LockInputs:
     target: str = ""
     #: The surface record's rules version when surfaces are recorded (``--surface``).
     surface_version: int | None = None
+    #: Whether publisher identities are recorded (``--attestations``).
+    attestations: bool = False
 
     @classmethod
     def of(
@@ -67,6 +69,7 @@ class LockInputs:
         exclude_newer: datetime | None,
         prereleases: str,
         surface_version: int | None = None,
+        attestations: bool = False,
     ) -> LockInputs:
         """The inputs of locking ``project`` with these settings."""
         return cls(
@@ -85,6 +88,7 @@ class LockInputs:
             exclude_newer=exclude_newer,
             target=target,
             surface_version=surface_version,
+            attestations=attestations,
         )
 
     def table(self) -> dict[str, Any]:
@@ -100,6 +104,7 @@ class LockInputs:
                 "exclude-newer": self.exclude_newer,
                 "default-groups": list(self.default_groups),
                 "surface-version": self.surface_version,
+                "attestations": True if self.attestations else None,
                 "inputs": {
                     "dependencies": list(self.dependencies),
                     "constraints": list(self.constraints) or None,
@@ -142,6 +147,7 @@ class LockInputs:
             surface_version=surface
             if isinstance(surface := table.get("surface-version"), int)
             else None,
+            attestations=table.get("attestations") is True,
         )
 
 
@@ -225,7 +231,19 @@ def input_drift(recorded: LockInputs, current: LockInputs) -> list[str]:
         ),
         *_value(recorded.target, current.target, "the target environment"),
         *_surface_drift(recorded.surface_version, current.surface_version),
+        *_attestation_drift(recorded.attestations, current.attestations),
     ]
+
+
+def _attestation_drift(old: bool, new: bool) -> list[str]:
+    if old == new:
+        return []
+    if old:
+        return [
+            "the lock records attestation identities but this run does not: pass "
+            "--attestations or set attestations = true in [tool.tumbler]"
+        ]
+    return ["attestation identities are recorded now (--attestations) but the lock has none"]
 
 
 def _surface_drift(old: int | None, new: int | None) -> list[str]:

@@ -88,6 +88,11 @@ class InstallOptions:
     compile: bool = False
     break_system_packages: bool = False
     progress: Progress | None = None
+    #: Refuse files whose PEP 740 attestation is missing, invalid or signed by an
+    #: identity the lock does not record (``--verify-attestations``).
+    verify_attestations: bool = False
+    #: Verify against the Sigstore trust root bundled with sigstore (no refresh).
+    bundled_trust_root: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,6 +230,8 @@ def run_install(options: InstallOptions) -> InstallOutcome:
     unsupported = _unsupported(chosen, pylock, options)
     if unsupported:
         raise _refuse(unsupported, f"{options.lock} needs sources this install cannot use")
+    if options.verify_attestations:
+        _verify_attestations(pylock, chosen, options, cache)
     from tumbler.installed import find_installed
 
     fresh = where.created and options.dry_run  # nothing to look at yet
@@ -255,6 +262,31 @@ def run_install(options: InstallOptions) -> InstallOutcome:
         groups,
         time.perf_counter() - started,
     )
+
+
+def _verify_attestations(
+    pylock: Pylock,
+    chosen: Sequence[tuple[Package, Artifact]],
+    options: InstallOptions,
+    cache: Cache,
+) -> None:
+    """Refuse, before anything is fetched or changed, when a chosen file of a package that
+    records attestation identities has no valid attestation from one of them."""
+    from tumbler.attestfetch import check_attestations
+    from tumbler.net import Http
+
+    http = Http(cache=cache, offline=options.offline)
+    try:
+        with _showing(options, "verifying attestations"):
+            findings = check_attestations(
+                pylock, chosen, http, cache, offline=options.bundled_trust_root
+            )
+    finally:
+        http.close()
+    if findings:
+        raise _refuse(
+            list(findings), f"{options.lock}: attestations do not verify; nothing was installed"
+        )
 
 
 def _unsupported(

@@ -71,6 +71,8 @@ class LockRequest:
     environments: tuple[Marker, ...] = ()
     #: Record each package's API surface (``--surface``, ``surface.md``).
     surface: bool = False
+    #: Record each package's PEP 740 publisher identities (``--attestations``).
+    attestations: bool = False
 
 
 def target_name(target: Target) -> str:
@@ -456,4 +458,5 @@ def lock_inputs(request: LockRequest) -> LockInputs:
         exclude_newer=request.exclude_newer,
         prereleases=request.prereleases,
         surface_version=SURFACE_VERSION if request.surface else None,
+        attestations=request.attestations,
     )

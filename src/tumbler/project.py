@@ -70,6 +70,8 @@ class Settings:
     environments: tuple[str, ...] = ()
     #: Record each package's API surface (``surface = true``; ``--surface``).
     surface: bool = False
+    #: Record publisher identities (``attestations = true``; ``--attestations``).
+    attestations: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -168,6 +170,9 @@ def _settings(table: Any, where: str) -> Settings:
     surface = table.get("surface", False)
     if not isinstance(surface, bool):
         raise InputError(f"{where}.surface: expected true or false")
+    attestations = table.get("attestations", False)
+    if not isinstance(attestations, bool):
+        raise InputError(f"{where}.attestations: expected true or false")
     return Settings(
         index_url=index_url,
         extra_index_urls=_strings(table.get("extra-index-url", []), f"{where}.extra-index-url"),
@@ -184,6 +189,7 @@ def _settings(table: Any, where: str) -> Settings:
         ),
         environments=_strings(table.get("environments", []), f"{where}.environments"),
         surface=surface,
+        attestations=attestations,
     )
 
 

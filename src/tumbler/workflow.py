@@ -62,6 +62,8 @@ class LockOptions:
     progress: Progress | None = None
     #: Record API surfaces (``--surface``; else ``[tool.tumbler] surface``).
     surface: bool = False
+    #: Record publisher identities (``--attestations``; else ``[tool.tumbler]``).
+    attestations: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,6 +172,7 @@ def _prepare(options: LockOptions) -> _Prepared:
         universe=universe,
         environments=environments,
         surface=options.surface or project.settings.surface,
+        attestations=options.attestations or project.settings.attestations,
     )
     return _Prepared(output, request, Cache(cache_dir))
 
@@ -259,6 +262,17 @@ def _surfaces(
     return recorded, stats.note()
 
 
+def _identities(
+    pylock: Pylock, finder: Finder, http: Http, cache: Cache
+) -> tuple[Pylock, tuple[str, ...]]:
+    """``pylock`` with its packages' publisher identities, and notes (an index that
+    serves no provenance is named once)."""
+    from tumbler.attestfetch import record_identities
+
+    recorded, stats = record_identities(pylock, finder.release_files, http, cache)
+    return recorded, stats.notes()
+
+
 def run_lock(options: LockOptions) -> LockOutcome:
     """Lock the project and write the lock if it changed."""
     import dataclasses
@@ -281,9 +295,13 @@ def run_lock(options: LockOptions) -> LockOutcome:
     request = dataclasses.replace(prepared.request, preferences=_preferences(existing))
     http = _http(options, prepared)
     surface_note: str | None = None
+    attestation_notes: tuple[str, ...] = ()
     try:
         with _progress(options, "locking", http):
             pylock, finder = lock(request, http)
+        if request.attestations:
+            with _progress(options, "reading provenance", http):
+                pylock, attestation_notes = _identities(pylock, finder, http, prepared.cache)
         if request.surface:
             with _progress(options, "reading API surfaces", http):
                 pylock, surface_note = _surfaces(pylock, request, http, prepared.cache)
@@ -299,7 +317,7 @@ def run_lock(options: LockOptions) -> LockOutcome:
         packages=len(pylock.packages),
         target=_covered(request, finder),
         seconds=time.perf_counter() - started,
-        notes=_notes(finder) + ((surface_note,) if surface_note else ()),
+        notes=_notes(finder) + attestation_notes + ((surface_note,) if surface_note else ()),
     )
 
 
@@ -329,7 +347,9 @@ def run_check(options: LockOptions) -> CheckResult:
     http = _http(options, prepared)
     try:
         with _progress(options, "checking", http):
-            fresh, _ = lock(request, http)
+            fresh, finder = lock(request, http)
+            if request.attestations:
+                fresh, _ = _identities(fresh, finder, http, prepared.cache)
             if request.surface:
                 fresh, _ = _surfaces(fresh, request, http, prepared.cache)
     except NetworkError as error:
