@@ -1029,11 +1029,11 @@ class _Handler(BaseHTTPRequestHandler):
             ):
                 self._send(200, self._index.provenance[filename.removesuffix(".provenance")])
             case ["", "integrity", _, _, filename, "provenance"]:
-                found = self._index.provenance.get(filename)
-                if found is None:
+                attested = self._index.provenance.get(filename)
+                if attested is None:
                     self._not_found()
                 else:
-                    self._send(200, found, "application/vnd.pypi.integrity.v1+json")
+                    self._send(200, attested, "application/vnd.pypi.integrity.v1+json")
             case ["", "files", filename] if filename.endswith(".metadata"):
                 found = self._index.entries.get(filename.removesuffix(".metadata"))
                 if found is None or found.metadata is None:
