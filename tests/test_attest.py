@@ -115,3 +115,18 @@ def test_an_identity_kind_that_cannot_be_checked() -> None:
     verdict = verify(provenance(GCB), GCB, GCB_SHA256, [{"kind": "Nobody"}], offline=True)
     assert verdict.kind == "identity"
     assert "none of the lock's identities" in str(verdict.problem)
+
+
+def test_online_verification_either_verifies_or_says_the_trust_root_is_unreachable() -> None:
+    """Without --bundled-trust-root the root is refreshed over the network: where Sigstore
+    cannot be reached (this machine) that is one NetworkError line, never a library
+    exception from deep in TUF."""
+    from tumbler.errors import NetworkError
+
+    try:
+        verdict = verify(provenance(GCB), GCB, GCB_SHA256, [GCB_IDENTITY], offline=False)
+    except NetworkError as error:
+        assert str(error).startswith("cannot refresh the Sigstore trust root")
+        assert "--bundled-trust-root" in str(error)
+    else:
+        assert verdict.problem is None

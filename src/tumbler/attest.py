@@ -16,7 +16,7 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from tumbler.errors import InputError, UsageError
+from tumbler.errors import InputError, NetworkError, UsageError
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -114,6 +114,14 @@ def verify(
                 except library.AttestationError as error:
                     errors.append(str(error))
                     continue
+                except Exception as error:
+                    if offline:
+                        raise
+                    # Refreshing the trust root over the network failed (no file's fault).
+                    raise NetworkError(
+                        f"cannot refresh the Sigstore trust root ({type(error).__name__}: "
+                        f"{error}); pass --bundled-trust-root to use the one bundled with sigstore"
+                    ) from None
                 return Verdict("", None, identity_text(identity))
     return _failure(library, parsed, dist, errors, offline=offline)
 

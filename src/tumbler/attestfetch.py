@@ -38,6 +38,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AttestationStats",
+    "artifacts_of",
     "check_attestations",
     "page_files",
     "record_identities",
@@ -57,7 +58,6 @@ class AttestationStats:
 
     packages: int = 0
     recorded: int = 0
-    fetched: int = 0
     #: Indexes that serve no provenance, with what was asked.
     silent: dict[str, str] = field(default_factory=dict)
 
@@ -86,7 +86,8 @@ class _File:
     link: str | None
 
 
-def _artifacts(package: Package) -> list[PackageWheel | PackageSdist]:
+def artifacts_of(package: Package) -> list[PackageWheel | PackageSdist]:
+    """A package's wheels and sdist (the files an index serves provenance for)."""
     return [*(package.wheels or ()), *([package.sdist] if package.sdist is not None else [])]
 
 
@@ -119,7 +120,6 @@ class _Fetcher:
     def __init__(self, http: Http, cache: Cache | None) -> None:
         self.http = http
         self.cache = cache
-        self.fetched = 0
 
     def get(self, url: str, sha256: str | None) -> bytes | None:
         key = None if not sha256 else f"v1-{sha256}"
@@ -128,7 +128,6 @@ class _Fetcher:
             if blob is not None:
                 return blob
         response = self.http.get(url, {"Accept": "application/json"})
-        self.fetched += 1
         if response.status == 404:
             return None
         if response.status != 200:
@@ -156,7 +155,7 @@ def _locate(pylock: Pylock, files_of: Callable[[str, Version], list[IndexFile]])
                 (a.hashes or {}).get("sha256"),
                 links.get(filename_of(a)),
             )
-            for a in _artifacts(package)
+            for a in artifacts_of(package)
         ]
 
     with ThreadPoolExecutor(8) as threads:
@@ -245,7 +244,6 @@ def record_identities(
                 else None,
             )
         )
-    stats.fetched = fetcher.fetched
     return dataclasses.replace(pylock, packages=packages), stats
 
 
@@ -260,50 +258,43 @@ def check_attestations(
     cache: Cache | None,
     *,
     offline: bool,
-    files_of: Callable[[str, Version], list[IndexFile]] | None = None,
 ) -> tuple[Finding, ...]:
     """One error per chosen file whose package records identities and whose attestation
     is missing, does not verify, is for other bytes, or was signed by someone else."""
     index_of = {id(p): i for i, p in enumerate(pylock.packages)}
-    todo = [
-        (package, artifact)
-        for package, artifact in chosen
-        if package.attestation_identities and hasattr(artifact, "hashes")
-    ]
-    if not todo:
-        return ()
-
-    def listed(name: str, version: Version) -> list[IndexFile]:
-        package = next(p for p, _ in todo if str(p.name) == name)
-        return [] if package.index is None else page_files(http, package.index, name, version)
-
-    lookup = files_of or listed
+    by_package: dict[int, tuple[Package, list[Any]]] = {}
+    for package, artifact in chosen:
+        if package.attestation_identities and hasattr(artifact, "hashes"):
+            by_package.setdefault(id(package), (package, []))[1].append(artifact)
     fetcher = _Fetcher(http, cache)
 
-    def one(item: tuple[Package, Any]) -> Finding | None:
-        package, artifact = item
-        filename = filename_of(artifact)
-        sha256 = (artifact.hashes or {}).get("sha256")
-        where = location_of(package, artifact, index_of)
-        if not sha256:
-            return _finding(where, f"{filename}: no sha256 in the lock to check against")
+    def one(item: tuple[Package, list[Any]]) -> list[Finding]:
+        package, artifacts = item
         assert package.version is not None
-        links = {f.filename: f.provenance for f in lookup(str(package.name), package.version)}
-        url = links.get(filename) or (
-            None
-            if package.index is None
-            else integrity_url(package.index, str(package.name), str(package.version), filename)
-        )
-        body = None if url is None else fetcher.get(url, sha256)
-        verdict = verify(
-            body, filename, sha256, list(package.attestation_identities or ()), offline=offline
-        )
-        if verdict.problem is None:
-            return None
-        return _finding(where, f"{filename}: {verdict.problem}", verdict.kind)
+        name, version, index = str(package.name), package.version, package.index
+        # The page once per package, not per file.
+        listed = [] if index is None else page_files(http, index, name, version)
+        links = {f.filename: f.provenance for f in listed}
+        out = []
+        for artifact in artifacts:
+            filename = filename_of(artifact)
+            sha256 = (artifact.hashes or {}).get("sha256")
+            where = location_of(package, artifact, index_of)
+            if not sha256:
+                out.append(_finding(where, f"{filename}: no sha256 in the lock to check against"))
+                continue
+            url = links.get(filename) or (
+                None if index is None else integrity_url(index, name, str(version), filename)
+            )
+            body = None if url is None else fetcher.get(url, sha256)
+            identities = list(package.attestation_identities or ())
+            verdict = verify(body, filename, sha256, identities, offline=offline)
+            if verdict.problem is not None:
+                out.append(_finding(where, f"{filename}: {verdict.problem}", verdict.kind))
+        return out
 
     with ThreadPoolExecutor(8) as threads:
-        return tuple(f for f in threads.map(one, todo) if f is not None)
+        return tuple(f for found in threads.map(one, by_package.values()) for f in found)
 
 
 def _finding(where: str, message: str, kind: str = "invalid") -> Finding:

@@ -143,14 +143,10 @@ def _cmd_audit(args: argparse.Namespace) -> int:
 
 def _audit_attestations(args: argparse.Namespace, pylock: Pylock) -> tuple[Finding, ...]:
     """``audit --attestations``: every wheel and sdist of each package with identities."""
-    from tumbler.attestfetch import check_attestations
+    from tumbler.attestfetch import artifacts_of, check_attestations
 
     http, cache = _cached_http(args)
-    chosen = [
-        (p, a)
-        for p in pylock.packages
-        for a in [*(p.wheels or ()), *([p.sdist] if p.sdist else [])]
-    ]
+    chosen = [(p, a) for p in pylock.packages for a in artifacts_of(p)]
     try:
         return check_attestations(pylock, chosen, http, cache, offline=args.bundled_trust_root)
     finally:

@@ -300,7 +300,6 @@ def _scanner() -> re.Pattern[bytes]:
     )
 
 
-_DEF = re.compile(rb"[ \t]*(?:async[ \t]+)?def[ \t]")
 _DEF_LINE = re.compile(rb"^[ \t]*(?:async[ \t]+)?def[ \t]", re.M)
 
 
