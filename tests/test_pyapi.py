@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tumbler import pyapi
 from tumbler.pyapi import TOKENS, strip_bodies
 from tumbler.surface import ImportSurface, wheel_surfaces
 
@@ -485,11 +486,19 @@ TRICKY = [
 ]
 
 
+@pytest.fixture
+def no_shortening(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Big displays kept as written: the trees then differ from the source's only in bodies."""
+    monkeypatch.setattr(pyapi, "_SHORTEN_FROM", sys.maxsize)
+
+
+@pytest.mark.usefixtures("no_shortening")
 @pytest.mark.parametrize("source", TRICKY)
 def test_stripping_bodies_keeps_the_rest_of_the_tree(source: str) -> None:
     assert _same_tree(source.encode())
 
 
+@pytest.mark.usefixtures("no_shortening")
 def test_stripping_bodies_keeps_the_tree_of_real_modules() -> None:
     """The standard library as a corpus: every module's tree is kept but for bodies."""
     import dataclasses
@@ -505,3 +514,107 @@ def test_stripping_bodies_keeps_the_tree_of_real_modules() -> None:
     assert Path(dataclasses.__file__) in files
     for file in files:
         assert _same_tree(file.read_bytes()), file
+
+
+# --- big displays are shortened before parsing ------------------------------------------------
+
+_PAD = "    'padding to make the display worth shortening', " * 6 + "\n"
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "expected"),
+    [
+        # A literal (only strings, numbers, True/False/None, unary signs): "0", still one.
+        ("TABLE", "[\n    1, 2.5e-3, 0x1F, 1_000j, None, True,\n]", b"0"),
+        ("TABLE", "{\n    'a': (1, 2),  # a comment ( [\n    b'x': r'\\d', u'y': 3,\n}", b"0"),
+        ("TABLE", "(\n    'one'\n    'two'\n)", b"0"),
+        ("TABLE", "[\n    -1, +2, - -3,\n]", None),  # signs: kept, a string may stand before
+        # Not a literal: "[_]" (a list holding a name), still no literal.
+        ("TABLE", "[\n    A, B,\n]", b"[_]"),
+        ("TABLE", "[\n    f'{x}',\n]", b"[_]"),
+        ("TABLE", "[\n    ...,\n]", b"[_]"),
+        ("TABLE", "[\n    1 * 2,\n]", b"[_]"),
+        ("TABLE", "{\n    **other,\n}", b"[_]"),
+        ("TABLE", "[\n    x for x in y\n]", b"[_]"),
+        # Only an all-caps name is asked whether its value is a literal.
+        ("table", "[\n    1, 2,\n]", b"[_]"),
+        ("table", "{\n    'a': 1,\n}", b"[_]"),
+        # A parenthesised value that is no literal may be no display at all: kept.
+        ("Alias", "(\n    int | str\n)", None),
+        ("TABLE", "(\n    'a'\n    + 'b'\n)", None),
+        ("TABLE", "(\n    compute(1)\n)", None),
+        # More than one expression: kept.
+        ("TABLE", "[\n    1,\n] [0]", None),
+        ("TABLE", "[\n    1,\n] + [2]", None),
+        ("TABLE", "[\n    a,\n] = pair", None),
+    ],
+)
+def test_what_stands_for_a_display(name: str, value: str, expected: bytes | None) -> None:
+    raw = value.encode()
+    clean = pyapi._dropper().sub(b"", raw)
+    assert pyapi._placeholder(name.encode(), raw, clean) == expected
+
+
+def test_shortened_displays_give_the_surface_read_from_the_whole_source() -> None:
+    source = (
+        "from typing import Final\n"
+        f"LITERAL = [\n{_PAD}    -1,\n]\n"
+        f"NAMES = [\n{_PAD}    LITERAL,\n]\n"
+        f"PAIRS = (\n{_PAD}    (1, 2),\n)\n"
+        f"JOINED = (\n    '{'x' * 300}'\n    + 'tail'\n)\n"
+        f"lowercase = {{\n    'k': [\n{_PAD}    ],\n}}\n"
+        f"__all__ = [\n    'LITERAL', 'NAMES', 'PAIRS', 'JOINED', 'lowercase', 'C'\n]\n"
+        "class C:\n"
+        f"    tokens = {{\n        'root': [\n    {_PAD}        ],\n    }}\n"
+        "    def method(self, a: int) -> None:\n"
+        f"        table = [\n{_PAD}]\n"
+        f"    ROWS = [\n{_PAD}    ]\n"
+    )
+    assert len(strip_bodies(source.encode())) < len(source) / 2  # the tables went
+    assert lines(one(source)) == [
+        "pkg module",
+        "pkg.C class",
+        "pkg.C.ROWS attribute",
+        "pkg.C.method method (self, a: int) -> None",
+        "pkg.C.tokens attribute",
+        "pkg.JOINED attribute",  # a sum of strings, not a literal: kept, then read
+        "pkg.LITERAL constant",  # a sign: kept, then read
+        "pkg.NAMES attribute",  # shortened to [_]
+        "pkg.PAIRS constant",  # shortened to 0
+        "pkg.lowercase attribute",
+    ]
+
+
+def test_shortened_displays_leave_every_surface_of_real_modules_as_it_was(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The standard library as a corpus: each module read with its big displays shortened
+    (as always) and with none shortened gives the same surface, symbol for symbol."""
+    import typing
+
+    root = Path(typing.__file__).parent
+    sources = {
+        f"{f.parent.name}_{f.stem}" if f.parent != root else f.stem: f.read_bytes()
+        for f in sorted(root.glob("*.py")) + sorted(root.glob("*/*.py"))
+    }
+    ways: dict[bytes | None, int] = {}
+    real = pyapi._placeholder
+
+    def counting(name: bytes, value: bytes, clean: bytes) -> bytes | None:
+        result = real(name, value, clean)
+        ways[result] = ways.get(result, 0) + 1
+        return result
+
+    monkeypatch.setattr(pyapi, "_placeholder", counting)
+    shortened = {}
+    for name, source in sources.items():
+        before = sum(ways.values())
+        surface = pyapi.read_surface(name, {name: (source, False, False)})
+        if sum(ways.values()) > before:
+            shortened[name] = surface
+    # Every way was taken, many times: literals, other displays, and kept ones.
+    assert ways[b"0"] > 50 and ways[b"[_]"] > 100 and ways[None] > 3
+    assert len(shortened) > 50
+    monkeypatch.setattr(pyapi, "_SHORTEN_FROM", sys.maxsize)
+    for name, surface in shortened.items():
+        assert pyapi.read_surface(name, {name: (sources[name], False, False)}) == surface, name

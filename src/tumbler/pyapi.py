@@ -300,7 +300,15 @@ def _scanner() -> re.Pattern[bytes]:
     )
 
 
-_DEF_LINE = re.compile(rb"^[ \t]*(?:async[ \t]+)?def[ \t]", re.M)
+#: A ``def`` line, or a simple assignment whose value opens a bracket that the line leaves
+#: open (``tokens = {``): where big tables are written.
+_HEADER = re.compile(
+    rb"^[ \t]*(?:(?:async[ \t]+)?def[ \t]"
+    rb"|(?P<name>[A-Za-z_]\w*)[ \t]*=[ \t]*(?P<open>[\[{(])[ \t]*(?:\#[^\n]*)?\r?$)",
+    re.M,
+)
+#: Values shorter than this are kept as written: shortening them would save nothing.
+_SHORTEN_FROM = 256
 
 
 @functools.cache
@@ -321,16 +329,23 @@ def _dedent(indent: int) -> re.Pattern[bytes]:
     return re.compile(rb"^[ \t]{0,%d}[^ \t\r\n#]" % indent, re.M)
 
 
-def _breaks_cleanly(source: bytes, start: int, end: int) -> bool:
-    """Whether the physical line at ``end`` starts a logical line, given that one starts at
-    ``start``: no string or bracket left open between them and no backslash continuation.
-    Decided by C-level passes (drop strings and comments, count brackets); False when it
-    cannot be told that way, and the caller walks the span token by token."""
+def _cleaned(source: bytes, start: int, end: int) -> bytes | None:
+    """``source[start:end]`` without its strings and comments, if the physical line at
+    ``end`` starts a logical line given that one starts at ``start`` (no string or bracket
+    left open between them, no backslash continuation); else None. Decided by C-level
+    passes (drop strings and comments, count brackets); None also when it cannot be told
+    that way, and the caller walks the span token by token."""
     clean = _dropper().sub(b"", source[start:end])
     if b'"' in clean or b"'" in clean or clean.rstrip(b"\r\n").endswith(b"\\"):
-        return False
+        return None
     opened = clean.count(b"(") + clean.count(b"[") + clean.count(b"{")
-    return opened == clean.count(b")") + clean.count(b"]") + clean.count(b"}")
+    closed = clean.count(b")") + clean.count(b"]") + clean.count(b"}")
+    return clean if opened == closed else None
+
+
+def _breaks_cleanly(source: bytes, start: int, end: int) -> bool:
+    """Whether ``source[start:end]`` is whole logical lines (see :func:`_cleaned`)."""
+    return _cleaned(source, start, end) is not None
 
 
 def _logical_line(source: bytes, start: int) -> tuple[int, int]:
@@ -360,9 +375,108 @@ def _blank(line: bytes) -> bool:
     return not stripped.strip() or stripped.startswith(b"#")
 
 
+@functools.cache
+def _atoms() -> tuple[re.Pattern[bytes], re.Pattern[bytes], re.Pattern[bytes]]:
+    """What reduces a display's text to its shape: numbers and ``True``, ``False``,
+    ``None`` become ``0``; an innermost bracket pair becomes ``0``; strings with their
+    ``rb``-style prefix (an ``f`` is left: an f-string is no literal), or comments, go."""
+    constants = re.compile(
+        rb"(?<![\w.])(?:0[xXoObB][\da-fA-F_]+|(?:\d[\d_]*(?:\.[\d_]*)?|\.\d[\d_]*)"
+        rb"(?:[eE][-+]?\d[\d_]*)?[jJ]?|True|False|None)(?![\w.])"
+    )
+    groups = re.compile(rb"\([^()\[\]{}]*\)|\[[^()\[\]{}]*\]|\{[^()\[\]{}]*\}")
+    strings = _dropper().pattern.split(b"|\\#")[0]
+    prefixed = re.compile(rb"[rRbBuU]{1,2}(?:" + strings + rb")", re.S)
+    return constants, groups, prefixed
+
+
+def _literal_text(value: bytes, clean: bytes) -> bool | None:
+    """Whether the display ``value`` (``clean``: without strings and comments) is what
+    :func:`_literal` calls a literal; None when C-level passes cannot tell."""
+    constants, _, prefixed = _atoms()
+    flat = constants.sub(b"0", clean)
+    if re.search(rb"[^0 \t\r\n\\,:()\[\]{}+-]", flat) is not None:
+        # A name, an operator, an f-string: no literal -- unless a letter is only the
+        # prefix of a string, which the same passes over the prefixed strings tell.
+        if re.search(rb"[rRbBuU][\"']", value) is None:
+            return False
+        flat = constants.sub(b"0", _dropper().sub(b"", prefixed.sub(b"", value)))
+        if re.search(rb"[^0 \t\r\n\\,:()\[\]{}+-]", flat) is not None:
+            return False
+    if b"+" in flat or b"-" in flat:
+        return None  # unary or binary: a dropped string could have stood before the sign
+    return True
+
+
+def _placeholder(name: bytes, value: bytes, clean: bytes) -> bytes | None:
+    """What can stand for the display assigned to ``name`` (``value``: from its opening
+    bracket to the end of its logical line; ``clean``: the same without strings and
+    comments) without changing the surface, or None to keep it as written.
+
+    The surface reads a plain assignment's display only to ask whether it is a literal,
+    and only for an all-caps name (a module constant); so a literal becomes ``0`` and any
+    other ``[...]`` or ``{...}`` becomes ``[_]``. A parenthesised value that is not a
+    literal may be no display at all (``(A | B)``, a call) and is kept, and so is anything
+    these C-level passes cannot read with certainty."""
+    _, groups, _ = _atoms()
+    shape = clean
+    for _ in range(32):
+        shape, found = groups.subn(b"0", shape)
+        if not found:
+            break
+    if re.fullmatch(rb"0[ \t\r\n\\]*", shape) is None:
+        return None  # not one bracketed expression (or nested too deep to tell)
+    if not name.isupper() and not value.startswith(b"("):
+        return b"[_]"
+    literal = _literal_text(value, clean)
+    if literal is None or (literal is False and value.startswith(b"(")):
+        return None
+    return b"0" if literal else b"[_]"
+
+
+@functools.cache
+def _statement_end(indent: int) -> re.Pattern[bytes]:
+    """Like :func:`_dedent`, but a line that starts with a closing bracket (the end of a
+    display written at the statement's own indentation) is never a new statement."""
+    return re.compile(rb"^[ \t]{0,%d}[^ \t\r\n#)\]}]" % indent, re.M)
+
+
+def _assignment(source: bytes, found: re.Match[bytes], out: list[bytes]) -> int:
+    """Copy the assignment ``found`` (see :data:`_HEADER`) to ``out``, its display shortened
+    when that changes nothing (:func:`_placeholder`); returns where its logical line ends."""
+    start, opening = found.start(), found.start("open")
+    finder = _statement_end(len(found.group()) - len(found.group().lstrip(b" \t")))
+    search_from = found.end()
+    for _ in range(16):
+        candidate = finder.search(source, search_from)
+        stop = len(source) if candidate is None else candidate.start()
+        clean = _cleaned(source, start, stop)
+        if clean is not None:
+            name = found.group("name")
+            value = source[opening:stop]
+            shorter = (
+                None
+                if stop - start < _SHORTEN_FROM or name.startswith(b"__")
+                else _placeholder(name, value, clean[opening - start :])
+            )
+            if shorter is None:
+                out.append(source[start:stop])
+            else:  # as many lines as before: line numbers stay true
+                out.append(source[start:opening] + shorter + b"\n" * value.count(b"\n"))
+            return stop
+        if candidate is None:
+            break
+        search_from = candidate.end()
+    end = _logical_line(source, start)[0]  # a string or bracket these passes cannot follow
+    out.append(source[start:end])
+    return end
+
+
 def strip_bodies(source: bytes) -> bytes:
     """``source`` with every function body replaced by ``...``: the same syntax tree but
-    for bodies, which the surface never reads, at a fraction of the cost to parse.
+    for bodies, which the surface never reads, at a fraction of the cost to parse. Big
+    displays assigned to a plain name (lexer token tables, code point maps) are shortened
+    too, to what keeps the surface the same (:func:`_placeholder`).
 
     Fast where the code is plain: the next ``def`` line and the end of its body (the next
     line indented no deeper than the ``def``) are found by regular expressions, then
@@ -370,7 +484,7 @@ def strip_bodies(source: bytes) -> bytes:
     the candidate), the span is walked logical line by logical line."""
     out: list[bytes] = []
     pos = 0  # always the start of a logical line outside any body
-    while (found := _DEF_LINE.search(source, pos)) is not None:
+    while (found := _HEADER.search(source, pos)) is not None:
         header = found.start()
         if not _breaks_cleanly(source, pos, header):
             # A "def" inside a string or brackets, or a true one the fast check cannot
@@ -383,6 +497,9 @@ def strip_bodies(source: bytes) -> bytes:
             if line > header:
                 continue
         out.append(source[pos:header])
+        if found.group("open") is not None:
+            pos = _assignment(source, found, out)
+            continue
         newline = source.find(b"\n", header)
         if newline != -1 and _breaks_cleanly(source, header, newline + 1):
             end = newline + 1  # a one-line header, the common case
