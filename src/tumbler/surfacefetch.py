@@ -13,7 +13,6 @@ files costs one small read each. Parsing runs in worker processes when there is 
 from __future__ import annotations
 
 import dataclasses
-import gc
 import hashlib
 import io
 import json
@@ -34,13 +33,14 @@ from tumbler.model import TOOL_NAME
 from tumbler.net import redact
 from tumbler.surface import (
     SURFACE_VERSION,
+    Analysis,
     ImportSurface,
+    analyse,
     from_json,
     import_names,
+    ready,
     surface_table,
-    to_json,
     wanted_members,
-    wheel_surfaces,
 )
 
 if TYPE_CHECKING:
@@ -298,28 +298,17 @@ class _Reader:
 # --- surfaces, cached ----------------------------------------------------------------------
 
 
-def _analyse(
-    distribution: str,
-    content: _Content,
-    stubs: Mapping[str, tuple[str, _Content]],
-) -> bytes:
-    """Parse one wheel (run in a worker process when there are many).
-
-    The cyclic garbage collector is paused meanwhile: syntax trees hold no cycles, and
-    its passes over a large wheel's many live nodes cost a fifth of the time."""
-    stub_inputs = {top: (name, stub.data, stub.names) for top, (name, stub) in stubs.items()}
-    paused = gc.isenabled()
-    gc.disable()
-    try:
-        surfaces = wheel_surfaces(distribution, content.names, content.data, stubs=stub_inputs)
-    finally:
-        if paused:
-            gc.enable()
-    return to_json(surfaces)
-
-
-def _analyse_packed(arguments: tuple[str, _Content, Mapping[str, tuple[str, _Content]]]) -> bytes:
-    return _analyse(*arguments)
+def _packed(
+    distribution: str, content: _Content, stubs: Mapping[str, tuple[str, _Content]]
+) -> Analysis:
+    """What :func:`tumbler.surface.analyse` takes, as plain values: a worker process then
+    loads only :mod:`tumbler.surface`, not this module and the network code."""
+    return (
+        distribution,
+        content.names,
+        content.data,
+        {top: (name, stub.data, stub.names) for top, (name, stub) in stubs.items()},
+    )
 
 
 @dataclass(slots=True)
@@ -441,7 +430,7 @@ def _gather(
                     stubs = {
                         top: (name, content(by_ref[ref])) for top, (name, ref) in job.stubs.items()
                     }
-                    parsers.submit(job, (job.ref.distribution, content(job), stubs))
+                    parsers.submit(job, _packed(job.ref.distribution, content(job), stubs))
 
             biggest_first = sorted(jobs, key=lambda j: -(j.ref.size or 0))
             list(threads.map(prepare, biggest_first))
@@ -474,16 +463,12 @@ class _Parsers:
             context = multiprocessing.get_context("spawn")
             self._pool = ProcessPoolExecutor(workers, mp_context=context)
             for _ in range(workers):
-                self._pool.submit(_warm)
+                self._pool.submit(ready)
         return self
 
-    def submit(
-        self, job: _Job, arguments: tuple[str, _Content, Mapping[str, tuple[str, _Content]]]
-    ) -> None:
+    def submit(self, job: _Job, arguments: Analysis) -> None:
         result: Any = (
-            _analyse_packed(arguments)
-            if self._pool is None
-            else self._pool.submit(_analyse_packed, arguments)
+            analyse(arguments) if self._pool is None else self._pool.submit(analyse, arguments)
         )
         with self._lock:
             self._pending.append((job, result))
@@ -494,11 +479,6 @@ class _Parsers:
     def __exit__(self, *exc: object) -> None:
         if self._pool is not None:
             self._pool.shutdown(cancel_futures=True)
-
-
-def _warm() -> None:
-    """Load the parsing modules in a fresh worker process."""
-    import tumbler.pyapi  # noqa: F401
 
 
 def _cached(job: _Job, cache: Cache | None, *, full: bool) -> None:
