@@ -268,9 +268,10 @@ Analysis: TypeAlias = tuple[
 ]
 
 
-def analyse(arguments: Analysis) -> bytes:
-    """:func:`wheel_surfaces` in the cache's form (run in a worker process when there are
-    many wheels).
+def analyse(arguments: Analysis) -> tuple[bytes, list[dict[str, Any]]]:
+    """:func:`wheel_surfaces` in the cache's form and as the lock's entries (run in a
+    worker process when there are many wheels: the digests are made there too, and the
+    caller need not read the cache form back to write a lock).
 
     The cyclic garbage collector is paused meanwhile: syntax trees hold no cycles, and
     its passes over a large wheel's many live nodes cost a fifth of the time."""
@@ -282,7 +283,7 @@ def analyse(arguments: Analysis) -> bytes:
     finally:
         if paused:
             gc.enable()
-    return to_json(surfaces)
+    return to_json(surfaces), surface_table(surfaces)
 
 
 def ready() -> None:

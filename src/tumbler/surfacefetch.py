@@ -20,7 +20,7 @@ import os
 import threading
 import zipfile
 import zlib
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -39,7 +39,6 @@ from tumbler.surface import (
     from_json,
     import_names,
     ready,
-    surface_table,
     wanted_members,
 )
 
@@ -436,9 +435,10 @@ def _gather(
             list(threads.map(prepare, biggest_first))
             done = parsers.results()
     stats.cached += len(jobs) - len(done)
-    for job, data in done:
-        job.full = from_json(data)
-        job.entries = surface_table(job.full)
+    for job, (data, entries) in done:
+        job.entries = entries
+        if full:
+            job.full = from_json(data)
         _store(cache, job, data)
     return jobs
 
@@ -473,8 +473,8 @@ class _Parsers:
         with self._lock:
             self._pending.append((job, result))
 
-    def results(self) -> list[tuple[_Job, bytes]]:
-        return [(job, r if isinstance(r, bytes) else r.result()) for job, r in self._pending]
+    def results(self) -> list[tuple[_Job, tuple[bytes, list[dict[str, Any]]]]]:
+        return [(job, r.result() if isinstance(r, Future) else r) for job, r in self._pending]
 
     def __exit__(self, *exc: object) -> None:
         if self._pool is not None:
