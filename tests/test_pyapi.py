@@ -528,10 +528,15 @@ _PAD = "    'padding to make the display worth shortening', " * 6 + "\n"
         ("TABLE", "[\n    1, 2.5e-3, 0x1F, 1_000j, None, True,\n]", b"0"),
         ("TABLE", "{\n    'a': (1, 2),  # a comment ( [\n    b'x': r'\\d', u'y': 3,\n}", b"0"),
         ("TABLE", "(\n    'one'\n    'two'\n)", b"0"),
+        ("TABLE", "[\n    rb'x', Rb\"y\", U'z',\n]", b"0"),
         ("TABLE", "[\n    -1, +2, - -3,\n]", None),  # signs: kept, a string may stand before
         # Not a literal: "[_]" (a list holding a name), still no literal.
         ("TABLE", "[\n    A, B,\n]", b"[_]"),
         ("TABLE", "[\n    f'{x}',\n]", b"[_]"),
+        ("TABLE", "[\n    rf'{x}', Fr'{y}',\n]", b"[_]"),
+        # A letter and a quote inside a string are not a prefix: the name stays seen.
+        ("TABLE", "[\n    'a r', x, 'b',\n]", b"[_]"),
+        ("TABLE", '[\n    "bar", x, "baz",\n]', b"[_]"),
         ("TABLE", "[\n    ...,\n]", b"[_]"),
         ("TABLE", "[\n    1 * 2,\n]", b"[_]"),
         ("TABLE", "{\n    **other,\n}", b"[_]"),

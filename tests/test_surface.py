@@ -12,6 +12,8 @@ from tumbler.errors import InputError
 from tumbler.pyapi import Symbol
 from tumbler.surface import (
     ImportSurface,
+    WheelSources,
+    analyse,
     entries_of,
     from_json,
     name_changes,
@@ -99,6 +101,21 @@ def test_a_locked_stub_distribution_stands_in_for_missing_stubs() -> None:
     surface = found["requests:requests"]
     assert "requests.get function (url: str) -> bytes" in {s.line for s in surface.symbols}
     assert surface.source == "stubs from types-requests"
+
+
+def test_a_worker_gives_the_cache_form_and_the_entries_of_the_same_surfaces() -> None:
+    """What a worker process sends back: the full surfaces (for the cache) and the lock's
+    entries, made from the same reading, with a stub-only distribution standing in."""
+    stub_names, stub_data = wheel(
+        {"requests-stubs/__init__.pyi": "def get(url: str) -> bytes: ..."}
+    )
+    names, data = wheel({"requests/__init__.py": "def get(url, **kwargs):\n    return b''\n"})
+    stubs = {"requests": ("types-requests", stub_data, stub_names)}
+    cached, entries = analyse(WheelSources("requests", names, data, stubs))
+    expected = wheel_surfaces("requests", names, data, stubs=stubs)
+    assert from_json(cached) == expected
+    assert entries == surface_table(expected)
+    assert entries[0]["sha256"] == expected[0].sha256 and entries[0]["import"] == "requests"
 
 
 def test_py_typed_is_noted_in_the_source() -> None:

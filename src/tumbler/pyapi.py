@@ -385,8 +385,9 @@ def _atoms() -> tuple[re.Pattern[bytes], re.Pattern[bytes], re.Pattern[bytes]]:
         rb"(?:[eE][-+]?\d[\d_]*)?[jJ]?|True|False|None)(?![\w.])"
     )
     groups = re.compile(rb"\([^()\[\]{}]*\)|\[[^()\[\]{}]*\]|\{[^()\[\]{}]*\}")
-    strings = _dropper().pattern.split(b"|\\#")[0]
-    prefixed = re.compile(rb"[rRbBuU]{1,2}(?:" + strings + rb")", re.S)
+    # The dropper with prefixes: one left-to-right pass that takes each string whole from
+    # its real start, so a letter and a quote inside a string are never taken for one.
+    prefixed = re.compile(rb"(?:(?<![\w])[rRbBuU]{1,2})?(?:" + _dropper().pattern + rb")", re.S)
     return constants, groups, prefixed
 
 
@@ -400,7 +401,7 @@ def _literal_text(value: bytes, clean: bytes) -> bool | None:
         # prefix of a string, which the same passes over the prefixed strings tell.
         if re.search(rb"[rRbBuU][\"']", value) is None:
             return False
-        flat = constants.sub(b"0", _dropper().sub(b"", prefixed.sub(b"", value)))
+        flat = constants.sub(b"0", prefixed.sub(b"", value))
         if re.search(rb"[^0 \t\r\n\\,:()\[\]{}+-]", flat) is not None:
             return False
     if b"+" in flat or b"-" in flat:

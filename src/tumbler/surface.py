@@ -15,7 +15,7 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import TYPE_CHECKING, Any
 
 from tumbler.errors import InputError
 from tumbler.pyapi import TOKENS, Skip, Symbol, is_test_module, read_surface
@@ -28,10 +28,10 @@ if TYPE_CHECKING:
 __all__ = [
     "SURFACE_VERSION",
     "TOKENS",
-    "Analysis",
     "ImportSurface",
     "NameChanges",
     "SurfaceEntry",
+    "WheelSources",
     "analyse",
     "entries_of",
     "from_json",
@@ -258,28 +258,29 @@ def _test_root(module: str) -> str:
     return ".".join(parts[: index + 1])
 
 
-#: One wheel to read: distribution, member names, wanted members' bytes, and per stubbed
-#: import name the stub-only distribution's ``(name, data, names)``.
-Analysis: TypeAlias = tuple[
-    str,
-    Sequence[str],
-    Mapping[str, bytes],
-    Mapping[str, tuple[str, Mapping[str, bytes], Sequence[str]]],
-]
+@dataclass(frozen=True, slots=True)
+class WheelSources:
+    """One wheel to read, as plain values (what a worker process is sent): its member
+    names, the wanted members' bytes, and per stubbed import name the stub-only
+    distribution's ``(name, data, names)``."""
+
+    distribution: str
+    names: Sequence[str]
+    data: Mapping[str, bytes]
+    stubs: Mapping[str, tuple[str, Mapping[str, bytes], Sequence[str]]]
 
 
-def analyse(arguments: Analysis) -> tuple[bytes, list[dict[str, Any]]]:
+def analyse(wheel: WheelSources) -> tuple[bytes, list[dict[str, Any]]]:
     """:func:`wheel_surfaces` in the cache's form and as the lock's entries (run in a
     worker process when there are many wheels: the digests are made there too, and the
     caller need not read the cache form back to write a lock).
 
     The cyclic garbage collector is paused meanwhile: syntax trees hold no cycles, and
     its passes over a large wheel's many live nodes cost a fifth of the time."""
-    distribution, names, data, stubs = arguments
     paused = gc.isenabled()
     gc.disable()
     try:
-        surfaces = wheel_surfaces(distribution, names, data, stubs=stubs)
+        surfaces = wheel_surfaces(wheel.distribution, wheel.names, wheel.data, stubs=wheel.stubs)
     finally:
         if paused:
             gc.enable()

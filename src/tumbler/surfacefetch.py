@@ -33,8 +33,8 @@ from tumbler.model import TOOL_NAME
 from tumbler.net import redact
 from tumbler.surface import (
     SURFACE_VERSION,
-    Analysis,
     ImportSurface,
+    WheelSources,
     analyse,
     from_json,
     import_names,
@@ -299,10 +299,10 @@ class _Reader:
 
 def _packed(
     distribution: str, content: _Content, stubs: Mapping[str, tuple[str, _Content]]
-) -> Analysis:
+) -> WheelSources:
     """What :func:`tumbler.surface.analyse` takes, as plain values: a worker process then
     loads only :mod:`tumbler.surface`, not this module and the network code."""
-    return (
+    return WheelSources(
         distribution,
         content.names,
         content.data,
@@ -466,10 +466,8 @@ class _Parsers:
                 self._pool.submit(ready)
         return self
 
-    def submit(self, job: _Job, arguments: Analysis) -> None:
-        result: Any = (
-            analyse(arguments) if self._pool is None else self._pool.submit(analyse, arguments)
-        )
+    def submit(self, job: _Job, wheel: WheelSources) -> None:
+        result: Any = analyse(wheel) if self._pool is None else self._pool.submit(analyse, wheel)
         with self._lock:
             self._pending.append((job, result))
 
