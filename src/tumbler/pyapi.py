@@ -323,12 +323,6 @@ def _dropper() -> re.Pattern[bytes]:
     )
 
 
-@functools.cache
-def _dedent(indent: int) -> re.Pattern[bytes]:
-    """A physical line indented ``indent`` or less that is neither blank nor a comment."""
-    return re.compile(rb"^[ \t]{0,%d}[^ \t\r\n#]" % indent, re.M)
-
-
 def _cleaned(source: bytes, start: int, end: int) -> bytes | None:
     """``source[start:end]`` without its strings and comments, if the physical line at
     ``end`` starts a logical line given that one starts at ``start`` (no string or bracket
@@ -437,8 +431,9 @@ def _placeholder(name: bytes, value: bytes, clean: bytes) -> bytes | None:
 
 @functools.cache
 def _statement_end(indent: int) -> re.Pattern[bytes]:
-    """Like :func:`_dedent`, but a line that starts with a closing bracket (the end of a
-    display written at the statement's own indentation) is never a new statement."""
+    """A physical line indented ``indent`` or less that could start a statement: not
+    blank, not a comment, and not opening with a closing bracket (the end of a display
+    or call written at the statement's own indentation is never a new statement)."""
     return re.compile(rb"^[ \t]{0,%d}[^ \t\r\n#)\]}]" % indent, re.M)
 
 
@@ -514,7 +509,7 @@ def strip_bodies(source: bytes) -> bytes:
             continue  # a one-line function: nothing to cut
         indent = len(found.group()) - len(found.group().lstrip(b" \t"))
         out.append(found.group()[:indent] + b"    ...\n")  # the def's own tabs or spaces
-        candidate = _dedent(indent).search(source, pos)
+        candidate = _statement_end(indent).search(source, pos)
         stop = len(source) if candidate is None else candidate.start()
         if not _breaks_cleanly(source, pos, stop):
             stop = pos
