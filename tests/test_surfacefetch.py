@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import random
+import threading
+import time
 import tomllib
 from typing import TYPE_CHECKING
 
@@ -17,9 +19,18 @@ from tests.fileserver import serve
 from tests.lockfixtures import write_project
 from tests.pkgindex import Dist, build_dists, run_pypiserver
 from tumbler.cache import Cache
+from tumbler.errors import InputError
 from tumbler.fetch import Store
 from tumbler.net import Http
-from tumbler.surfacefetch import SurfaceStats, WheelRef, choose_wheel, read_surfaces
+from tumbler.surface import WheelSources, analyse
+from tumbler.surfacefetch import (
+    SurfaceStats,
+    WheelRef,
+    _Job,
+    _Parsers,
+    choose_wheel,
+    read_surfaces,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -407,3 +418,68 @@ def test_surface_command_errors_are_one_line(cli: CLI, tmp_path: Path) -> None:
         run = cli("surface", argument, "--offline")
         assert run.code == 2
         assert len(run.err.strip().splitlines()) == 1, run.err
+
+
+def _sources(name: str, lines: int) -> WheelSources:
+    module = f"{name}/__init__.py"
+    body = "".join(f"def f{i}(x: int) -> int: ...\n" for i in range(lines))
+    return WheelSources(name, [module], {module: body.encode()}, {})
+
+
+def test_a_free_worker_takes_the_biggest_wheel_that_has_arrived() -> None:
+    # One worker: the first wheel is handed over alone; the others arrive while the worker
+    # is still starting, and go by source bytes, biggest first, not by arrival.
+    wheels = [_sources("first", 50), _sources("small", 1), _sources("big", 400)]
+    wheels.append(_sources("middle", 100))
+    finished: list[str] = []
+    with _Parsers(len(wheels), workers=1) as parsers:
+        for index, wheel in enumerate(wheels):
+            parsers.submit(_Job(WheelRef(wheel.distribution, "x.whl"), stub_only=False), wheel)
+            deadline = time.monotonic() + 30
+            while index == 0 and parsers._waiting and time.monotonic() < deadline:
+                time.sleep(0.001)  # until the feeder has given it to the pool
+        for job, future in parsers._pending:
+            name = job.ref.distribution
+            future.add_done_callback(lambda _, name=name: finished.append(name))
+        done = parsers.results()
+    assert finished == ["first", "big", "middle", "small"]
+    # Each result stays with its own job, in the order they were given.
+    assert [job.ref.distribution for job, _ in done] == ["first", "small", "big", "middle"]
+    for (_, result), wheel in zip(done, wheels, strict=True):
+        assert result == analyse(wheel)
+
+
+def test_a_wheel_that_fails_in_a_worker_fails_the_results_not_hangs() -> None:
+    good = _sources("good", 3)
+    broken = WheelSources("broken", ["broken/__init__.py"], {}, {})  # its member was not read
+    with _Parsers(3, workers=1) as parsers:
+        for wheel in (good, broken, good):
+            parsers.submit(_Job(WheelRef(wheel.distribution, "x.whl"), stub_only=False), wheel)
+        with pytest.raises(InputError, match=r"broken/__init__\.py was not read"):
+            parsers.results()
+        assert [f.done() for _, f in parsers._pending] == [True, True, True]
+
+
+def test_a_killed_worker_fails_the_results_not_hangs() -> None:
+    from concurrent.futures.process import BrokenProcessPool
+
+    wheels = [_sources(f"w{i}", 2000) for i in range(6)]
+    outcome: list[BaseException | None] = []
+    with _Parsers(len(wheels), workers=1) as parsers:
+        for wheel in wheels:
+            parsers.submit(_Job(WheelRef(wheel.distribution, "x.whl"), stub_only=False), wheel)
+        for process in list(parsers._pool._processes.values()):
+            process.kill()
+
+        def wait() -> None:
+            try:
+                parsers.results()
+                outcome.append(None)
+            except BaseException as error:  # what it was is asserted below
+                outcome.append(error)
+
+        waiter = threading.Thread(target=wait, daemon=True)
+        waiter.start()
+        waiter.join(60)
+        assert outcome, "results() still waiting a minute after its worker was killed"
+    assert isinstance(outcome[0], BrokenProcessPool)

@@ -12,15 +12,17 @@ files costs one small read each. Parsing runs in worker processes when there is 
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
+import heapq
 import io
 import json
 import os
 import threading
 import zipfile
 import zlib
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, InvalidStateError, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -445,38 +447,106 @@ def _gather(
 
 class _Parsers:
     """Parses wheels: in worker processes (started at once, so that they load while the
-    wheels are fetched) when there are :data:`_PROCESS_FROM` or more, else in the caller."""
+    wheels are fetched) when there are :data:`_PROCESS_FROM` or more, else in the caller.
 
-    def __init__(self, expected: int) -> None:
+    A worker that comes free takes the wheel with the most source bytes among those that
+    have arrived, not the oldest: the biggest wheels (sqlalchemy, mypy) then start early
+    instead of being last in line while the other worker has nothing left to do. The pool
+    is given only as many wheels as it has workers; the rest wait here, and one feeder
+    thread hands them over. (Never from a done-callback: those run in the pool's own
+    thread, which on a broken pool holds the lock ``submit`` takes.)"""
+
+    def __init__(self, expected: int, workers: int | None = None) -> None:
         self._pool: Any = None
         self._expected = expected
-        self._lock = threading.Lock()
+        self._workers = min(expected, workers or os.cpu_count() or 1)
+        self._changed = threading.Condition()
         self._pending: list[tuple[_Job, Any]] = []
+        #: Wheels not yet given to the pool: (-source bytes, arrival, wheel, its future).
+        self._waiting: list[tuple[int, int, WheelSources, Future[Any]]] = []
+        self._running = 0
+        self._closing = False
+        self._feeder: threading.Thread | None = None
 
     def __enter__(self) -> _Parsers:
         if self._expected >= _PROCESS_FROM:
             import multiprocessing
             from concurrent.futures import ProcessPoolExecutor
 
-            workers = min(self._expected, os.cpu_count() or 1)
             # spawn, not fork: this process has threads (the HTTP transport) a fork would copy.
             context = multiprocessing.get_context("spawn")
-            self._pool = ProcessPoolExecutor(workers, mp_context=context)
-            for _ in range(workers):
+            self._pool = ProcessPoolExecutor(self._workers, mp_context=context)
+            for _ in range(self._workers):
                 self._pool.submit(ready)
+            self._feeder = threading.Thread(target=self._feed, name="tumbler-surface-feeder")
+            self._feeder.start()
         return self
 
     def submit(self, job: _Job, wheel: WheelSources) -> None:
-        result: Any = analyse(wheel) if self._pool is None else self._pool.submit(analyse, wheel)
-        with self._lock:
-            self._pending.append((job, result))
+        if self._pool is None:
+            result = analyse(wheel)
+            with self._changed:
+                self._pending.append((job, result))
+            return
+        future: Future[Any] = Future()
+        size = sum(map(len, wheel.data.values())) + sum(
+            sum(map(len, data.values())) for _, data, _ in wheel.stubs.values()
+        )
+        with self._changed:
+            self._pending.append((job, future))
+            heapq.heappush(self._waiting, (-size, len(self._pending), wheel, future))
+            self._changed.notify()
+
+    def _feed(self) -> None:
+        """The feeder thread: gives the pool the biggest waiting wheel whenever a worker
+        has none, until the parsers close."""
+        while True:
+            with self._changed:
+                while not self._closing and not (self._waiting and self._running < self._workers):
+                    self._changed.wait()
+                if self._closing:
+                    return
+                _, _, wheel, future = heapq.heappop(self._waiting)
+                self._running += 1
+            try:
+                running = self._pool.submit(analyse, wheel)
+            except Exception as error:  # a broken pool: the caller sees it in results()
+                with contextlib.suppress(InvalidStateError):  # cancelled on the way out
+                    future.set_exception(error)
+                self._finished()
+                continue
+            running.add_done_callback(lambda done, future=future: self._done(done, future))
+
+    def _done(self, done: Future[Any], future: Future[Any]) -> None:
+        with contextlib.suppress(InvalidStateError):  # cancelled on the way out
+            if done.cancelled():
+                future.cancel()
+            elif (error := done.exception()) is not None:
+                future.set_exception(error)
+            else:
+                future.set_result(done.result())
+        self._finished()
+
+    def _finished(self) -> None:
+        with self._changed:
+            self._running -= 1
+            self._changed.notify()
 
     def results(self) -> list[tuple[_Job, tuple[bytes, list[dict[str, Any]]]]]:
         return [(job, r.result() if isinstance(r, Future) else r) for job, r in self._pending]
 
     def __exit__(self, *exc: object) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(cancel_futures=True)
+        if self._pool is None:
+            return
+        with self._changed:
+            self._closing = True
+            for _, _, _, future in self._waiting:
+                future.cancel()
+            self._waiting.clear()
+            self._changed.notify()
+        if self._feeder is not None:
+            self._feeder.join()
+        self._pool.shutdown(cancel_futures=True)
 
 
 def _cached(job: _Job, cache: Cache | None, *, full: bool) -> None:
