@@ -451,7 +451,9 @@ def test_a_free_worker_takes_the_biggest_wheel_that_has_arrived() -> None:
 
 def test_a_wheel_that_fails_in_a_worker_fails_the_results_not_hangs() -> None:
     good = _sources("good", 3)
-    broken = WheelSources("broken", ["broken/__init__.py"], {}, {})  # its member was not read
+    # Its member was not read; with no bytes it is the last handed over, so by the time it
+    # fails every other wheel is done.
+    broken = WheelSources("broken", ["broken/__init__.py"], {}, {})
     with _Parsers(3, workers=1) as parsers:
         for wheel in (good, broken, good):
             parsers.submit(_Job(WheelRef(wheel.distribution, "x.whl"), stub_only=False), wheel)

@@ -454,7 +454,8 @@ class _Parsers:
     instead of being last in line while the other worker has nothing left to do. The pool
     is given only as many wheels as it has workers; the rest wait here, and one feeder
     thread hands them over. (Never from a done-callback: those run in the pool's own
-    thread, which on a broken pool holds the lock ``submit`` takes.)"""
+    thread, which, marking a broken pool's futures failed, may hold the lock ``submit``
+    takes — newer CPythons do.)"""
 
     def __init__(self, expected: int, workers: int | None = None) -> None:
         self._pool: Any = None
