@@ -102,7 +102,10 @@ def main() -> None:
         live = work / "live"
         live.mkdir()
         shutil.copy(PROJECTS / args.project / "pyproject.toml", live / "pyproject.toml")
-        _run([str(TUMBLER), "lock", str(live), "--exclude-newer", DATE], work / "live-cache")
+        _run(
+            [str(TUMBLER), "lock", str(live), "--exclude-newer", DATE, "--target", "host"],
+            work / "live-cache",
+        )
         files = work / "files"
         files.mkdir()
         dists = _mirror(live / "pylock.toml", files)
@@ -121,6 +124,7 @@ def main() -> None:
                 project = projects[mode]
                 (project / "pylock.toml").unlink(missing_ok=True)
                 argv = [str(TUMBLER), "lock", str(project), "--index-url", index.url, "--quiet"]
+                argv += ["--target", "host"]
                 if mode == "attestations":
                     argv.append("--attestations")
                 return _run(argv, work / f"cache-{mode}")

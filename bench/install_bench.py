@@ -100,7 +100,7 @@ def make_lock(project: str, date: str) -> Path:
     log(f"install-bench: locking {project} (untimed)")
     subprocess.run(
         [str(BIN / "tumbler"), "lock", str(where), "-q", "--exclude-newer", date,
-         "--cache-dir", str(WORK / "lock-cache")],
+         "--target", "host", "--cache-dir", str(WORK / "lock-cache")],
         check=True, env=_env(),
     )  # fmt: skip
     return where / "pylock.toml"

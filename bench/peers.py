@@ -201,12 +201,15 @@ def _tumbler(exe: Path, ctx: Context) -> Invocation:
     env["TUMBLER_CACHE_DIR"] = str(tool_cache(ctx))
     argv = [str(exe), "lock", "pyproject.toml", "-o", "pylock.toml"]
     argv += ["--exclude-newer", ctx.exclude_newer, "--quiet"]
-    return Invocation(argv, env)
+    return Invocation([*argv, "--target", "host"], env)
 
 
 def _tumbler_universal(exe: Path, ctx: Context) -> Invocation:
-    invocation = _tumbler(exe, ctx)
-    return Invocation([*invocation.argv, "--universal"], invocation.env)
+    env = base_env(ctx)
+    env["TUMBLER_CACHE_DIR"] = str(tool_cache(ctx))
+    argv = [str(exe), "lock", "pyproject.toml", "-o", "pylock.toml"]
+    argv += ["--exclude-newer", ctx.exclude_newer, "--quiet", "--universal"]
+    return Invocation(argv, env)
 
 
 def tumbler_check(exe: Path, ctx: Context) -> Invocation:

@@ -59,7 +59,7 @@ def _cpu() -> float:
 def _lock(project: Path, cache: Path, *, surface: bool) -> tuple[float, float, str]:
     """Wall seconds, CPU seconds and stderr of one ``tumbler lock``."""
     (project / "pylock.toml").unlink(missing_ok=True)
-    argv = [str(TUMBLER), "lock", str(project), "--exclude-newer", DATE]
+    argv = [str(TUMBLER), "lock", str(project), "--exclude-newer", DATE, "--target", "host"]
     if surface:
         argv.append("--surface")
     cpu = _cpu()

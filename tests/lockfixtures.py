@@ -105,6 +105,44 @@ CATALOGUE = (
     ),
     Dist("binding", "1.0", requires_dist=("linux-only",), upload_time=_day(2023, 2, 1)),
     Dist("binding", "2.0", requires_dist=("linux-only",), upload_time=_day(2023, 3, 1)),
+    # backport stands for tomli: a library needs it on Pythons older than 3.11 only.
+    Dist("backport", "1.0", upload_time=_day(2023, 1, 1)),
+    # patchy needs timeouts before CPython 3.11.3 (as redis needs async-timeout); newpatch
+    # 2.0 needs 3.11.4: universal locks tell those patch releases apart.
+    Dist(
+        "patchy",
+        "1.0",
+        requires_dist=('timeouts; python_full_version < "3.11.3"',),
+        upload_time=_day(2023, 1, 1),
+    ),
+    Dist("timeouts", "1.0", upload_time=_day(2023, 1, 1)),
+    Dist("newpatch", "1.0", upload_time=_day(2023, 1, 1)),
+    Dist("newpatch", "2.0", requires_python=">=3.11.4", upload_time=_day(2023, 2, 1)),
+    # winonly has Windows wheels only: an extra needing it is unavailable elsewhere.
+    Dist(
+        "winonly",
+        "1.0",
+        sdist=False,
+        wheel=False,
+        platform_wheels=("py3-none-win_amd64", "py3-none-win_arm64"),
+        upload_time=_day(2023, 1, 1),
+    ),
+    # amd64only has a Windows x86_64 wheel only: an environment naming Windows needs one
+    # of its machines, one naming Windows on ARM64 cannot be locked.
+    Dist(
+        "amd64only",
+        "1.0",
+        sdist=False,
+        wheel=False,
+        platform_wheels=("py3-none-win_amd64",),
+        upload_time=_day(2023, 1, 1),
+    ),
+    # uses-recent depends on recent, which a universal lock holds at two versions.
+    Dist("uses-recent", "1.0", requires_dist=("recent",), upload_time=_day(2023, 3, 1)),
+    # pinned 2.0 is yanked; pins-yanked pins it: only the project's own pin may take it.
+    Dist("pinned", "1.0", upload_time=_day(2023, 1, 1)),
+    Dist("pinned", "2.0", yanked="broken", upload_time=_day(2023, 2, 1)),
+    Dist("pins-yanked", "1.0", requires_dist=("pinned==2.0",), upload_time=_day(2023, 3, 1)),
     # clitool has a console script (install: launchers and RECORD).
     Dist("clitool", "1.0", scripts=("clitool",), sdist=False, upload_time=_day(2023, 2, 1)),
     Dist("clitool", "2.0", scripts=("clitool",), sdist=False, upload_time=_day(2023, 5, 1)),

@@ -4,10 +4,12 @@ unchanged project passes offline, and the gate writes nothing."""
 from __future__ import annotations
 
 import json
+import os
 import tomllib
 from pathlib import Path
 
 import pytest
+from packaging.requirements import Requirement
 
 from tests.conftest import CLI, Run
 from tests.lockfixtures import write_project
@@ -33,7 +35,10 @@ def locked(cli: CLI, tmp_path: Path, index: PackageIndex) -> Path:
         groups=BASE["groups"],  # type: ignore[arg-type]
         requires_python=">=3.8",
     )
-    run = cli("lock", project, "--index-url", index.url, "-q", "--exclude-newer", "2024-01-01")
+    run = cli(
+        "lock", project, "--index-url", index.url, "-q", "--exclude-newer", "2024-01-01",
+        "--target", "host",
+    )  # fmt: skip
     assert run.code == 0, run.err
     return project
 
@@ -106,10 +111,30 @@ def test_option_drift_is_named(cli: CLI, locked: Path, index: PackageIndex) -> N
     run = cli("lock", locked, "--check", "--index-url", index.url, "--exclude-newer", "2025-01-01")
     assert run.code == 1
     assert "exclude-newer changed from 2024-01-01T00:00:00Z to 2025-01-01T00:00:00Z" in run.out
+
+
+def test_the_indexes_the_project_declares_are_inputs(
+    cli: CLI, tmp_path: Path, index: PackageIndex
+) -> None:
     other = index.url.replace("127.0.0.1", "localhost")
-    run = cli("lock", locked, "--check", "--index-url", other, "--exclude-newer", "2024-01-01")
+    write_project(tmp_path, ["delta"], tool=f"index-url = {json.dumps(index.url)}")
+    assert cli("lock", tmp_path, "-q", "--target", "host").code == 0
+    assert f'indexes = ["{index.url}"]' in (tmp_path / "pylock.toml").read_text()
+    write_project(tmp_path, ["delta"], tool=f"index-url = {json.dumps(other)}")
+    run = cli("lock", tmp_path, "--check")
     assert run.code == 1
     assert f"the indexes changed from {index.url} to {other}" in run.out
+
+
+def test_the_same_files_from_another_index_are_no_drift(
+    cli: CLI, locked: Path, index: PackageIndex
+) -> None:
+    """Another machine reaching the same files through another index (its mirror, its
+    configuration): neither an input nor a content change."""
+    other = index.url.replace("127.0.0.1", "localhost")
+    run = cli("lock", locked, "--check", "--index-url", other, "--exclude-newer", "2024-01-01")
+    assert run.code == 0, run.out
+    assert "indexes" not in (locked.parent / "pylock.toml").read_text()  # none declared
 
 
 def _tamper(lock: Path, old: str, new: str) -> None:
@@ -182,10 +207,58 @@ def test_input_drift_without_network(tmp_path: Path) -> None:
         "dependency 'httpx>=0.27' changed to 'httpx>=0.28' in [project.dependencies]",
         "the indexes changed from (none) to http://127.0.0.1/simple",
         "the pre-release policy changed from if-necessary to allow",
-        "the target environment changed from linux-x86_64-3.11 to macos-arm64-3.12",
+        "the lock's mode changed from linux-x86_64-3.11 to macos-arm64-3.12",
     ]
     assert input_drift(old, old) == []
     assert LockInputs.from_table(old.table()) == old
+
+
+def test_a_mode_change_is_one_short_line() -> None:
+    single = LockInputs(project="pyproject.toml", target="linux-x86_64-3.11")
+    universal = LockInputs(project="pyproject.toml", target="universal")
+    linux = LockInputs(
+        project="pyproject.toml", target="universal", environments=("sys_platform == 'linux'",)
+    )
+    assert input_drift(universal, single) == [
+        "the lock's mode changed from universal to linux-x86_64-3.11"
+    ]
+    assert input_drift(universal, linux) == [
+        "the universal lock's environments changed from every platform to sys_platform == 'linux'"
+    ]
+    # An older tumbler recorded a universal lock's markers in its target.
+    older = LockInputs.from_table(
+        {"project": "pyproject.toml", "target": "universal: a ; b", "inputs": {}}
+    )
+    assert older is not None and input_drift(older, universal) == []
+    assert LockInputs.from_table(linux.table()) == linux
+
+
+@pytest.mark.parametrize(
+    ("recorded", "current"),
+    [
+        ("typer", "Typer"),
+        ("pydantic-settings>=2", "pydantic_settings>=2"),
+        ("Foo.Bar[Extra_One]", "foo-bar[extra-one]"),
+        ("zope.interface; python_version < '3.12'", 'Zope_Interface ; python_version < "3.12"'),
+    ],
+)
+def test_requirement_spelling_is_not_drift(recorded: str, current: str) -> None:
+    """Names and extras compare in normalised form: the same requirement spelt otherwise."""
+    old = LockInputs(
+        project="pyproject.toml", dependencies=(recorded,), groups={"dev": (recorded,)}
+    )
+    new = LockInputs(project="pyproject.toml", dependencies=(current,), groups={"dev": (current,)})
+    assert input_drift(old, new) == []
+    other = LockInputs(project="pyproject.toml", dependencies=(f"{Requirement(current).name}>=99",))
+    assert input_drift(old, other)[0].startswith("dependency ")  # a real change still is one
+
+
+def test_respelt_dependency_passes_the_gate(cli: CLI, locked: Path, index: PackageIndex) -> None:
+    project = locked.read_text(encoding="utf-8")
+    locked.write_text(project.replace('"beta"', '"BETA"'), encoding="utf-8")
+    assert '"BETA"' in locked.read_text(encoding="utf-8")
+    run = check(cli, locked, index, "--offline")
+    assert run.code == 0, run.out
 
 
 def test_input_drift_with_one_requirement_per_marker() -> None:
@@ -203,3 +276,54 @@ def test_input_drift_with_one_requirement_per_marker() -> None:
     assert (
         input_drift(old, LockInputs(project="pyproject.toml", dependencies=(second, first))) == []
     )
+
+
+def test_machine_configuration_is_neither_in_the_lock_nor_in_the_gate(
+    cli: CLI, tmp_path: Path, index: PackageIndex, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The lock made with no pip configuration passes the gate on a machine whose pip
+    configuration adds indexes (a local path among them), and the other way round; the
+    machine's indexes are used to fetch, never recorded."""
+    project = write_project(tmp_path / "p", ["delta"], extras={"viz": ["top"]})
+    lock = project.parent / "pylock.toml"
+    config = tmp_path / "pip.conf"
+    config.write_text(
+        "[global]\nextra-index-url =\n    file:///srv/wheelhouse/simple\n"
+        f"    {index.url.replace('127.0.0.1', 'localhost')}\n",
+        encoding="utf-8",
+    )
+    base = ("lock", project, "--index-url", index.url, "--exclude-newer", "2024-01-01")
+    for made, checked in ((os.devnull, config), (config, os.devnull)):
+        lock.unlink(missing_ok=True)
+        monkeypatch.setenv("PIP_CONFIG_FILE", str(made))
+        assert cli(*base, "-q").code == 0
+        text = lock.read_text(encoding="utf-8")
+        assert "file:" not in text and "localhost" not in text and "indexes" not in text
+        monkeypatch.setenv("PIP_CONFIG_FILE", str(checked))
+        run = cli(*base, "--check")
+        assert run.code == 0, run.out
+
+
+def test_a_local_path_index_from_the_machine_is_not_used_to_lock(
+    cli: CLI, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file: index in pip's configuration would put this machine's paths in the lock:
+    it is not used (the project that needs it names it itself)."""
+    from tumbler.config import index_config
+    from tumbler.project import Settings
+
+    monkeypatch.setenv(
+        "PIP_EXTRA_INDEX_URL", "file:///srv/simple https://mirror.example.com/simple"
+    )
+    monkeypatch.setenv("PIP_INDEX_URL", "file:///opt/simple")
+    found = index_config(Settings(), index_url=None)
+    assert not any(u.startswith("file:") for u in found.urls)
+    assert "https://mirror.example.com/simple" in found.urls
+    assert found.declared == ()
+    declared = index_config(
+        Settings(
+            index_url="file:///srv/project/simple", extra_index_urls=("https://x.example.com/s",)
+        )
+    )
+    assert declared.urls[0] == "file:///srv/project/simple"
+    assert declared.declared == ("file:///srv/project/simple", "https://x.example.com/s")

@@ -642,3 +642,70 @@ def test_a_python_that_cannot_run_is_one_line(cli: CLI, tmp_path: Path) -> None:
         assert run.code == 2
         assert run.err.startswith(f"tumbler: error: cannot run the Python {missing}: ")
         assert run.err.count("\n") == 1
+
+
+def _cpython(version: str) -> Path | None:
+    """An interpreter of CPython ``version`` (``3.9``) on this machine: on the PATH, or
+    under pyenv's versions (its shims are not needed)."""
+    found = shutil.which(f"python{version}")
+    candidates = [Path(found)] if found else []
+    root = Path(os.environ.get("PYENV_ROOT") or Path.home() / ".pyenv") / "versions"
+    candidates += sorted(root.glob(f"{version}.*/bin/python{version}"), reverse=True)
+    for candidate in candidates:
+        done = subprocess.run(
+            [str(candidate), "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+            capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        if done.returncode == 0 and done.stdout.strip() == version:
+            return candidate
+    return None
+
+
+@pytest.mark.parametrize("version", ["3.8", "3.9", "3.10"])
+def test_a_universal_lock_installs_into_older_pythons(
+    cli: CLI, tmp_path: Path, index: PackageIndex, version: str
+) -> None:
+    """A requires-python >=3.8 project with a backport needed before 3.11: its universal
+    lock installs into real CPython 3.8, 3.9 and 3.10 (the interpreter is asked with a
+    packaging that runs there), and the marker-conditional package imports."""
+    python = _cpython(version)
+    if python is None:
+        pytest.skip(f"no CPython {version} on this machine (PATH or pyenv)")
+    project = write_project(
+        tmp_path / "lib", ["delta", "backport; python_version < '3.11'"], requires_python=">=3.8"
+    )
+    locked = cli("lock", project, "--index-url", index.url, "-q", "--universal")
+    assert locked.code == 0, locked.err
+    lock = project.parent / "pylock.toml"
+    venv = tmp_path / f"venv{version}"
+    run = cli("install", lock, "--venv", venv, "--python", python)
+    assert run.code == 0, run.err
+    done = subprocess.run(
+        [str(venv / "bin" / "python"), "-c", "import backport, delta, gamma, sys; "
+         "print(backport.__version__, sys.version_info[:2])"],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split()[0] == "1.0"
+    assert f"({version.replace('.', ', ')})" in done.stdout
+    listed = subprocess.run(
+        [str(venv / "bin" / "python"), "-c", "import importlib.metadata as m, json; "
+         "print(json.dumps({d.metadata['Name']: d.version for d in m.distributions()}))"],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert json.loads(listed.stdout) == {"backport": "1.0", "delta": "1.0", "gamma": "0.6"}
+
+
+def test_a_refused_install_makes_no_environment(
+    cli: CLI, tmp_path: Path, index: PackageIndex
+) -> None:
+    """A lock made for Windows only cannot be installed here: refused, and the --venv it
+    would have made is not there."""
+    project = write_project(tmp_path / "p", ["delta"])
+    locked = cli("lock", project, "--index-url", index.url, "-q", "--target", "windows-amd64-3.12")
+    assert locked.code == 0, locked.err
+    venv = tmp_path / "never"
+    run = cli("install", project.parent / "pylock.toml", "--venv", venv)
+    assert run.code == 2
+    assert "cannot be installed here" in run.err
+    assert not venv.exists()

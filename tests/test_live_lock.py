@@ -143,7 +143,7 @@ class LiveSession:
             directory = self.root / name
             shutil.copytree(PROJECTS / name, directory)
             argv: list[str | Path] = [TUMBLER, "lock", "pyproject.toml", "-o", "pylock.toml"]
-            argv += ["--exclude-newer", EXCLUDE_NEWER, "--quiet"]
+            argv += ["--exclude-newer", EXCLUDE_NEWER, "--quiet", "--target", "host"]
             start = time.perf_counter()
             _ok(_run(argv, directory, self.env(name)))
             seconds = time.perf_counter() - start

@@ -26,7 +26,11 @@ pytestmark = pytest.mark.usefixtures("lock_env")
 
 
 def lock(cli: CLI, project: Path, index: PackageIndex, *args: str) -> Run:
-    return cli("lock", project, "--index-url", index.url, "--quiet", *args)
+    """One-target locks for this interpreter (universal ones: tests/test_universal.py)."""
+    target = (
+        () if {"--python-version", "--platform", "--target"} & set(args) else ("--target", "host")
+    )
+    return cli("lock", project, "--index-url", index.url, "--quiet", *target, *args)
 
 
 def markers(path: Path) -> dict[str, str | None]:

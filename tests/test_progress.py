@@ -87,6 +87,7 @@ def _lock(
 ) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k != "CI"} | {"TERM": "xterm"}
     command = [sys.executable, "-m", "tumbler", "lock", str(project), "--index-url", index.url]
+    command += ["--target", "host"]
     return subprocess.run(
         [*command, *args], env=env, stdout=subprocess.PIPE, stderr=stderr, text=True, check=False
     )

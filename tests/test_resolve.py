@@ -114,3 +114,32 @@ def test_fail_fast_names_the_package_without_files(http: Http, index: PackageInd
     # Where the wheels are, nothing fails.
     linux = resolve(_finder(http, index, "linux-aarch64-3.12"), roots, fail_fast=True)
     assert _pins(linux) == {"binding": "2.0", "linux-only": "1.0"}
+
+
+def test_speculation_after_the_run_closed_is_dropped_not_a_traceback(
+    index: PackageIndex, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """A fetch's callback that wants more after the command closed its HTTP client (an
+    error ended the run) is dropped: no "cannot schedule new futures after shutdown"."""
+    import logging
+    import threading
+
+    client = Http()
+    finder = Finder(client, IndexConfig((index.url,)), parse_target("linux-x86_64-3.12"),
+                    speculate=True)  # fmt: skip
+    errors: list[BaseException | None] = []
+
+    def hook(args: threading.ExceptHookArgs) -> None:
+        errors.append(args.exc_value)
+
+    threading.excepthook = hook
+    try:
+        finder.project("delta")  # resolved once, with speculation running
+        client.close()
+        finder.prefetch([Requirement("top"), Requirement("alpha[fast]")])
+        finder.metadata_fetcher.sizes.probe([])
+    finally:
+        threading.excepthook = threading.__excepthook__
+    logging.shutdown()
+    assert errors == []
+    assert "Traceback" not in capfd.readouterr().err

@@ -90,14 +90,34 @@ def drift_of(diff: LockDiff) -> tuple[Drift, ...]:
     return tuple(out + sorted(surfaces, key=lambda d: (d.kind, d.subject)))
 
 
+#: Where a file was found rather than what it is: another machine reaching the same files
+#: through another index (a mirror, its own configuration) is not drift.
+_WHERE_FOUND = ("index", ".url", ".upload-time")
+
+
+def _what_installs(change: PackageChange) -> PackageChange | None:
+    """``change`` without the fields that only say where its files were found; None when
+    nothing else changed."""
+    if change.kind is not ChangeKind.CHANGED:
+        return change
+    kept = tuple(f for f in change.fields if not f.field.endswith(_WHERE_FOUND))
+    if not kept and change.old_version == change.new_version:
+        return None
+    return dataclasses.replace(change, fields=kept)
+
+
 def content_drift(committed: Pylock, fresh: Pylock) -> tuple[Drift, ...]:
-    """How ``fresh`` differs from ``committed``, ignoring the recorded inputs."""
+    """How ``fresh`` differs from ``committed`` in what gets installed, ignoring the
+    recorded inputs and where the same files were found."""
     diff = diff_locks(
         dataclasses.replace(committed, tool=None), dataclasses.replace(fresh, tool=None)
     )
+    packages = tuple(c for c in map(_what_installs, diff.packages) if c is not None)
     # Surfaces compare with the locks' own tool tables: digests made under another
     # surface-version are not compared (the input drift says the version changed).
-    return drift_of(dataclasses.replace(diff, surfaces=surface_changes(committed, fresh)))
+    return drift_of(
+        dataclasses.replace(diff, packages=packages, surfaces=surface_changes(committed, fresh))
+    )
 
 
 def check_text(result: CheckResult) -> str:

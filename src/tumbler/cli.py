@@ -339,6 +339,7 @@ def _cmd_lock(args: argparse.Namespace) -> int:
         prereleases=args.prereleases,
         python_version=args.python_version,
         platform=args.platform,
+        target=args.target,
         cache_dir=None if args.cache_dir is None else Path(args.cache_dir),
         offline=args.offline,
         upgrade=args.upgrade,
@@ -348,6 +349,9 @@ def _cmd_lock(args: argparse.Namespace) -> int:
         progress=_progress(args.quiet),
         surface=args.surface,
         attestations=args.attestations,
+        no_binary=tuple(args.no_binary or ()),
+        only_binary=tuple(args.only_binary or ()),
+        no_build=args.no_build,
     )
     if args.check:
         from tumbler.check import check_json, check_markdown, check_text
@@ -586,18 +590,27 @@ def _add_lock(
         "--prereleases", choices=("disallow", "allow", "if-necessary"), help="pre-release policy"
     )
     lock.add_argument(
-        "--python-version", metavar="X.Y", help="lock for this Python (default: running)"
+        "--target",
+        metavar="TARGET",
+        help="lock for one environment only: 'host' (this interpreter) or OS-ARCH-PYTHON, "
+        "e.g. linux-x86_64-3.12",
+    )
+    lock.add_argument(
+        "--python-version",
+        metavar="X.Y",
+        help="lock for this Python only (on --platform, default: this machine's)",
     )
     lock.add_argument(
         "--platform",
         metavar="OS-ARCH",
-        help="lock for this platform, e.g. linux-x86_64, macos-arm64",
+        help="lock for this platform only, e.g. linux-x86_64, macos-arm64 (with --python-version"
+        ", default: the running Python's)",
     )
     lock.add_argument(
         "--universal",
         action="store_true",
-        help="one lock for every supported CPython the project allows, on Linux, macOS and "
-        "Windows, x86_64 and arm64",
+        help="one lock for every CPython the project allows, on Linux, macOS and Windows, "
+        "x86_64 and arm64 (the default for a new lock; an existing lock keeps its mode)",
     )
     lock.add_argument(
         "--environment",
@@ -619,6 +632,25 @@ def _add_lock(
         action="store_true",
         help="record each package's PEP 740 publisher identities from the index's provenance "
         "(default: [tool.tumbler] attestations)",
+    )
+    lock.add_argument(
+        "--no-binary",
+        action="append",
+        metavar="NAMES",
+        help="lock these packages (comma-separated, :all: for every one) from sdists only "
+        "(default: [tool.tumbler] no-binary)",
+    )
+    lock.add_argument(
+        "--only-binary",
+        action="append",
+        metavar="NAMES",
+        help="lock these packages (comma-separated, :all: for every one) from wheels only "
+        "(default: [tool.tumbler] only-binary)",
+    )
+    lock.add_argument(
+        "--no-build",
+        action="store_true",
+        help="lock from wheels only, never an sdist to build (--only-binary :all:)",
     )
     lock.add_argument(
         "-U", "--upgrade", action="store_true", help="ignore the versions the lock pins"

@@ -12,6 +12,12 @@ Extra indexes are the union, in that order, of ``--extra-index-url``,
 ``UV_EXTRA_INDEX_URL`` and pip's configuration. A package comes from the first index that
 has it (like uv's ``first-index``: a name on the default index cannot be taken over from an
 extra one), unless ``[tool.tumbler.package-index]`` pins it to one index.
+
+Only the indexes the project declares (``[tool.tumbler]``, a requirements file's
+``--index-url``) are lock inputs: the others are this machine's way of reaching packages,
+used to fetch and never recorded or compared (:attr:`IndexConfig.declared`). A ``file:``
+index from this machine's configuration (pip's configuration files, ``PIP_*`` / ``UV_*``
+variables) is not used for locking at all: its paths would end up in the lock.
 """
 
 from __future__ import annotations
@@ -83,6 +89,8 @@ class IndexConfig:
 
     urls: tuple[str, ...]
     package_indexes: Mapping[NormalizedName, str] = field(default_factory=dict)
+    #: The indexes the project itself declares, in order: the lock's recorded inputs.
+    declared: tuple[str, ...] = ()
 
     def for_package(self, name: NormalizedName) -> tuple[str, ...]:
         """The indexes ``name`` may come from, in order."""
@@ -101,26 +109,45 @@ def index_config(
     env = os.environ if environ is None else environ
     pip = pip_config()
     uv_default = env.get("UV_DEFAULT_INDEX") or env.get("UV_INDEX_URL")
+    machine_default = env.get("PIP_INDEX_URL") or uv_default or pip.get("index-url")
     default = (
         index_url
         or env.get("TUMBLER_INDEX_URL")
         or settings.index_url
-        or env.get("PIP_INDEX_URL")
-        or uv_default
-        or pip.get("index-url")
+        or _remote(machine_default)
         or default_index_url()
     )
-    extras = [
-        *extra_index_urls,
-        *_split(env.get("TUMBLER_EXTRA_INDEX_URL")),
-        *settings.extra_index_urls,
+    machine = [
         *_split(env.get("PIP_EXTRA_INDEX_URL")),
         *_split(env.get("UV_INDEX")),
         *_split(env.get("UV_EXTRA_INDEX_URL")),
         *_split(pip.get("extra-index-url")),
     ]
-    urls = [default.strip()]
-    for url in extras:
-        if url.strip() and url.strip() not in urls:
-            urls.append(url.strip())
-    return IndexConfig(urls=tuple(urls), package_indexes=dict(settings.package_indexes))
+    extras = [
+        *extra_index_urls,
+        *_split(env.get("TUMBLER_EXTRA_INDEX_URL")),
+        *settings.extra_index_urls,
+        *(url for url in machine if _remote(url)),
+    ]
+    urls = _unique([default, *extras])
+    declared = _unique([*filter(None, [settings.index_url]), *settings.extra_index_urls])
+    return IndexConfig(
+        urls=tuple(urls),
+        package_indexes=dict(settings.package_indexes),
+        declared=tuple(declared),
+    )
+
+
+def _remote(url: str | None) -> str | None:
+    """``url`` unless it names a local path (``file:``), which a lock must not carry."""
+    if url is None or url.strip().lower().startswith("file:"):
+        return None
+    return url
+
+
+def _unique(urls: Sequence[str]) -> list[str]:
+    out: list[str] = []
+    for url in urls:
+        if url.strip() and url.strip() not in out:
+            out.append(url.strip())
+    return out

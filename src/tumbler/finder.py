@@ -37,6 +37,7 @@ from tumbler.index import (
 )
 from tumbler.metadata import MetadataFetcher
 from tumbler.net import redact
+from tumbler.targets import python_splits
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -52,10 +53,47 @@ if TYPE_CHECKING:
     from tumbler.net import Http
     from tumbler.targets import Target
 
-__all__ = ["NO_WHEEL", "Catalog", "Finder", "Listing", "Project", "Release"]
+__all__ = [
+    "NO_BINARY",
+    "NO_WHEEL",
+    "ONLY_BINARY",
+    "Binaries",
+    "Catalog",
+    "Finder",
+    "Listing",
+    "Project",
+    "Release",
+]
 
 #: Why a release's wheel is passed over when none of its tags fits the target.
 NO_WHEEL = "no wheel for this platform"
+#: Why wheels and sdists are passed over by the binary policy.
+NO_BINARY = "wheels not allowed (--no-binary)"
+ONLY_BINARY = "sdists not allowed (--only-binary)"
+#: Every package, in ``--no-binary`` / ``--only-binary``.
+ALL = ":all:"
+
+
+@dataclass(frozen=True, slots=True)
+class Binaries:
+    """Which packages may use wheels and which sdists (pip's and uv's ``--no-binary`` and
+    ``--only-binary``, ``:all:`` for every package; a name beats ``:all:``)."""
+
+    no_binary: frozenset[str] = frozenset()
+    only_binary: frozenset[str] = frozenset()
+
+    def wheels(self, name: NormalizedName) -> bool:
+        """Whether ``name`` may be installed from a wheel."""
+        if name in self.only_binary:
+            return True
+        return name not in self.no_binary and ALL not in self.no_binary
+
+    def sdists(self, name: NormalizedName) -> bool:
+        """Whether ``name`` may be built from its sdist."""
+        if name in self.no_binary:
+            return True
+        return name not in self.only_binary and ALL not in self.only_binary
+
 
 _T = TypeVar("_T")
 _R = TypeVar("_R")
@@ -246,8 +284,14 @@ class Catalog:
         self.untimed_indexes: set[str] = set()
         #: What the run should tell its user (targets a universal lock left out).
         self.notes: list[str] = []
+        #: What to tell only when the lock's coverage changes (end-of-life Pythons).
+        self.coverage_notes: list[str] = []
         #: How many targets a universal lock covers (None until it is made).
         self.covered: int | None = None
+        #: A universal lock's: patch releases some ``Requires-Python`` or
+        #: ``python_full_version`` marker met on the way tells apart (``3.11.4``); None
+        #: when nobody asks.
+        self.splits: set[Version] | None = None
 
 
 class Finder:
@@ -264,8 +308,10 @@ class Finder:
         speculate: bool | None = None,
         catalog: Catalog | None = None,
         also_for: Iterable[Mapping[str, str]] = (),
+        binaries: Binaries | None = None,
     ) -> None:
         self.http = http
+        self.binaries = binaries or Binaries()
         #: Shared with the finders of the run's other targets.
         self.catalog = catalog or Catalog(http)
         #: Marker environments whose dependencies speculation follows too (the other
@@ -287,6 +333,8 @@ class Finder:
         self._claims_lock = threading.Lock()
         #: Indexes that gave no upload times although ``exclude_newer`` is set.
         self.untimed_indexes = self.catalog.untimed_indexes
+        #: Where patch releases differ, collected for a universal lock (else None).
+        self.splits = self.catalog.splits
 
     @property
     def metadata_fetcher(self) -> MetadataFetcher:
@@ -345,7 +393,14 @@ class Finder:
         if self.speculate:
             with self._claims_lock:
                 self._claims[future] = run
-            self.http.executor.submit(run)
+            try:
+                self.http.executor.submit(run)
+            except RuntimeError:  # the pool is shut down: the run is over, or leaving
+                with self._claims_lock:
+                    self._claims.pop(future, None)
+                if not self.http.closed:
+                    raise
+                future.cancel()
         else:
             run()
         return future
@@ -410,6 +465,10 @@ class Finder:
             parts = file_name_parts(row.filename)
             if parts is None or parts[0] != project.name:
                 continue
+            allowed = self.binaries.wheels if parts[2] else self.binaries.sdists
+            if not allowed(project.name):
+                reasons[NO_BINARY if parts[2] else ONLY_BINARY] += 1
+                continue
             if parts[2] and not any(tag in self._tag_rank for tag in parts[2]):
                 # Decided by the name alone: the row's attributes need not be read.
                 reasons[NO_WHEEL] += 1
@@ -455,10 +514,11 @@ class Finder:
     def _unusable(self, file: IndexFile) -> str | None:
         if file.is_wheel and not any(tag in self._tag_rank for tag in file.tags):
             return NO_WHEEL
-        if file.requires_python is not None and not file.requires_python.contains(
-            self._python, prereleases=True
-        ):
-            return f"Requires-Python {file.requires_python}"
+        if file.requires_python is not None:
+            if self.splits is not None:
+                self.splits.update(python_splits(file.requires_python))
+            if not file.requires_python.contains(self._python, prereleases=True):
+                return f"Requires-Python {file.requires_python}"
         if (
             self.exclude_newer is not None
             and file.upload_time is not None

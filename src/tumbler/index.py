@@ -52,7 +52,10 @@ ACCEPT = (
     "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html;q=0.2, "
     "text/html;q=0.01"
 )
-_ANCHOR = re.compile(r"<a\s([^>]*)>(.*?)</a\s*>", re.IGNORECASE | re.DOTALL)
+#: An anchor's attributes: quoted values may hold a bare ``>`` (``data-requires-python=">=3.12"``,
+#: which pip and uv read), so a quote is read to its end before looking for the ``>``.
+_ATTRIBUTES = r"""([^>"']*(?:(?:"[^"]*"|'[^']*')[^>"']*)*)"""
+_ANCHOR = re.compile(rf"<a\s{_ATTRIBUTES}>(.*?)</a\s*>", re.IGNORECASE | re.DOTALL)
 _ATTRIBUTE = re.compile(r"""([\w:-]+)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))""")
 _BASE = re.compile(r"<base\s[^>]*href\s*=\s*[\"']([^\"']+)", re.IGNORECASE)
 
@@ -170,7 +173,7 @@ def _parse_html(text: str, url: str) -> list[Row]:
     return rows
 
 
-_ANCHOR_BYTES = re.compile(rb"<a\s([^>]*)>([^<]*)</a", re.IGNORECASE)
+_ANCHOR_BYTES = re.compile(rb"<a\s" + _ATTRIBUTES.encode() + rb">([^<]*)</a", re.IGNORECASE)
 _BASE_BYTES = re.compile(rb"<base\s[^>]*href\s*=\s*[\"']([^\"']+)", re.IGNORECASE)
 
 

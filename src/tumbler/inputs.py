@@ -37,6 +37,18 @@ def _name(text: str) -> str:
         return text
 
 
+def _normal(text: str) -> str:
+    """``text`` as the requirement it means: names and extras normalised, so that
+    ``Typer`` and ``typer``, ``pydantic_settings`` and ``pydantic-settings`` are one."""
+    try:
+        requirement = Requirement(text)
+    except InvalidRequirement:
+        return text
+    requirement.name = canonicalize_name(requirement.name)
+    requirement.extras = {canonicalize_name(e) for e in requirement.extras}
+    return str(requirement)
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class LockInputs:
     """What a lock was made from (all strings, as recorded)."""
@@ -52,11 +64,17 @@ class LockInputs:
     package_indexes: Mapping[str, str] = field(default_factory=dict)
     prereleases: str = "if-necessary"
     exclude_newer: datetime | None = None
+    #: The lock's mode: ``universal``, or the one target it is for (``linux-x86_64-3.12``).
     target: str = ""
+    #: The ``environments`` a universal lock was asked for (none: every platform).
+    environments: tuple[str, ...] = ()
     #: The surface record's rules version when surfaces are recorded (``--surface``).
     surface_version: int | None = None
     #: Whether publisher identities are recorded (``--attestations``).
     attestations: bool = False
+    #: Packages (or ``:all:``) locked without wheels / without sdists.
+    no_binary: tuple[str, ...] = ()
+    only_binary: tuple[str, ...] = ()
 
     @classmethod
     def of(
@@ -68,8 +86,11 @@ class LockInputs:
         target: str,
         exclude_newer: datetime | None,
         prereleases: str,
+        environments: Iterable[str] = (),
         surface_version: int | None = None,
         attestations: bool = False,
+        no_binary: Iterable[str] = (),
+        only_binary: Iterable[str] = (),
     ) -> LockInputs:
         """The inputs of locking ``project`` with these settings."""
         return cls(
@@ -87,8 +108,11 @@ class LockInputs:
             prereleases=prereleases,
             exclude_newer=exclude_newer,
             target=target,
+            environments=tuple(environments),
             surface_version=surface_version,
             attestations=attestations,
+            no_binary=tuple(no_binary),
+            only_binary=tuple(only_binary),
         )
 
     def table(self) -> dict[str, Any]:
@@ -98,13 +122,16 @@ class LockInputs:
                 "project": self.project,
                 "requires-python": self.requires_python,
                 "target": self.target,
-                "indexes": list(self.indexes),
+                "environments": list(self.environments) or None,
+                "indexes": list(self.indexes) or None,
                 "package-indexes": dict(self.package_indexes) or None,
                 "prereleases": self.prereleases,
                 "exclude-newer": self.exclude_newer,
                 "default-groups": list(self.default_groups),
                 "surface-version": self.surface_version,
                 "attestations": True if self.attestations else None,
+                "no-binary": list(self.no_binary) or None,
+                "only-binary": list(self.only_binary) or None,
                 "inputs": {
                     "dependencies": list(self.dependencies),
                     "constraints": list(self.constraints) or None,
@@ -143,12 +170,21 @@ class LockInputs:
             else {},
             prereleases=str(table.get("prereleases", "if-necessary")),
             exclude_newer=exclude if isinstance(exclude, datetime) else None,
-            target=str(table.get("target", "")),
+            target=_mode(table.get("target")),
+            environments=strings(table.get("environments")),
             surface_version=surface
             if isinstance(surface := table.get("surface-version"), int)
             else None,
             attestations=table.get("attestations") is True,
+            no_binary=strings(table.get("no-binary")),
+            only_binary=strings(table.get("only-binary")),
         )
+
+
+def _mode(recorded: Any) -> str:
+    """The recorded mode; a universal lock of an older tumbler recorded its markers too."""
+    text = str(recorded or "")
+    return "universal" if text.startswith("universal") else text
 
 
 def _pruned(table: dict[str, Any]) -> dict[str, Any]:
@@ -168,12 +204,20 @@ def _list_drift(old: tuple[str, ...], new: tuple[str, ...], where: str, what: st
             by.setdefault(_name(text), []).append(text)
     for name in sorted(old_by.keys() | new_by.keys()):
         before, after = old_by.get(name, []), new_by.get(name, [])
-        if len(before) == 1 and len(after) == 1 and before != after:
+        meant_before = {_normal(t) for t in before}
+        meant_after = {_normal(t) for t in after}
+        if meant_before == meant_after:
+            continue  # the same requirements, spelt otherwise
+        if len(before) == 1 and len(after) == 1:
             lines.append(f"{what} {before[0]!r} changed to {after[0]!r} in {where}")
             continue
         # several requirements on one name (one per marker, say): each compared whole
-        lines.extend(f"{what} {t!r} removed from {where}" for t in before if t not in after)
-        lines.extend(f"{what} {t!r} added to {where}" for t in after if t not in before)
+        lines.extend(
+            f"{what} {t!r} removed from {where}" for t in before if _normal(t) not in meant_after
+        )
+        lines.extend(
+            f"{what} {t!r} added to {where}" for t in after if _normal(t) not in meant_before
+        )
     return lines
 
 
@@ -229,10 +273,29 @@ def input_drift(recorded: LockInputs, current: LockInputs) -> list[str]:
             _exclude_text(current.exclude_newer),
             "exclude-newer",
         ),
-        *_value(recorded.target, current.target, "the target environment"),
+        *_mode_drift(recorded, current),
+        *_value(recorded.no_binary, current.no_binary, "no-binary"),
+        *_value(recorded.only_binary, current.only_binary, "only-binary"),
         *_surface_drift(recorded.surface_version, current.surface_version),
         *_attestation_drift(recorded.attestations, current.attestations),
     ]
+
+
+def _mode_drift(recorded: LockInputs, current: LockInputs) -> list[str]:
+    """One short line when the lock's mode or a universal lock's environments changed."""
+    if recorded.target != current.target:
+        return [f"the lock's mode changed from {_shown(recorded.target)} to {current.target}"]
+    if recorded.environments != current.environments:
+        return [
+            "the universal lock's environments changed from "
+            f"{_environments_shown(recorded.environments)} to "
+            f"{_environments_shown(current.environments)}"
+        ]
+    return []
+
+
+def _environments_shown(markers: tuple[str, ...]) -> str:
+    return " ; ".join(markers) if markers else "every platform"
 
 
 def _attestation_drift(old: bool, new: bool) -> list[str]:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import sys
 import tempfile
 import threading
@@ -44,6 +45,7 @@ if TYPE_CHECKING:
     from tumbler.cache import Cache
     from tumbler.fetch import Need, Store
     from tumbler.interpreter import Interpreter
+    from tumbler.model import Lock
     from tumbler.net import Http
     from tumbler.plan import Plan, Step
     from tumbler.progress import Progress
@@ -125,7 +127,7 @@ class _Where:
 
 def _environment(options: InstallOptions, cache: Cache) -> _Where:
     """The environment to install into, made when it is a missing ``--venv`` (or default)."""
-    from tumbler.interpreter import create_venv, inspect_python, venv_python
+    from tumbler.interpreter import inspect_python, venv_python
 
     if options.venv is not None and options.python is not None and options.venv.exists():
         raise UsageError("give --venv or --python, not both (--python makes a new --venv)")
@@ -142,10 +144,44 @@ def _environment(options: InstallOptions, cache: Cache) -> _Where:
         return _Where(inspect_python(python, cache), venv, created=False)
     if venv.exists() and any(venv.iterdir()):
         raise UsageError(f"{venv} exists but is not a virtual environment (no {python})")
-    if options.dry_run:  # plan for the interpreter the venv would be made from
-        return _Where(inspect_python(options.python or sys.executable, cache), venv, created=True)
-    create_venv(venv, options.python)
-    return _Where(inspect_python(python, cache), venv, created=True)
+    # Planned for the interpreter the venv will be made from; made only once nothing
+    # refuses the install (_made).
+    return _Where(inspect_python(options.python or sys.executable, cache), venv, created=True)
+
+
+def _made(where: _Where, options: InstallOptions, cache: Cache) -> Interpreter:
+    """The new virtual environment's interpreter, the environment made now that nothing
+    refused the install."""
+    from tumbler.interpreter import create_venv, inspect_python, venv_python
+
+    create_venv(where.path, options.python)
+    return inspect_python(venv_python(where.path), cache)
+
+
+def _refuse_unavailable(
+    lock: Lock, interpreter: Interpreter, extras: Sequence[str], groups: Sequence[str]
+) -> None:
+    """An extra or group the lock could not resolve for this environment is refused by
+    name (the lock says where, ``[tool.tumbler] unavailable``), not installed without it."""
+    from packaging.markers import InvalidMarker, Marker
+
+    tool = lock.tumbler
+    asked = {("extra", e) for e in extras} | {("group", g) for g in groups}
+    for row in tool.unavailable if tool is not None else ():
+        if (row.kind, canonicalize_name(row.name)) not in asked:
+            continue
+        try:
+            here = not row.marker or Marker(row.marker).evaluate(interpreter.environment)
+        except (InvalidMarker, ValueError):
+            continue  # an unreadable note in an advisory table
+        if here:
+            python = interpreter.environment.get("python_full_version", "")
+            raise UsageError(
+                f"the {row.kind} {row.name!r} is not available on this environment "
+                f"({interpreter.environment.get('sys_platform')} "
+                f"{interpreter.environment.get('platform_machine')}, Python {python}): "
+                f"{row.reason}"
+            )
 
 
 def _check_managed(interpreter: Interpreter, options: InstallOptions) -> None:
@@ -223,6 +259,7 @@ def run_install(options: InstallOptions) -> InstallOutcome:
     cache = Cache(options.cache_dir or default_cache_dir())
     where = _environment(options, cache)
     interpreter = where.interpreter
+    _refuse_unavailable(loaded.lock, interpreter, extras, groups)
     selection = select(pylock, interpreter.target, extras=extras, dependency_groups=groups)
     if selection.findings:
         raise _refuse(list(selection.findings), f"{options.lock} cannot be installed here")
@@ -234,8 +271,8 @@ def run_install(options: InstallOptions) -> InstallOutcome:
         _verify_attestations(pylock, chosen, options, cache)
     from tumbler.installed import find_installed
 
-    fresh = where.created and options.dry_run  # nothing to look at yet
-    installed = {} if fresh else find_installed(interpreter.site_dirs)
+    # A venv still to be made holds nothing yet (its base interpreter's packages are not in it).
+    installed = {} if where.created else find_installed(interpreter.site_dirs)
     plan = make_plan(
         chosen,
         installed,
@@ -244,14 +281,25 @@ def run_install(options: InstallOptions) -> InstallOutcome:
         editable=options.editable,
         reinstall=options.reinstall,
     )
-    if plan.changes and not options.dry_run:
+    if options.dry_run:
+        pass
+    elif plan.changes:
         from tumbler.apply import apply_plan
 
         with tempfile.TemporaryDirectory(prefix="tumbler-wheels-") as scratch:
             job = _Job(options, base, interpreter, Path(scratch), cache)
             ready = _prepare(job, plan, pylock)
-            with _showing(options, f"installing {len(ready)} packages"):
-                apply_plan(plan, ready, interpreter, compile_bytecode=options.compile)
+            if where.created:
+                interpreter = _made(where, options, cache)
+            try:
+                with _showing(options, f"installing {len(ready)} packages"):
+                    apply_plan(plan, ready, interpreter, compile_bytecode=options.compile)
+            except BaseException:
+                if where.created:  # a venv this run made holds nothing worth keeping
+                    shutil.rmtree(where.path, ignore_errors=True)
+                raise
+    elif where.created:
+        interpreter = _made(where, options, cache)
     return InstallOutcome(
         where.path,
         interpreter.executable,

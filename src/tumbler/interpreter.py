@@ -1,9 +1,10 @@
 """I/O edge: the environment an install goes into, asked of its own interpreter.
 
-One subprocess runs the target Python with ``packaging`` (ours, put first on its path)
-and reports its marker environment, its supported tags best first and its install
-scheme (``sysconfig``). A virtual environment is made with the standard ``venv``
-module, without pip: tumbler installs into it itself.
+One subprocess runs the target Python with ``packaging`` (ours, put first on its path;
+for Python 3.8 and 3.9, which ours does not run on, the copy of packaging 24.2 in
+``tumbler/_vendor/legacy``) and reports its marker environment, its supported tags best
+first and its install scheme (``sysconfig``). A virtual environment is made with the
+standard ``venv`` module, without pip: tumbler installs into it itself.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ _BLOB = "interpreter"
 
 _PROBE = r"""
 import json, os, sys, sysconfig
-sys.path.insert(0, sys.argv[1])
+sys.path.insert(0, sys.argv[1] if sys.version_info >= (3, 10) else sys.argv[2])
 from packaging import markers, tags
 paths = sysconfig.get_paths()
 print(json.dumps({
@@ -81,6 +82,10 @@ def venv_python(venv: Path) -> Path:
     if os.name == "nt":
         return venv / "Scripts" / "python.exe"
     return venv / "bin" / "python"
+
+
+#: packaging 24.2 (see ``_vendor/README.md``), for the Pythons ours does not run on.
+_LEGACY = str(Path(__file__).resolve().parent / "_vendor" / "legacy")
 
 
 def _packaging_root() -> str:
@@ -138,7 +143,7 @@ def inspect_python(python: Path | str, cache: Cache | None = None) -> Interprete
 def _ask(python: Path | str) -> dict[str, Any]:
     try:
         done = subprocess.run(
-            [str(python), "-I", "-c", _PROBE, _packaging_root()],
+            [str(python), "-I", "-c", _PROBE, _packaging_root(), _LEGACY],
             capture_output=True,
             text=True,
             check=False,

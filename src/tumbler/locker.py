@@ -11,7 +11,8 @@ are asked for with HEAD requests (cached by hash).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import dataclasses
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from packaging.markers import Marker
@@ -22,16 +23,28 @@ from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
 
 from tumbler.errors import UnsupportedTargetError
-from tumbler.finder import Catalog, Finder
+from tumbler.finder import Binaries, Catalog, Finder
 from tumbler.inputs import LockInputs
 from tumbler.model import TOOL_NAME
 from tumbler.net import redact
-from tumbler.resolve import Req, resolve, roots_reaching, settle
-from tumbler.targets import PLATFORMS
+from tumbler.resolve import Req, requirements_of, resolve, roots_reaching, settle
+from tumbler.targets import marker_python_splits, platform_of, python_splits
+from tumbler.universal import (
+    FLOOR,
+    admits_older,
+    describe,
+    end_of_life,
+    environments_of,
+    grid,
+    header_requires_python,
+    merge,
+    slot_of,
+    spoken,
+)
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
-    from datetime import datetime
+    from collections.abc import Iterable, Mapping, Sequence
+    from datetime import date, datetime
     from pathlib import Path
 
     from tumbler.config import IndexConfig
@@ -42,7 +55,7 @@ if TYPE_CHECKING:
     from tumbler.resolve import Candidate, Resolution
     from tumbler.targets import Target
 
-__all__ = ["LockRequest", "lock", "lock_inputs", "target_marker", "target_name"]
+__all__ = ["LockRequest", "lock", "lock_inputs", "mode_name", "target_marker", "target_name"]
 
 LOCK_VERSION = Version("1.0")
 
@@ -69,6 +82,11 @@ class LockRequest:
     #: select must lock. None (``--universal`` alone): a target of the default grid that
     #: cannot lock is left out, with a note, and ``environments`` state what is covered.
     environments: tuple[Marker, ...] = ()
+    #: The day a universal lock's Python versions count as released on (its grid is made
+    #: again with patch-release splits found while resolving).
+    today: date | None = None
+    #: Which packages may use wheels and which sdists (``--no-binary``, ``--only-binary``).
+    binaries: Binaries = field(default_factory=Binaries)
     #: Record each package's API surface (``--surface``, ``surface.md``).
     surface: bool = False
     #: Record each package's PEP 740 publisher identities (``--attestations``).
@@ -78,20 +96,38 @@ class LockRequest:
 def target_name(target: Target) -> str:
     """``linux-x86_64-3.11`` style name of a target (``host`` resolved to what it is)."""
     env = target.environment
-    for name, (sys_platform, _, _, machine) in PLATFORMS.items():
-        if env.get("sys_platform") == sys_platform and env.get("platform_machine") == machine:
-            return f"{name}-{env['python_version']}"
-    return f"{env.get('sys_platform')}-{env.get('platform_machine')}-{env['python_version']}"
+    platform = platform_of(env) or f"{env.get('sys_platform')}-{env.get('platform_machine')}"
+    return f"{platform}-{env['python_version']}"
 
 
-def target_marker(target: Target) -> Marker:
-    """The ``environments`` marker of a single-target lock."""
+def mode_name(target: Target) -> str:
+    """How a one-target lock records its target: ``linux-x86_64-3.12``, with the patch
+    release when one was asked for (``linux-x86_64-3.11.4``; ``--target host`` is this
+    machine's platform and release); ``host`` on a machine outside the six platforms."""
+    return target.name
+
+
+def target_marker(
+    target: Target, lower: Version | None = None, upper: Version | None = None
+) -> Marker:
+    """The ``environments`` marker of a single-target lock: its platform and Python minor
+    version, from patch release ``lower`` and before ``upper`` when given."""
     env = target.environment
+    bounds = [
+        *([f"python_full_version >= '{lower}'"] if lower else []),
+        *([f"python_full_version < '{upper}'"] if upper else []),
+    ]
     return Marker(
-        f"implementation_name == '{env['implementation_name']}' "
-        f"and python_version == '{env['python_version']}' "
-        f"and sys_platform == '{env['sys_platform']}' "
-        f"and platform_machine == '{env['platform_machine']}'"
+        " and ".join(
+            [
+                f"implementation_name == '{env['implementation_name']}'",
+                f"python_version == '{env['python_version']}'",
+                *bounds,
+                f"sys_platform == '{env['sys_platform']}'",
+                f"platform_system == '{env['platform_system']}'",
+                f"platform_machine == '{env['platform_machine']}'",
+            ]
+        )
     )
 
 
@@ -114,6 +150,15 @@ def _roots(project: Project, environment: Mapping[str, str]) -> dict[str, list[R
             Req.of(r, origin) for r in requirements if r.marker is None or r.marker.evaluate(env)
         ]
     return roots
+
+
+def _roots_anywhere(project: Project) -> dict[str, tuple[Requirement, ...]]:
+    """The project's requirements per table, as people name them, markers unevaluated."""
+    where = "dependency" if project.path.suffix == ".toml" else "requirement"
+    tables = {where: project.dependencies}
+    tables.update({f"extra {k!r}": v for k, v in project.extras.items()})
+    tables.update({f"group {k!r}": v for k, v in project.groups.items()})
+    return tables
 
 
 #: The synthetic group (R15) standing for "no group named": the project's default groups.
@@ -216,89 +261,302 @@ def _kept_preferences(request: LockRequest) -> dict[NormalizedName, Version]:
     }
 
 
+#: How many times a universal lock is resolved again for patch releases found on the way.
+_ROUNDS = 8
+
+
+@dataclass(frozen=True, slots=True)
+class _Left:
+    """A target a universal lock could not cover, or covers without some extras/groups."""
+
+    target: Target
+    why: str
+    #: ``extra:NAME`` / ``group:NAME`` left out on the target; empty: the whole target.
+    origin: str = ""
+
+
 def _lock_universal(request: LockRequest, http: Http) -> tuple[Pylock, Finder]:
     """One resolution per target, newest Python first, each preferring the versions the
     earlier ones chose (and the existing lock's); merged by :func:`universal.merge`.
 
     Newest first, as uv forks on Python versions: each Python gets the newest release
     that supports it (numpy 2.5 on 3.12+, 2.2 on 3.10), while platforms share versions.
-    Most targets then settle (:func:`resolve.settle`, one walk); a target needing a
-    package with no file for it fails fast and is left out of a default grid (an error
-    when ``environments`` were asked for). The targets share one
-    :class:`~tumbler.finder.Catalog`; only the first speculates (later ones find almost
-    everything there). File sizes are asked for as each target is resolved and waited
-    for once, at the end.
+    Most targets then settle (:func:`resolve.settle`, one walk). When the resolutions
+    met patch releases that must be told apart (``Requires-Python: >=3.11.4``,
+    ``python_full_version < '3.11.3'``), the grid is cut there and the new slots are
+    resolved too, until nothing new is found. A target needing a package with no file
+    for it fails fast and is left out of a default grid (an error when ``environments``
+    ask for it by machine); an extra or group that cannot be installed there is left out
+    for that target only, which keeps its base dependencies. The targets share one
+    :class:`~tumbler.finder.Catalog`; only the first speculates. File sizes are asked for
+    as each target is resolved and waited for once, at the end.
     """
-    import dataclasses
-
-    from tumbler.universal import environments_of, merge, spoken
-
-    chosen = _kept_preferences(request)
-    solved: list[_Solved] = []
-    catalog = Catalog(http)
-    directs: dict[NormalizedName, DirectSource] = {}
-    left_out: dict[str, list[Target]] = {}  # why → targets
-    newest_first = sorted(
-        request.universe, key=lambda t: Version(t.environment["python_version"]), reverse=True
+    run = _Universal(request, http)
+    universe = list(request.universe)
+    pending = universe
+    for _ in range(_ROUNDS):
+        for target in sorted(pending, key=slot_of, reverse=True):
+            run.solve(target)
+        universe, pending = _regrid(request, universe, run.catalog.splits)
+        if not pending:
+            break
+    solved, left, catalog = run.solved, run.left, run.catalog
+    covered = [t for t in universe if t.name in solved]
+    _refuse_asked(request, covered, [x for x in left if not x.origin])
+    if not covered:
+        raise UnsupportedTargetError(
+            "no target of the universal lock can be locked:\n"
+            + "\n".join(f"  {spoken([x.target])}: {x.why}" for x in left if not x.origin)
+        )
+    catalog.notes.extend(_universal_notes(request, covered, left))
+    requires_python = request.project.requires_python
+    if admits_older(requires_python):
+        declared = f"requires-python {requires_python}" if requires_python else "no requires-python"
+        catalog.coverage_notes.append(
+            f"{declared}: the lock covers CPython {FLOOR} and newer (tumbler's oldest)"
+        )
+    old = end_of_life(covered, request.today or _today())
+    if old:
+        catalog.coverage_notes.append(
+            f"Python {', '.join(old)} {'is' if len(old) == 1 else 'are'} past end of life, "
+            "locked as requires-python allows (leave out with an environments marker)"
+        )
+    files = {f.url: f for done in solved.values() for f in done.files()}
+    sizes = catalog.fetcher.sizes.of(files.values())
+    catalog.covered = len(covered)
+    tool = {TOOL_NAME: {**lock_inputs(request).table(), **_unavailable(left, covered)}}
+    merged = merge(
+        [(t, _build(solved[t.name], sizes)) for t in covered],
+        covered,
+        environments=environments_of(covered, universe),
+        tool=tool,
+        requires_python=header_requires_python(request.project.requires_python),
     )
-    for target in newest_first:
+    return merged, solved[covered[-1].name].finder
+
+
+class _Universal:
+    """The state of one universal lock's resolutions: what the targets share."""
+
+    def __init__(self, request: LockRequest, http: Http) -> None:
+        self.request = request
+        self.http = http
+        self.catalog = Catalog(http)
+        self.catalog.splits = set()
+        #: Versions chosen so far (and the old lock's): each target prefers them.
+        self.chosen = _kept_preferences(request)
+        self.directs: dict[NormalizedName, DirectSource] = {}
+        self.solved: dict[str, _Solved] = {}
+        self.left: list[_Left] = []
+
+    def solve(self, target: Target) -> None:
+        """Resolve ``target``; when it cannot be locked, say why in :attr:`left`. Extras
+        and groups that cannot be installed there are left out of it (and said)."""
+        done: _Solved | None
+        try:
+            done = self._attempt(target)
+        except UnsupportedTargetError as error:
+            done = self._without_optional(target, str(error))
+        if done is None:
+            return
+        self.catalog.fetcher.sizes.probe(done.files())
+        for name, candidate in done.resolution.pins.items():
+            self.chosen.setdefault(name, candidate.version)
+        self.solved[target.name] = done
+
+    def _without_optional(self, target: Target, why: str) -> _Solved | None:
+        optional = [o for o in _roots(self.request.project, target.environment) if o]
+        try:
+            self._attempt(target, frozenset({""}))
+        except UnsupportedTargetError as base:
+            self.left.append(_Left(target, str(base)))
+            return None
+        dropped: dict[str, str] = {}
+        for origin in optional:
+            try:
+                self._attempt(target, frozenset({"", origin}))
+            except UnsupportedTargetError as error:
+                dropped[origin] = str(error)
+        if not dropped:
+            self.left.append(_Left(target, why))
+            return None
+        self.left.extend(_Left(target, reason, origin) for origin, reason in dropped.items())
+        return self._attempt(target, frozenset({"", *optional}) - frozenset(dropped))
+
+    def _attempt(self, target: Target, only: frozenset[str] | None = None) -> _Solved:
         one = dataclasses.replace(
-            request,
+            self.request,
             target=target,
             universe=(),
-            preferences=dict(chosen),
+            preferences=dict(self.chosen),
             upgrade=False,
             upgrade_packages=frozenset(),
         )
-        try:
-            done = _solve(
-                one,
-                http,
-                catalog,
-                directs,
-                speculate=not solved,
-                fail_fast=True,
-                settling=bool(one.preferences),
-                also_for=() if solved else _neighbours(target, request.universe),
-            )
-        except UnsupportedTargetError as error:
-            if request.environments:
-                raise UnsupportedTargetError(
-                    f"cannot lock for {target_name(target)}, which the environments "
-                    f"select: {error}\n  hint: leave it out with an environments marker "
-                    f"(--environment or [tool.tumbler] environments)"
-                ) from None
-            left_out.setdefault(str(error), []).append(target)
-            continue
-        catalog.fetcher.sizes.probe(done.files())
-        for name, candidate in done.resolution.pins.items():
-            chosen.setdefault(name, candidate.version)
-        solved.append(done)
-    if not solved:
-        raise UnsupportedTargetError(
-            "no target of the universal lock can be locked:\n"
-            + "\n".join(f"  {spoken(t)}: {why}" for why, t in left_out.items())
+        first = not self.solved
+        return _solve(
+            one,
+            self.http,
+            self.catalog,
+            self.directs,
+            speculate=first,
+            fail_fast=True,
+            settling=bool(one.preferences),
+            also_for=_neighbours(target, self.request.universe) if first else (),
+            only=only,
         )
-    for why, targets in left_out.items():
-        catalog.notes.append(
-            f"left out {spoken(targets)}: {why}; the lock's environments say what it covers"
-        )
-    sizes = catalog.fetcher.sizes.of({f.url: f for s in solved for f in s.files()}.values())
-    covered = [t for t in request.universe if any(s.request.target is t for s in solved)]
-    catalog.covered = len(covered)
-    merged = merge(
-        [(s.request.target, _build(s, sizes)) for s in solved],
-        covered,
-        environments=request.environments or environments_of(covered),
-        tool={TOOL_NAME: lock_inputs(request).table()},
+
+
+def _today() -> date:
+    from datetime import UTC, datetime
+
+    return datetime.now(UTC).date()
+
+
+def _regrid(
+    request: LockRequest, universe: list[Target], splits: set[Version] | None
+) -> tuple[list[Target], list[Target]]:
+    """The grid cut at ``splits``, and its targets not resolved yet."""
+    today = request.today or _today()
+    cut = grid(
+        request.project.requires_python,
+        request.environments,
+        today=today,
+        splits=(*(splits or ()), *(slot_of(t) for t in universe)),
     )
-    return merged, solved[-1].finder
+    known = {t.name for t in universe}
+    return list(cut), [t for t in cut if t.name not in known]
+
+
+def _refuse_asked(request: LockRequest, covered: Sequence[Target], failed: Sequence[_Left]) -> None:
+    """Raise when ``environments`` were asked for and a target they ask for could not be
+    locked. A marker that does not name the machine (``sys_platform == 'win32'``) asks for
+    the operating system: one architecture of it locking for a Python is enough."""
+    if not request.environments:
+        return
+    done = {(t.environment["sys_platform"], slot_of(t)) for t in covered}
+    for failure in failed:
+        env = failure.target.environment
+        by_machine = any(
+            "platform_machine" in str(m) and m.evaluate(env) for m in request.environments
+        )
+        if not by_machine and (env["sys_platform"], slot_of(failure.target)) in done:
+            continue
+        raise UnsupportedTargetError(
+            f"cannot lock for {failure.target.name}, which the environments select: "
+            f"{failure.why}\n  hint: leave it out with an environments marker "
+            f"(--environment or [tool.tumbler] environments)"
+        )
+
+
+def _universal_notes(
+    request: LockRequest, covered: Sequence[Target], left: Sequence[_Left]
+) -> list[str]:
+    """What a universal lock tells its user: targets and extras left out, Pythons too old
+    to lock, end-of-life Pythons locked, requirements no target needs."""
+    notes = []
+    whole: dict[str, list[Target]] = {}
+    partial: dict[tuple[str, str], list[Target]] = {}
+    for x in left:
+        if x.origin:
+            partial.setdefault((x.origin, x.why), []).append(x.target)
+        else:
+            whole.setdefault(x.why, []).append(x.target)
+    notes += [
+        f"left out {spoken(t)}: {why}; the lock's environments say what it covers"
+        for why, t in whole.items()
+    ]
+    for (origin, why), targets in partial.items():
+        kind, _, name = origin.partition(":")
+        notes.append(
+            f"{kind} {name!r} is not available on {spoken(targets)}: {why}; those "
+            "environments get the rest of the lock"
+        )
+    for origin, requirements in _roots_anywhere(request.project).items():
+        for requirement in requirements:
+            marker = requirement.marker
+            if marker is not None and not any(
+                marker.evaluate({**t.environment, "extra": ""}) for t in covered
+            ):
+                notes.append(
+                    f"{origin} {str(requirement)!r} applies to none of the lock's "
+                    "environments: nothing is locked for it"
+                )
+    return notes
+
+
+def _unavailable(left: Sequence[_Left], covered: Sequence[Target]) -> dict[str, Any]:
+    """``[tool.tumbler] unavailable``: per extra/group, where it cannot be installed."""
+    by_origin: dict[str, list[_Left]] = {}
+    for x in left:
+        if x.origin:
+            by_origin.setdefault(x.origin, []).append(x)
+    rows = []
+    for origin, misses in sorted(by_origin.items()):
+        kind, _, name = origin.partition(":")
+        where = describe([x.target for x in misses], covered)
+        rows.append(
+            {kind: name, "marker": "" if where is None else str(where), "reason": misses[0].why}
+        )
+    return {"unavailable": rows} if rows else {}
 
 
 def _lock_one(request: LockRequest, http: Http) -> tuple[Pylock, Finder]:
-    done = _solve(request, http, Catalog(http), {})
+    """One target. Where what it locked tells patch releases of its Python apart
+    (``python_full_version < '3.11.3'``), the lock's ``environments`` cover only the
+    releases it was resolved for, and a note says so."""
+    catalog = Catalog(http)
+    done = _solve(request, http, catalog, {})
     sizes = done.finder.metadata_fetcher.sizes.of(done.files())
-    return _build(done, sizes), done.finder
+    pylock = _build(done, sizes)
+    lower, upper = _patch_bounds(request.target, _turning_points(done))
+    if lower is None and upper is None:
+        return pylock, done.finder
+    marker = target_marker(request.target, lower, upper)
+    python = request.target.environment["python_version"]
+    shown = " and ".join(
+        [*([f"from {lower}"] if lower else []), *([f"before {upper}"] if upper else [])]
+    )
+    catalog.notes.append(
+        f"the lock covers Python {python} {shown} only: what it locks tells patch releases "
+        "apart there (lock for every Python, the default, to cover them all)"
+    )
+    return dataclasses.replace(pylock, environments=[marker]), done.finder
+
+
+def _turning_points(done: _Solved) -> set[Version]:
+    """The patch releases at which what ``done`` locked may stop holding: where the
+    project's requirements, a locked package's dependencies or Requires-Python, or one of
+    its files' turn on ``python_full_version``. Read from the outcome alone (not from what
+    resolving happened to look at), so a re-lock and the gate find the same."""
+    splits: set[Version] = set()
+    for requirements in _roots_anywhere(done.request.project).values():
+        for requirement in requirements:
+            if requirement.marker is not None:
+                splits |= marker_python_splits(str(requirement.marker))
+    for candidate in done.resolution.candidates.values():
+        if candidate.direct is not None:
+            metadata = candidate.direct.metadata
+        elif candidate.release is not None:
+            metadata = done.finder.metadata(candidate.release)
+            for file in candidate.release.files:
+                if file.requires_python is not None:
+                    splits |= python_splits(file.requires_python)
+        else:
+            continue
+        requirements_of(candidate, metadata, done.request.target.environment, splits)
+    return splits
+
+
+def _patch_bounds(
+    target: Target, splits: Iterable[Version]
+) -> tuple[Version | None, Version | None]:
+    """The patch releases of the target's Python minor version around its own that
+    ``splits`` tell apart from it: (first release like it, first release not) or None."""
+    full = Version(target.environment["python_full_version"])
+    same = [v for v in splits if (v.major, v.minor) == (full.major, full.minor)]
+    lower = max((v for v in same if v <= full), default=None)
+    upper = min((v for v in same if v > full), default=None)
+    return lower, upper
 
 
 def _neighbours(target: Target, universe: Sequence[Target]) -> list[Mapping[str, str]]:
@@ -350,10 +608,12 @@ def _solve(
     fail_fast: bool = False,
     settling: bool = False,
     also_for: Sequence[Mapping[str, str]] = (),
+    only: frozenset[str] | None = None,
 ) -> _Solved:
     """Resolve ``request`` for its one target (``directs``: sources resolved already);
     ``settling``: first try :func:`resolve.settle` (what resolving gives when it need
-    not backtrack)."""
+    not backtrack); ``only``: the origins to resolve (``""``, ``extra:NAME``,
+    ``group:NAME``), all by default."""
     project = request.project
     finder = Finder(
         http,
@@ -364,8 +624,11 @@ def _solve(
         catalog=catalog,
         speculate=speculate,
         also_for=also_for,
+        binaries=request.binaries,
     )
     roots = _roots(project, request.target.environment)
+    if only is not None:
+        roots = {origin: reqs for origin, reqs in roots.items() if origin in only}
     every_root = [r for group in roots.values() for r in group]
     directs.update(_directs(request, http, [r for r in every_root if r.name not in directs]))
     direct_names = {r.name for r in every_root if r.url is not None}
@@ -438,7 +701,6 @@ def lock_inputs(request: LockRequest) -> LockInputs:
     import os
 
     from tumbler.surface import SURFACE_VERSION
-    from tumbler.universal import environments_of
 
     path = request.project.path
     try:
@@ -448,15 +710,13 @@ def lock_inputs(request: LockRequest) -> LockInputs:
     return LockInputs.of(
         request.project,
         relative_path=relative,
-        indexes=[redact(u) for u in request.indexes.urls],
-        target=(
-            "universal: "
-            + " ; ".join(str(m) for m in request.environments or environments_of(request.universe))
-            if request.universe
-            else target_name(request.target)
-        ),
+        indexes=[redact(u) for u in request.indexes.declared],
+        target="universal" if request.universe else mode_name(request.target),
+        environments=[str(m) for m in request.environments],
         exclude_newer=request.exclude_newer,
         prereleases=request.prereleases,
         surface_version=SURFACE_VERSION if request.surface else None,
         attestations=request.attestations,
+        no_binary=sorted(request.binaries.no_binary),
+        only_binary=sorted(request.binaries.only_binary),
     )

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
     from tumbler.surface import SurfaceEntry
 
-__all__ = ["TOOL_NAME", "Lock", "TumblerLockTool", "TumblerPackageTool"]
+__all__ = ["TOOL_NAME", "Lock", "TumblerLockTool", "TumblerPackageTool", "Unavailable"]
 
 #: The key of tumbler's tables under ``[tool]`` and ``[packages.tool]``.
 TOOL_NAME = "tumbler"
@@ -45,6 +45,31 @@ def _check(table: Mapping[str, Any], key: str, kind: type, where: str, rule: str
     ]
 
 
+@dataclass(frozen=True, slots=True)
+class Unavailable:
+    """An extra or group a universal lock could not resolve on some environments, which
+    keep the rest of the lock (``[[tool.tumbler.unavailable]]``)."""
+
+    #: ``extra`` or ``group``.
+    kind: str
+    name: str
+    #: Where it is unavailable (a marker on the platform and Python); empty: everywhere.
+    marker: str
+    reason: str
+
+
+def _unavailable(value: Any) -> tuple[Unavailable, ...]:
+    out = []
+    for row in value if isinstance(value, list) else ():
+        if not isinstance(row, Mapping):
+            continue
+        kind = "extra" if "extra" in row else "group"
+        name, marker, reason = row.get(kind), row.get("marker", ""), row.get("reason", "")
+        if isinstance(name, str) and isinstance(marker, str) and isinstance(reason, str):
+            out.append(Unavailable(kind, name, marker, reason))
+    return tuple(out)
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class TumblerLockTool:
     """``[tool.tumbler]``: how tumbler made this lock, for ``lock --check`` and ``diff``."""
@@ -57,6 +82,8 @@ class TumblerLockTool:
     exclude_newer: datetime | None = None
     #: The version of the surface record's rules, when the lock records surfaces.
     surface_version: int | None = None
+    #: Extras and groups some environments of the lock cannot install.
+    unavailable: tuple[Unavailable, ...] = ()
 
     @classmethod
     def parse(
@@ -77,6 +104,7 @@ class TumblerLockTool:
                 inputs={str(k): v for k, v in (inputs or {}).items()},
                 exclude_newer=None if "exclude-newer" in bad else table.get("exclude-newer"),
                 surface_version=None if "surface-version" in bad else table.get("surface-version"),
+                unavailable=_unavailable(table.get("unavailable")),
             ),
             problems,
         )

@@ -244,8 +244,10 @@ class Http:
 
     @property
     def executor(self) -> ThreadPoolExecutor:
-        """The shared thread pool for concurrent fetches."""
+        """The shared thread pool for concurrent fetches (RuntimeError once closed)."""
         with self._lock:
+            if self.closed:
+                raise RuntimeError("cannot schedule new futures after shutdown")
             if self._executor is None:
                 self._executor = ThreadPoolExecutor(self.workers, thread_name_prefix="tumbler")
             return self._executor
@@ -255,6 +257,8 @@ class Http:
         """A second, smaller pool for single requests that never wait on other work (file
         sizes): they cannot deadlock behind the main pool nor hold up its queue."""
         with self._lock:
+            if self.closed:
+                raise RuntimeError("cannot schedule new futures after shutdown")
             if self._leaf_executor is None:
                 self._leaf_executor = ThreadPoolExecutor(
                     _LEAF_WORKERS, thread_name_prefix="tumbler-leaf"
@@ -377,7 +381,14 @@ class Http:
             return done
         transport = self._transport
         if transport is None:
-            return self.leaf_executor.submit(self._gated_size, url)
+            try:
+                return self.leaf_executor.submit(self._gated_size, url)
+            except RuntimeError:  # shut down: nobody waits for sizes any more
+                if not self.closed:
+                    raise
+                gone: Future[int | None] = Future()
+                gone.set_result(None)
+                return gone
         range_headers = self._headers(url, {"Range": "bytes=-1"})
         asked = transport.submit("GET", redact(url), range_headers, headers_only=True)
         answer: Future[int | None] = Future()

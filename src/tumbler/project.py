@@ -27,7 +27,14 @@ if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
     from pathlib import Path
 
-__all__ = ["PRERELEASE_POLICIES", "Project", "Settings", "parse_datetime", "read_project"]
+__all__ = [
+    "PRERELEASE_POLICIES",
+    "Project",
+    "Settings",
+    "binary_names",
+    "parse_datetime",
+    "read_project",
+]
 
 #: How pre-releases are treated: never, always, or only when asked for or nothing else fits.
 PRERELEASE_POLICIES = ("disallow", "allow", "if-necessary")
@@ -72,6 +79,10 @@ class Settings:
     surface: bool = False
     #: Record publisher identities (``attestations = true``; ``--attestations``).
     attestations: bool = False
+    #: Packages (``:all:`` for every one) locked from sdists only / from wheels only;
+    #: ``no-build = true`` is ``only-binary = [":all:"]``.
+    no_binary: tuple[str, ...] = ()
+    only_binary: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -134,6 +145,9 @@ def _settings(table: Any, where: str) -> Settings:
         "environments",
         "surface",
         "attestations",
+        "no-binary",
+        "only-binary",
+        "no-build",
     }
     unknown = sorted(set(table) - known)
     if unknown:
@@ -173,6 +187,10 @@ def _settings(table: Any, where: str) -> Settings:
     attestations = table.get("attestations", False)
     if not isinstance(attestations, bool):
         raise InputError(f"{where}.attestations: expected true or false")
+    no_build = table.get("no-build", False)
+    if not isinstance(no_build, bool):
+        raise InputError(f"{where}.no-build: expected true or false")
+    only_binary = binary_names(_strings(table.get("only-binary", []), f"{where}.only-binary"))
     return Settings(
         index_url=index_url,
         extra_index_urls=_strings(table.get("extra-index-url", []), f"{where}.extra-index-url"),
@@ -190,7 +208,23 @@ def _settings(table: Any, where: str) -> Settings:
         environments=_strings(table.get("environments", []), f"{where}.environments"),
         surface=surface,
         attestations=attestations,
+        no_binary=binary_names(_strings(table.get("no-binary", []), f"{where}.no-binary")),
+        only_binary=(":all:",) if no_build else only_binary,
     )
+
+
+def binary_names(values: Iterable[str]) -> tuple[str, ...]:
+    """``--no-binary`` / ``--only-binary`` values (comma-separated, as pip takes them) as
+    normalised names, ``:all:`` kept, ``:none:`` clearing what came before."""
+    names: list[str] = []
+    for value in values:
+        for raw in value.split(","):
+            part = raw.strip()
+            if part == ":none:":
+                names.clear()
+            elif part:
+                names.append(part if part == ":all:" else canonicalize_name(part))
+    return tuple(sorted(set(names)))
 
 
 def _text(table: Mapping[str, Any], key: str, where: str, example: str) -> str | None:

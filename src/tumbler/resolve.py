@@ -24,7 +24,8 @@ from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
 
 from tumbler.errors import ResolutionError, UnsupportedTargetError
-from tumbler.finder import NO_WHEEL
+from tumbler.finder import NO_WHEEL, ONLY_BINARY
+from tumbler.targets import marker_python_splits, python_splits
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -118,6 +119,12 @@ def _exact(specifier: SpecifierSet) -> bool:
     return any(s.operator in ("==", "===") and "*" not in s.version for s in specifier)
 
 
+def _pinned_by_user(reqs: Iterable[Req]) -> bool:
+    """Whether the project's own requirements pin this exact version: PEP 592 lets a
+    yanked release be taken then (as pip and uv read it), never for a dependency's pin."""
+    return any(r.origin is not None and _exact(r.specifier) for r in reqs)
+
+
 class _Provider(resolvelib.AbstractProvider):  # type: ignore[type-arg]
     def __init__(
         self,
@@ -182,7 +189,7 @@ class _Provider(resolvelib.AbstractProvider):  # type: ignore[type-arg]
             candidate = Candidate(name, direct.version, extras, direct=direct)
             return [candidate] if all(self.is_satisfied_by(r, candidate) for r in reqs) else []
         project = self.finder.project(name)
-        pinned = any(_exact(r.specifier) for r in reqs)  # PEP 592: a yank yields to a pin
+        pinned = _pinned_by_user(reqs)
         asked_pre = any(r.specifier.prereleases for r in reqs)
         finals_only = self.prereleases != _ALLOW and not asked_pre
         preferred = self.finder.preferences.get(name)  # --upgrade left them out already
@@ -216,7 +223,8 @@ class _Provider(resolvelib.AbstractProvider):  # type: ignore[type-arg]
             return
         reasons = project.skipped()
         if not reasons or any(
-            r != NO_WHEEL and not r.startswith("Requires-Python") for r in reasons
+            r not in (NO_WHEEL, ONLY_BINARY) and not r.startswith("Requires-Python")
+            for r in reasons
         ):
             return
         parent = self.required_by.get(project.name, (reqs[0], None))[1]
@@ -253,7 +261,11 @@ class _Provider(resolvelib.AbstractProvider):  # type: ignore[type-arg]
             return list(cached)
         if candidate.name == PYTHON:
             return []
-        out = list(requirements_of(candidate, self.metadata(candidate), self.environment))
+        out = list(
+            requirements_of(
+                candidate, self.metadata(candidate), self.environment, self.finder.splits
+            )
+        )
         for req in out:
             if req.name not in (PYTHON, candidate.name):
                 self.required_by.setdefault(req.name, (req, candidate))
@@ -267,12 +279,25 @@ class _Provider(resolvelib.AbstractProvider):  # type: ignore[type-arg]
 
 
 def requirements_of(
-    candidate: Candidate, metadata: CoreMetadata, environment: Mapping[str, Any]
+    candidate: Candidate,
+    metadata: CoreMetadata,
+    environment: Mapping[str, Any],
+    splits: set[Version] | None = None,
 ) -> tuple[Req, ...]:
     """What ``candidate`` requires where the marker values are ``environment``: its
     Requires-Python (plain node), the plain node at the same version (extras node), and
-    the Requires-Dist entries whose markers hold (for one of its extras, if any)."""
+    the Requires-Dist entries whose markers hold (for one of its extras, if any).
+
+    ``splits`` collects the patch releases those decisions tell apart (a universal lock
+    resolves them separately)."""
     out: list[Req] = []
+    if splits is not None:
+        if metadata.requires_python is not None:
+            splits.update(python_splits(metadata.requires_python))
+        for requirement in metadata.requires_dist:
+            text = "" if requirement.marker is None else str(requirement.marker)
+            if text and (candidate.extras or "extra" not in text):  # could apply here
+                splits.update(marker_python_splits(text))
     if metadata.requires_python is not None and not candidate.extras:
         out.append(
             Req(
@@ -482,7 +507,7 @@ def settle(
         else:
             assert taken.release is not None
             metadata = finder.metadata(taken.release)
-        needs = requirements_of(taken, metadata, environment)
+        needs = requirements_of(taken, metadata, environment, finder.splits)
         for need in needs:
             if need.name == PYTHON:
                 if not need.specifier.contains(python, prereleases=True):
@@ -526,7 +551,7 @@ def _take(
         return candidate if all(_fits(r, candidate) for r in asked) else None
     if any(r.url is not None for r in asked):
         return None  # a URL asked for a project that is not a direct reference
-    pinned = any(_exact(r.specifier) for r in asked)
+    pinned = _pinned_by_user(asked)
     finals_only = prereleases != _ALLOW and not any(r.specifier.prereleases for r in asked)
     constraint = constraints.get(name)
 

@@ -115,7 +115,43 @@ def static_findings(
             if isinstance(package, dict) and index not in skip:
                 out.extend(_package(index, package, minor_newer))
     out.extend(f for f in _markers(doc, pylock) if _index_of(f.location) not in skip)
+    if isinstance(packages, list):
+        out.extend(f for f in _dependencies(packages) if _index_of(f.location) not in skip)
     return out
+
+
+def _dependencies(packages: list[Any]) -> Iterator[Finding]:
+    """R23: each ``dependencies`` table must pick out one package entry, key by key."""
+    entries = [p for p in packages if isinstance(p, dict)]
+    for index, package in enumerate(packages):
+        if not isinstance(package, dict) or not isinstance(package.get("dependencies"), list):
+            continue
+        for number, dependency in enumerate(package["dependencies"]):
+            if not isinstance(dependency, dict):
+                continue
+            matches = sum(1 for entry in entries if _picks(dependency, entry))
+            if matches > 1:
+                shown = ", ".join(f"{k} = {v!r}" for k, v in dependency.items())
+                yield _warn(
+                    f"packages[{index}].dependencies[{number}]",
+                    "R23",
+                    f"{{{shown}}} matches {matches} package entries: a dependency must "
+                    "identify one entry",
+                    "add the keys that tell them apart (version, or the source table)",
+                )
+
+
+def _picks(dependency: Mapping[str, Any], entry: Mapping[str, Any]) -> bool:
+    """Whether every key of ``dependency`` has the same value in ``entry`` (tables key by
+    key, recursively)."""
+    for key, wanted in dependency.items():
+        found = entry.get(key)
+        if isinstance(wanted, dict):
+            if not isinstance(found, dict) or not _picks(wanted, found):
+                return False
+        elif found != wanted:
+            return False
+    return True
 
 
 def _index_of(location: str) -> int:

@@ -1,13 +1,15 @@
 """Target environments: the marker values and wheel tags of one platform and Python.
 
 ``host`` is the running interpreter. Other targets are written
-``<os>-<arch>[-<python>]``: ``linux-x86_64-3.12``, ``macos-arm64``, ``windows-amd64-3.11``.
-Without a Python version the host's ``major.minor`` is used. The tags come from
-``packaging.tags``; marker values are what CPython reports on that platform.
+``<os>-<arch>[-<python>]``: ``linux-x86_64-3.12``, ``macos-arm64``, ``windows-amd64-3.11``,
+``linux-x86_64-3.11.3`` (a patch release: ``python_full_version`` is then that release;
+else ``X.Y.0``). Without a Python version the host's ``major.minor`` is used. The tags
+come from ``packaging.tags``; marker values are what CPython reports on that platform.
 """
 
 from __future__ import annotations
 
+import functools
 import platform
 import re
 from dataclasses import dataclass
@@ -15,13 +17,25 @@ from typing import TYPE_CHECKING
 
 from packaging import tags
 from packaging.markers import default_environment
+from packaging.specifiers import InvalidSpecifier, Specifier, SpecifierSet
+from packaging.version import InvalidVersion, Version
 
 from tumbler.errors import UsageError
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from packaging.tags import Tag
 
-__all__ = ["PLATFORMS", "Target", "marker_environment", "parse_target"]
+__all__ = [
+    "PLATFORMS",
+    "Target",
+    "marker_environment",
+    "marker_python_splits",
+    "parse_target",
+    "platform_of",
+    "python_splits",
+]
 
 #: os-arch → (sys_platform, platform_system, os_name, platform_machine).
 PLATFORMS: dict[str, tuple[str, str, str, str]] = {
@@ -78,7 +92,9 @@ def parse_target(spec: str) -> Target:
             f"{known} (e.g. linux-x86_64-3.12)"
         )
     python = match["python"] or ".".join(platform.python_version_tuple()[:2])
-    major, minor = (int(p) for p in python.split(".")[:2])
+    parts = [int(p) for p in python.split(".")]
+    major, minor = parts[:2]
+    patch = parts[2] if len(parts) == 3 else 0
     environment = marker_environment(match["platform"], python)
     platforms = _platform_tags(match["platform"])
     version = (major, minor)
@@ -87,7 +103,19 @@ def parse_target(spec: str) -> Target:
         *tags.cpython_tags(version, [interpreter], platforms),
         *tags.compatible_tags(version, interpreter, platforms),
     ]
-    return Target(f"{match['platform']}-{major}.{minor}", environment, tuple(supported))
+    shown = f"{major}.{minor}" + (f".{patch}" if patch else "")
+    return Target(f"{match['platform']}-{shown}", environment, tuple(supported))
+
+
+def platform_of(environment: Mapping[str, str]) -> str | None:
+    """The key of :data:`PLATFORMS` whose ``sys_platform`` and ``platform_machine`` these
+    marker values have, or None."""
+    for name, (sys_platform, _, _, machine) in PLATFORMS.items():
+        if environment.get("sys_platform") == sys_platform and (
+            environment.get("platform_machine") == machine
+        ):
+            return name
+    return None
 
 
 def marker_environment(platform_name: str, python: str) -> dict[str, str]:
@@ -109,3 +137,63 @@ def marker_environment(platform_name: str, python: str) -> dict[str, str]:
         "python_version": f"{major}.{minor}",
         "sys_platform": sys_platform,
     }
+
+
+# --- where Python patch releases differ ------------------------------------------------------
+
+_FULL_VERSION = re.compile(
+    r"python_full_version\s*(?P<op>===|==|!=|<=|>=|~=|<|>)\s*(?P<q>['\"])(?P<value>[^'\"]*)(?P=q)"
+    r"|(?P<q2>['\"])(?P<value2>[^'\"]*)(?P=q2)\s*(?P<op2>===|==|!=|<=|>=|~=|<|>)\s*"
+    r"python_full_version"
+)
+#: An operator read with the variable on its right (``'3.11.3' > python_full_version``).
+_FLIPPED = {"<": ">", ">": "<", "<=": ">=", ">=": "<=", "==": "==", "!=": "!=", "===": "==="}
+
+
+def _patch_points(specifier: Specifier) -> set[Version]:
+    """Patch releases at which ``specifier`` may start or stop holding."""
+    text = specifier.version.removesuffix(".*")
+    try:
+        version = Version(text)
+    except InvalidVersion:
+        return set()
+    release = (*version.release, 0, 0)[:3]
+    base = Version(".".join(str(p) for p in release))
+    after = Version(f"{release[0]}.{release[1]}.{release[2] + 1}")
+    return {base, after}
+
+
+@functools.lru_cache(maxsize=4096)
+def python_splits(specifier: SpecifierSet) -> frozenset[Version]:
+    """The patch releases (``3.11.3``, never ``X.Y.0``) at which final CPython releases of
+    one minor version start or stop satisfying ``specifier``: where a universal lock must
+    tell patch releases apart (``Requires-Python: >=3.11.4``)."""
+    out = set()
+    for single in specifier:
+        for point in _patch_points(single):
+            if point.micro == 0:
+                continue
+            before = Version(f"{point.major}.{point.minor}.{point.micro - 1}")
+            if specifier.contains(point, prereleases=True) != specifier.contains(
+                before, prereleases=True
+            ):
+                out.add(point)
+    return frozenset(out)
+
+
+@functools.lru_cache(maxsize=4096)
+def marker_python_splits(marker_text: str) -> frozenset[Version]:
+    """The patch releases at which a marker's ``python_full_version`` comparisons
+    (``python_full_version < "3.11.3"``) change their answer; see :func:`python_splits`."""
+    if "python_full_version" not in marker_text:
+        return frozenset()
+    out: set[Version] = set()
+    for match in _FULL_VERSION.finditer(marker_text):
+        operator = match["op"] or _FLIPPED[match["op2"]]
+        value = match["value"] if match["op"] else match["value2"]
+        try:
+            specifier = SpecifierSet(f"{operator}{value}")
+        except InvalidSpecifier:
+            continue
+        out |= python_splits(specifier)
+    return frozenset(out)

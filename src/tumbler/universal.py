@@ -2,17 +2,25 @@
 
 The pieces, all pure:
 
-* :func:`grid` — the concrete targets a lock covers: CPython minor versions still
-  supported on ``today`` (from :data:`PYTHONS`, release and end-of-life dates) that the
-  project's ``requires-python`` allows, on every platform of :data:`tumbler.targets.PLATFORMS`;
-  narrowed to those an ``environments`` marker accepts when one is given.
+* :func:`grid` — the concrete targets a lock covers: every CPython minor version released
+  by ``today`` (from :data:`PYTHONS`, end of life included) that the project's
+  ``requires-python`` allows, from :data:`FLOOR` up, on every platform of
+  :data:`tumbler.targets.PLATFORMS`; narrowed to those an ``environments`` marker
+  accepts when one is given. A minor version is cut into *slots* of patch releases
+  wherever something the lock depends on tells them apart (``requires-python``, a
+  ``python_full_version`` marker, a file's ``Requires-Python: >=3.11.4``): each slot's
+  target stands for every release from its first patch up to the next slot.
 * :func:`describe` — the shortest readable marker that is true on exactly a subset of the
-  grid (``sys_platform == 'win32'``, ``python_version < '3.12'``, ...), None for all of it.
+  grid (``sys_platform == 'win32'``, ``python_version < '3.12'``,
+  ``python_full_version < '3.11.3'``, ...), None for all of it.
+* :func:`environments_of` — the lock's ``environments``: per platform, the Python
+  releases it was resolved for, and nothing else.
 * :func:`merge` — single-target locks, one per grid target, into one lock: one entry per
   package version, carrying the marker of the targets that need it (and the extras/groups
   marker it had), with the union of the wheels those targets use and the sdist. Versions
   that differ by target become several entries whose markers are disjoint by construction
-  (each target falls in exactly one).
+  (each target falls in exactly one); a dependency on a name with several entries names
+  the version each dependent uses.
 
 The resolution itself is :func:`tumbler.locker.lock` per target, newest Python first, each
 preferring the versions already chosen: a package keeps one version on every platform
@@ -23,25 +31,45 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import date
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from packaging.markers import Marker, UndefinedComparison, UndefinedEnvironmentName
+from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
 from tumbler.errors import UsageError
-from tumbler.targets import PLATFORMS, Target, parse_target
+from tumbler.targets import (
+    PLATFORMS,
+    Target,
+    marker_python_splits,
+    parse_target,
+    platform_of,
+    python_splits,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
 
     from packaging.pylock import Package, Pylock
-    from packaging.specifiers import SpecifierSet
 
-__all__ = ["PYTHONS", "describe", "environments_of", "grid", "merge", "spoken"]
+__all__ = [
+    "FLOOR",
+    "PYTHONS",
+    "admits_older",
+    "describe",
+    "end_of_life",
+    "environments_of",
+    "grid",
+    "header_requires_python",
+    "merge",
+    "slot_of",
+    "spoken",
+]
 
 #: CPython minor versions: (version, first release, end of life), from the CPython
 #: release schedule (PEP 602: a new minor every October, five years of support).
 PYTHONS: tuple[tuple[str, date, date], ...] = (
+    ("3.8", date(2019, 10, 14), date(2024, 10, 7)),
     ("3.9", date(2020, 10, 5), date(2025, 10, 31)),
     ("3.10", date(2021, 10, 4), date(2026, 10, 31)),
     ("3.11", date(2022, 10, 24), date(2027, 10, 31)),
@@ -50,18 +78,32 @@ PYTHONS: tuple[tuple[str, date, date], ...] = (
     ("3.14", date(2025, 10, 7), date(2030, 10, 31)),
     ("3.15", date(2026, 10, 1), date(2031, 10, 31)),
 )
+#: The oldest CPython a lock is made for (the oldest an install can target).
+FLOOR = PYTHONS[0][0]
 
 
-def _python_key(version: str) -> tuple[int, int]:
-    major, minor = version.split(".")[:2]
-    return int(major), int(minor)
+def _minor(version: Version) -> tuple[int, int]:
+    return version.major, version.minor
 
 
-def _allows(requires_python: SpecifierSet | None, python: str) -> bool:
-    """Whether some patch release of ``python`` (``3.12``) satisfies ``requires_python``."""
+def slot_of(target: Target) -> Version:
+    """The first patch release a target stands for (``3.11.0``, ``3.11.3``)."""
+    return Version(target.environment["python_full_version"])
+
+
+def _slots(
+    minor: str, requires_python: SpecifierSet | None, splits: Iterable[Version]
+) -> list[Version]:
+    """The slots of ``minor`` that ``requires_python`` admits: its ``.0`` release and every
+    split inside it, each standing for the releases up to the next."""
+    first = Version(f"{minor}.0")
+    cuts = set(splits)
+    if requires_python is not None:
+        cuts |= python_splits(requires_python)
+    starts = sorted({first} | {c for c in cuts if _minor(c) == _minor(first) and c.micro})
     if requires_python is None:
-        return True
-    return any(requires_python.contains(f"{python}.{patch}") for patch in (0, 99))
+        return starts
+    return [s for s in starts if requires_python.contains(s, prereleases=True)]
 
 
 def grid(
@@ -69,20 +111,31 @@ def grid(
     environments: Sequence[Marker] = (),
     *,
     today: date,
+    splits: Iterable[Version] = (),
 ) -> tuple[Target, ...]:
-    """The targets a universal lock covers, oldest Python first, platforms in a fixed order."""
-    pythons = [v for v, released, eol in PYTHONS if released <= today <= eol]
-    pythons = [v for v in pythons if _allows(requires_python, v)]
-    targets = [parse_target(f"{platform}-{v}") for v in pythons for platform in PLATFORMS]
+    """The targets a universal lock covers, oldest Python first, platforms in a fixed
+    order: every slot of every CPython released by ``today`` that ``requires_python``
+    admits (from :data:`FLOOR`), on every platform, that an ``environments`` marker
+    accepts (when any is given). ``splits``: patch releases to tell apart."""
+    cuts = set(splits)
+    for marker in environments:
+        cuts |= marker_python_splits(str(marker))
+    minors = [v for v, released, _ in PYTHONS if released <= today]
+    slots = [s for m in minors for s in _slots(m, requires_python, cuts)]
+    targets = [parse_target(f"{platform}-{_text(s)}") for s in slots for platform in PLATFORMS]
     if environments:
         targets = [t for t in targets if any(_accepts(m, t) for m in environments)]
     if not targets:
         wanted = " or ".join(f"({m})" for m in environments) or "(any platform)"
         raise UsageError(
-            f"no supported CPython ({', '.join(v for v, _, _ in PYTHONS)}, on Linux, macOS "
-            f"and Windows) matches requires-python {requires_python} and {wanted}"
+            f"no CPython {minors[0]} to {minors[-1]} on Linux, macOS or Windows matches the "
+            f"project's requires-python {requires_python or '(none)'} and {wanted}"
         )
     return tuple(targets)
+
+
+def _text(slot: Version) -> str:
+    return f"{slot.major}.{slot.minor}" + (f".{slot.micro}" if slot.micro else "")
 
 
 def _accepts(marker: Marker, target: Target) -> bool:
@@ -94,35 +147,100 @@ def _accepts(marker: Marker, target: Target) -> bool:
         ) from None
 
 
-@dataclass(frozen=True, slots=True)
+def end_of_life(targets: Iterable[Target], today: date) -> list[str]:
+    """The minor versions among ``targets`` whose support ended before ``today``."""
+    minors = {"{}.{}".format(*_minor(slot_of(t))) for t in targets}
+    return [v for v, _, ended in PYTHONS if v in minors and ended < today]
+
+
+def header_requires_python(requires_python: SpecifierSet | None) -> SpecifierSet:
+    """The lock's ``requires-python``: the project's, without what is older than
+    :data:`FLOOR` (a lock never claims a Python it was not resolved for)."""
+    if requires_python is None:
+        return SpecifierSet(f">={FLOOR}")
+    if not admits_older(requires_python):
+        return requires_python
+    kept = [
+        str(s)
+        for s in requires_python
+        if not (s.operator in (">=", ">") and Version(s.version) < Version(FLOOR))
+    ]
+    return SpecifierSet(",".join([f">={FLOOR}", *kept]))
+
+
+def admits_older(requires_python: SpecifierSet | None) -> bool:
+    """Whether ``requires_python`` admits a Python older than :data:`FLOOR`."""
+    if requires_python is None:
+        return True
+    older = int(FLOOR.split(".")[1])
+    versions = ["2.7.0", "2.7.18", *(f"3.{m}.{p}" for m in range(older) for p in (0, 99))]
+    return any(requires_python.contains(v, prereleases=True) for v in versions)
+
+
+# --- markers --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, order=True)
 class _Point:
-    python: str
+    python: Version  # the slot's first release
     platform: str  # a key of PLATFORMS
 
 
 def _point(target: Target) -> _Point:
-    env = target.environment
-    for name, (sys_platform, _, _, machine) in PLATFORMS.items():
-        if env["sys_platform"] == sys_platform and env["platform_machine"] == machine:
-            return _Point(env["python_version"], name)
-    raise ValueError(f"not a grid target: {target.name}")
+    platform = platform_of(target.environment)
+    if platform is None:
+        raise ValueError(f"not a grid target: {target.name}")
+    return _Point(slot_of(target), platform)
 
 
-def _pythons_marker(chosen: Sequence[str], every: Sequence[str]) -> str:
-    """``chosen`` Python versions within ``every`` (both sorted), as a short condition."""
+def _lower(start: Version) -> str:
+    if start.micro == 0:
+        return f"python_version >= '{start.major}.{start.minor}'"
+    return f"python_full_version >= '{start}'"
+
+
+def _upper(end: Version) -> str:
+    if end.micro == 0:
+        return f"python_version < '{end.major}.{end.minor}'"
+    return f"python_full_version < '{end}'"
+
+
+def _run_marker(run: Sequence[Version], every: Sequence[Version]) -> str:
+    """One contiguous run of ``every`` (sorted slots) as bounds; empty for all of it."""
+    first, last = every.index(run[0]), every.index(run[-1])
+    end = every[last + 1] if last + 1 < len(every) else None
+    one_minor = _minor(run[0]) == _minor(run[-1])
+    whole = run[0].micro == 0 and (
+        end is None or (end.micro == 0 and _minor(end)[1] == run[0].minor + 1)
+    )
+    if one_minor and whole and (first > 0 or end is not None):
+        return f"python_version == '{run[0].major}.{run[0].minor}'"
+    parts = []
+    if first > 0:
+        parts.append(_lower(run[0]))
+    if end is not None:
+        parts.append(_upper(end))
+    return " and ".join(parts)
+
+
+def _pythons_marker(chosen: Sequence[Version], every: Sequence[Version]) -> str:
+    """``chosen`` slots within ``every`` (both sorted), as a short condition."""
     if list(chosen) == list(every):
         return ""
-    first, last = every.index(chosen[0]), every.index(chosen[-1])
-    if last - first + 1 == len(chosen):  # contiguous
-        if len(chosen) == 1:
-            return f"python_version == '{chosen[0]}'"
-        parts = []
-        if first > 0:
-            parts.append(f"python_version >= '{chosen[0]}'")
-        if last < len(every) - 1:
-            parts.append(f"python_version < '{every[last + 1]}'")
-        return " and ".join(parts)
-    return " or ".join(f"python_version == '{v}'" for v in chosen)
+    picked = set(chosen)
+    runs: list[list[Version]] = []
+    for slot in every:
+        if slot not in picked:
+            if runs and runs[-1]:
+                runs.append([])
+            continue
+        if not runs:
+            runs.append([])
+        runs[-1].append(slot)
+    texts = [_run_marker(run, every) for run in runs if run]
+    if len(texts) == 1:
+        return texts[0]
+    return " or ".join(f"({t})" if " and " in t else t for t in texts)
 
 
 def _platforms_marker(chosen: Iterable[str], every: Iterable[str]) -> str:
@@ -160,29 +278,29 @@ def describe(subset: Iterable[Target], universe: Sequence[Target]) -> Marker | N
     """The marker true on exactly ``subset`` of ``universe``; None when it is all of it.
 
     Tried in order: a condition on the Python version alone, on the platform alone, then
-    one clause per set of platforms sharing the same Python versions.
+    one clause per set of platforms sharing the same Python slots.
     """
     points = {_point(t) for t in subset}
     every = [_point(t) for t in universe]
     if points == set(every):
         return None
-    pythons = sorted({p.python for p in every}, key=_python_key)
+    pythons = sorted({p.python for p in every})
     platforms = list(dict.fromkeys(p.platform for p in every))
-    chosen_pythons = sorted({p.python for p in points}, key=_python_key)
+    chosen_pythons = sorted({p.python for p in points})
     if points == {p for p in every if p.python in chosen_pythons}:
         return Marker(_pythons_marker(chosen_pythons, pythons))
     chosen_platforms = {p.platform for p in points}
     if points == {p for p in every if p.platform in chosen_platforms}:
         return Marker(_platforms_marker(chosen_platforms, platforms))
-    # Platforms grouped by the Python versions they need, each group one clause.
-    groups: dict[tuple[str, ...], list[str]] = {}
+    # Platforms grouped by the Python slots they need, each group one clause.
+    groups: dict[tuple[Version, ...], list[str]] = {}
     for platform in platforms:
-        mine = sorted({p.python for p in points if p.platform == platform}, key=_python_key)
+        mine = sorted({p.python for p in points if p.platform == platform})
         if mine:
             groups.setdefault(tuple(mine), []).append(platform)
     clauses = []
     for versions, names in groups.items():
-        available = sorted({p.python for p in every if p.platform in names}, key=_python_key)
+        available = sorted({p.python for p in every if p.platform in names})
         clause = _both(_platforms_marker(names, platforms), _pythons_marker(versions, available))
         clauses.append(clause)
     if len(clauses) == 1:
@@ -190,44 +308,72 @@ def describe(subset: Iterable[Target], universe: Sequence[Target]) -> Marker | N
     return Marker(" or ".join(f"({c})" if " and " in c else c for c in clauses))
 
 
-def environments_of(universe: Sequence[Target]) -> list[Marker]:
-    """The lock's top-level ``environments``: one marker per platform, with the Python
-    versions locked for it."""
-    pythons: dict[str, list[str]] = {}
-    for point in (_point(t) for t in universe):
-        pythons.setdefault(point.platform, []).append(point.python)
+def environments_of(covered: Sequence[Target], universe: Sequence[Target] = ()) -> list[Marker]:
+    """The lock's top-level ``environments``: per platform, one marker per run of Python
+    slots it was locked for (``universe``: every slot asked for, left-out ones too, so a
+    gap is never claimed). Each names ``platform_system`` too, as pdm's reader needs."""
+    slots = sorted({slot_of(t) for t in (*universe, *covered)})
+    by_platform: dict[str, set[Version]] = {}
+    for point in (_point(t) for t in covered):
+        by_platform.setdefault(point.platform, set()).add(point.python)
     out = []
-    for platform, versions in pythons.items():
-        sys_platform, _, _, machine = PLATFORMS[platform]
-        ordered = sorted(versions, key=_python_key)
-        text = (
+    for platform, pythons in by_platform.items():
+        sys_platform, system, _, machine = PLATFORMS[platform]
+        head = (
             f"implementation_name == 'cpython' and sys_platform == '{sys_platform}' "
-            f"and platform_machine == '{machine}' and python_version >= '{ordered[0]}' "
-            f"and python_version <= '{ordered[-1]}'"
+            f"and platform_system == '{system}' and platform_machine == '{machine}'"
         )
-        out.append(Marker(text))
+        for run in _runs(sorted(pythons), slots):
+            out.append(Marker(f"{head} and {_span(run, slots)}"))
     return out
+
+
+def _runs(chosen: Sequence[Version], every: Sequence[Version]) -> list[list[Version]]:
+    runs: list[list[Version]] = [[]]
+    for slot in every:
+        if slot in chosen:
+            runs[-1].append(slot)
+        elif runs[-1]:
+            runs.append([])
+    return [r for r in runs if r]
+
+
+def _span(run: Sequence[Version], every: Sequence[Version]) -> str:
+    """Both bounds of a run of slots, the upper one inclusive of the newest minor."""
+    last = every.index(run[-1])
+    end = every[last + 1] if last + 1 < len(every) else None
+    if end is None or (end.micro == 0 and _minor(end) != _minor(run[-1])):
+        upper = f"python_version <= '{run[-1].major}.{run[-1].minor}'"
+    else:
+        upper = _upper(end)
+    return f"{_lower(run[0])} and {upper}"
 
 
 def spoken(targets: Sequence[Target]) -> str:
     """``windows-arm64 (Python 3.10 to 3.15), macos-x86_64 (Python 3.12)``: targets by
     platform, for people."""
-    pythons: dict[str, list[str]] = {}
+    pythons: dict[str, list[Version]] = {}
     for point in (_point(t) for t in targets):
         pythons.setdefault(point.platform, []).append(point.python)
     parts = []
     for platform, versions in pythons.items():
-        ordered = sorted(set(versions), key=_python_key)
+        ordered = [_text(v) for v in sorted(set(versions))]
         shown = ordered[0] if len(ordered) == 1 else f"{ordered[0]} to {ordered[-1]}"
-        if len(ordered) > 2 and len(ordered) != _span(ordered):
+        if len(ordered) > 2 and len(ordered) != _count(sorted(set(versions))):
             shown = ", ".join(ordered)
         parts.append(f"{platform} (Python {shown})")
     return ", ".join(parts)
 
 
-def _span(ordered: Sequence[str]) -> int:
-    """How many minor versions ``ordered`` (same major) spans, ends included."""
-    return _python_key(ordered[-1])[1] - _python_key(ordered[0])[1] + 1
+def _count(ordered: Sequence[Version]) -> int:
+    """How many minor versions ``ordered`` spans (ends included), or -1 when a minor has
+    several slots (then the versions are listed one by one)."""
+    if len({_minor(v) for v in ordered}) != len(ordered):
+        return -1
+    return ordered[-1].minor - ordered[0].minor + 1
+
+
+# --- merging --------------------------------------------------------------------------------
 
 
 def _and(env: Marker | None, who: Marker | None) -> Marker | None:
@@ -249,6 +395,7 @@ def merge(
     *,
     environments: Sequence[Marker],
     tool: Mapping[str, object] | None = None,
+    requires_python: SpecifierSet | None = None,
 ) -> Pylock:
     """Per-target locks of one project into one universal lock.
 
@@ -261,22 +408,37 @@ def merge(
     for target, pylock in locks:
         for package in pylock.packages:
             seen.setdefault(_key(package), []).append((target, package))
+    entries_of: dict[str, int] = {}
+    for name, _ in seen:
+        entries_of[name] = entries_of.get(name, 0) + 1
+    keys_by_target = {
+        id(pylock): {str(p.name): _key(p) for p in pylock.packages} for _, pylock in locks
+    }
+    owner = {id(p): keys_by_target[id(pylock)] for _, pylock in locks for p in pylock.packages}
+    by_key = {key: entries[0][1] for key, entries in seen.items()}
     packages = []
     for entries in seen.values():
         base = entries[0][1]
         wheels = {w.name: w for _, p in entries for w in p.wheels or ()}
+        used = {
+            owner[id(p)][str(d.get("name"))]
+            for _, p in entries
+            for d in p.dependencies or ()
+            if str(d.get("name")) in owner[id(p)]
+        }
         packages.append(
             replace(
                 base,
                 marker=_needed(entries, universe),
                 wheels=[wheels[n] for n in sorted(wheels, key=str)] or None,
-                dependencies=_dependencies(p for _, p in entries),
+                dependencies=_dependencies(used, entries_of, by_key),
             )
         )
     packages.sort(key=lambda p: (p.name, Version(str(p.version)) if p.version else Version("0")))
     return replace(
         first,
         environments=list(environments),
+        requires_python=requires_python if requires_python is not None else first.requires_python,
         packages=packages,
         tool=dict(tool) if tool is not None else first.tool,
     )
@@ -301,9 +463,28 @@ def _needed(entries: Sequence[tuple[Target, Package]], universe: Sequence[Target
     return Marker(" or ".join(f"({t})" if " and " in t else t for t in texts))
 
 
-def _dependencies(packages: Iterable[Package]) -> list[dict[str, object]] | None:
-    names: dict[str, dict[str, object]] = {}
-    for package in packages:
-        for dependency in package.dependencies or ():
-            names.setdefault(str(dependency.get("name")), dict(dependency))
-    return [names[n] for n in sorted(names)] or None
+def _dependencies(
+    used: Iterable[tuple[str, str]],
+    entries_of: Mapping[str, int],
+    by_key: Mapping[tuple[str, str], Package],
+) -> list[dict[str, Any]] | None:
+    """One table per entry a package depends on: its name when the lock has one entry of
+    that name, else also what tells the entries apart (R23): the version, or the source."""
+    out = [_identify(by_key[key]) if entries_of[key[0]] > 1 else {"name": key[0]} for key in used]
+    out.sort(key=lambda d: (d["name"], str(d.get("version", "")), repr(d)))
+    return out or None
+
+
+def _identify(package: Package) -> dict[str, Any]:
+    if package.version is not None:
+        return {"name": package.name, "version": str(package.version)}
+    if package.vcs is not None:
+        return {
+            "name": package.name,
+            "vcs": {"url": package.vcs.url, "commit-id": package.vcs.commit_id},
+        }
+    if package.directory is not None:
+        return {"name": package.name, "directory": {"path": package.directory.path}}
+    assert package.archive is not None
+    where = {"url": package.archive.url} if package.archive.url else {"path": package.archive.path}
+    return {"name": package.name, "archive": where}

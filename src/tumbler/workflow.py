@@ -8,26 +8,26 @@ either writes the lock atomically (only when its text changed) or compares it.
 from __future__ import annotations
 
 import contextlib
-import platform as host_platform
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from packaging.utils import NormalizedName, canonicalize_name
+from packaging.version import Version
 
 from tumbler.errors import NetworkError, TumblerError, UsageError
 
 if TYPE_CHECKING:
-    from datetime import datetime
+    from datetime import date, datetime
     from pathlib import Path
 
     from packaging.markers import Marker
     from packaging.pylock import Pylock
-    from packaging.version import Version
 
     from tumbler.cache import Cache
     from tumbler.check import CheckResult
-    from tumbler.finder import Finder
+    from tumbler.finder import Binaries, Finder
+    from tumbler.inputs import LockInputs
     from tumbler.locker import LockRequest
     from tumbler.net import Http
     from tumbler.progress import Progress
@@ -50,11 +50,14 @@ class LockOptions:
     prereleases: str | None = None
     python_version: str | None = None
     platform: str | None = None
+    #: Lock for this one target (``host`` or ``linux-x86_64-3.12``).
+    target: str | None = None
     cache_dir: Path | None = None
     offline: bool = False
     upgrade: bool = False
     upgrade_packages: tuple[str, ...] = ()
-    #: Lock for the default set of platforms and Pythons (``--universal``) ...
+    #: Lock for every platform and Python the project allows (``--universal``, the default
+    #: for a new lock) ...
     universal: bool = False
     #: ... or for these marker expressions (``--environment``).
     environments: tuple[str, ...] = ()
@@ -64,6 +67,11 @@ class LockOptions:
     surface: bool = False
     #: Record publisher identities (``--attestations``; else ``[tool.tumbler]``).
     attestations: bool = False
+    #: ``--no-binary`` / ``--only-binary`` values (names, ``:all:``, comma-separated), and
+    #: ``--no-build`` (``--only-binary :all:``); else ``[tool.tumbler]``.
+    no_binary: tuple[str, ...] = ()
+    only_binary: tuple[str, ...] = ()
+    no_build: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,25 +84,6 @@ class LockOutcome:
     target: str
     seconds: float
     notes: tuple[str, ...] = field(default=())
-
-
-def _host_platform() -> str:
-    from tumbler.locker import target_name
-    from tumbler.targets import parse_target
-
-    return target_name(parse_target("host")).rsplit("-", 1)[0]
-
-
-def _target(options: LockOptions, project: Project) -> Target:
-    from tumbler.targets import parse_target
-
-    python = options.python_version or project.settings.python_version
-    platform = options.platform or project.settings.platform
-    if python is None and platform is None:
-        return parse_target("host")
-    platform = platform or _host_platform()
-    python = python or ".".join(host_platform.python_version_tuple()[:2])
-    return parse_target(f"{platform}-{python}")
 
 
 def _output(options: LockOptions, project: Project) -> Path:
@@ -119,10 +108,6 @@ def _parsed(source: LockSource | None) -> Pylock | None:
     return None if loaded.lock is None else loaded.lock.pylock
 
 
-def _existing(path: Path) -> Pylock | None:
-    return _parsed(_read(path))
-
-
 def _preferences(pylock: Pylock | None) -> dict[NormalizedName, Version]:
     if pylock is None:
         return {}
@@ -138,6 +123,10 @@ class _Prepared:
     output: Path
     request: LockRequest
     cache: Cache
+    #: The lock file's bytes, when there is one.
+    old: LockSource | None
+    #: The lock it holds, when it is a valid one.
+    existing: Pylock | None
 
 
 def _prepare(options: LockOptions) -> _Prepared:
@@ -148,6 +137,14 @@ def _prepare(options: LockOptions) -> _Prepared:
 
     project = read_project(options.project)
     output = _output(options, project)
+    try:
+        old = _read(output)
+    except TumblerError:
+        old = None  # unreadable (a directory, ...): writing it will say why
+    try:
+        existing = _parsed(old)
+    except TumblerError:
+        existing = None  # an unreadable old lock only loses its pins and its mode
     prereleases = options.prereleases or project.settings.prereleases
     if prereleases not in PRERELEASE_POLICIES:
         raise UsageError(f"--prereleases must be one of {', '.join(PRERELEASE_POLICIES)}")
@@ -158,10 +155,16 @@ def _prepare(options: LockOptions) -> _Prepared:
     )
     cache_dir = options.cache_dir or default_cache_dir()
     exclude_newer = options.exclude_newer or project.settings.exclude_newer
-    universe, environments = _universe(options, project, exclude_newer)
+    mode = _mode(options, project, _recorded(existing))
+    today = _today(exclude_newer)
+    if mode.target is None:
+        universe, environments = _universe(mode, project, today)
+        target = universe[0]
+    else:
+        universe, environments, target = (), (), _single(mode.target, project)
     request = LockRequest(
         project=project,
-        target=_target(options, project),
+        target=target,
         indexes=indexes,
         lock_dir=output.parent.resolve(),
         cache_dir=cache_dir,
@@ -171,46 +174,162 @@ def _prepare(options: LockOptions) -> _Prepared:
         upgrade_packages=frozenset(canonicalize_name(n) for n in options.upgrade_packages),
         universe=universe,
         environments=environments,
+        today=today,
+        binaries=_binaries(options, project),
         surface=options.surface or project.settings.surface,
         attestations=options.attestations or project.settings.attestations,
     )
-    return _Prepared(output, request, Cache(cache_dir))
+    return _Prepared(output, request, Cache(cache_dir), old, existing)
 
 
-def _universe(
-    options: LockOptions, project: Project, exclude_newer: datetime | None
-) -> tuple[tuple[Target, ...], tuple[Marker, ...]]:
-    """A universal lock's targets and the ``environments`` markers asked for (none for
-    ``--universal`` alone: the lock states the targets it could cover); both empty for a
-    single-target lock.
+def _binaries(options: LockOptions, project: Project) -> Binaries:
+    """The binary policy: the command line's, else the project's."""
+    from tumbler.finder import Binaries
+    from tumbler.project import binary_names
 
-    Python versions count as supported on the ``--exclude-newer`` date when there is one
-    (so the same inputs give the same lock), else today."""
-    one_target = bool(options.python_version or options.platform)
-    if one_target and (options.universal or options.environments):
-        raise UsageError(
-            "--python-version and --platform lock one target: not with --universal or --environment"
-        )
-    texts = options.environments or (() if one_target else project.settings.environments)
-    if not (options.universal or texts):
-        return (), ()
+    settings = project.settings
+    given = options.no_binary or options.only_binary or options.no_build
+    no_binary = binary_names(options.no_binary) if given else settings.no_binary
+    only_binary = binary_names(options.only_binary) if given else settings.only_binary
+    if options.no_build:
+        only_binary = (":all:",)
+    return Binaries(frozenset(no_binary), frozenset(only_binary))
+
+
+def _today(exclude_newer: datetime | None) -> date:
+    """The day Python releases count as made on: the ``--exclude-newer`` date when there is
+    one (the same inputs give the same lock), else today."""
     from datetime import UTC
     from datetime import datetime as clock
 
+    return (exclude_newer or clock.now(UTC)).date()
+
+
+def _recorded(pylock: Pylock | None) -> LockInputs | None:
+    """The inputs ``pylock`` records, if tumbler made it."""
+    from tumbler.inputs import LockInputs
+    from tumbler.model import TOOL_NAME
+
+    table = ((pylock.tool if pylock is not None else None) or {}).get(TOOL_NAME)
+    return LockInputs.from_table(table) if isinstance(table, dict) else None
+
+
+@dataclass(frozen=True, slots=True)
+class _Mode:
+    """What a lock is for: one target (``linux-x86_64-3.12``, ``host``), or every platform
+    and Python (``target`` None), within these ``environments`` when any."""
+
+    target: str | None
+    environments: tuple[str, ...] = ()
+
+
+def _mode(options: LockOptions, project: Project, recorded: LockInputs | None) -> _Mode:
+    """The lock's mode: from the command line, else ``[tool.tumbler]``, else what the
+    existing lock records (the mode is sticky), else universal."""
+    settings = project.settings
+    single = _single_spec(options.target, options.python_version, options.platform)
+    if single is not None and (options.universal or options.environments):
+        raise UsageError(
+            "--target, --python-version and --platform lock one target: not with "
+            "--universal or --environment"
+        )
+    if single is not None:
+        return _Mode(single)
+    if options.universal or options.environments:
+        return _Mode(None, options.environments or settings.environments)
+    from_settings = _single_spec(None, settings.python_version, settings.platform)
+    if from_settings is not None and settings.environments:
+        raise UsageError(
+            f"{project.path}: [tool.tumbler] environments (a universal lock) and python-version "
+            "/ platform (one target) ask for different locks: keep one"
+        )
+    if from_settings is not None:
+        return _Mode(from_settings)
+    if settings.environments:
+        return _Mode(None, settings.environments)
+    if recorded is not None and recorded.target and recorded.target != "universal":
+        return _Mode(recorded.target)
+    return _Mode(None, recorded.environments if recorded is not None else ())
+
+
+def _single_spec(target: str | None, python: str | None, platform: str | None) -> str | None:
+    """The one target these options name (``host`` or ``os-arch-python``), if any."""
+    if target is not None:
+        if python or platform:
+            raise UsageError("--target names the whole target: not with --python-version")
+        return target
+    if python is None and platform is None:
+        return None
+    from tumbler.locker import target_name
+    from tumbler.targets import parse_target
+
+    host = target_name(parse_target("host"))
+    host_platform, host_python = host.rsplit("-", 1)
+    return f"{platform or host_platform}-{python or host_python}"
+
+
+def _single(spec: str, project: Project) -> Target:
+    """The target ``spec`` names, at the first patch release the project's
+    ``requires-python`` admits; an error naming ``requires-python`` when it admits none."""
+    from tumbler.targets import parse_target, python_splits
+
+    target = parse_target(_named(spec))
+    requires = project.requires_python
+    full = Version(target.environment["python_full_version"])
+    if requires is None or requires.contains(full, prereleases=True):
+        return target
+    if spec == "host":
+        raise UsageError(
+            f"the running Python {full} is outside the project's requires-python {requires}: "
+            "lock for every Python it allows (the default) or name one with --python-version"
+        )
+    later = sorted(
+        v
+        for v in python_splits(requires)
+        if (v.major, v.minor) == (full.major, full.minor) and v > full
+    )
+    admitted = [v for v in later if requires.contains(v, prereleases=True)]
+    if not admitted:
+        raise UsageError(
+            f"Python {full.major}.{full.minor} ({target.name}) is outside the project's "
+            f"requires-python {requires}"
+        )
+    return parse_target(f"{target.name.rsplit('-', 1)[0]}-{admitted[0]}")
+
+
+def _named(spec: str) -> str:
+    """``host`` as the target it is (``linux-x86_64-3.11.7``: this machine's platform and
+    Python release), so that the lock made here is made again anywhere; ``host`` itself
+    for a machine outside the six platforms."""
+    import re
+
+    from tumbler.targets import parse_target, platform_of
+
+    if spec != "host":
+        return spec
+    environment = parse_target("host").environment
+    platform, release = platform_of(environment), environment["python_full_version"]
+    if platform is None or not re.fullmatch(r"3\.\d+\.\d+", release):
+        return spec
+    return f"{platform}-{release}"
+
+
+def _universe(
+    mode: _Mode, project: Project, today: date
+) -> tuple[tuple[Target, ...], tuple[Marker, ...]]:
+    """A universal lock's targets and the ``environments`` markers asked for."""
     from packaging.markers import InvalidMarker
     from packaging.markers import Marker as Parsed
 
     from tumbler.universal import grid
 
     markers = []
-    for text in texts:
+    for text in mode.environments:
         try:
             markers.append(Parsed(text))
         except InvalidMarker as error:
             raise UsageError(f"environment {text!r} is not a marker expression: {error}") from None
-    today = (exclude_newer or clock.now(UTC)).date()
-    universe = grid(project.requires_python, markers, today=today)
-    return universe, tuple(markers)
+    return grid(project.requires_python, markers, today=today), tuple(markers)
 
 
 def _http(options: LockOptions, prepared: _Prepared) -> Http:
@@ -273,6 +392,10 @@ def _identities(
     return recorded, stats.notes()
 
 
+def _environments(pylock: Pylock) -> list[str]:
+    return sorted(str(m) for m in pylock.environments or ())
+
+
 def run_lock(options: LockOptions) -> LockOutcome:
     """Lock the project and write the lock if it changed."""
     import dataclasses
@@ -283,16 +406,8 @@ def run_lock(options: LockOptions) -> LockOutcome:
 
     started = time.perf_counter()
     prepared = _prepare(options)
-    output = prepared.output
-    try:
-        old = _read(output)
-    except TumblerError:
-        old = None  # unreadable (a directory, ...): writing it will say why
-    try:
-        existing = _parsed(old)
-    except TumblerError:
-        existing = None  # an unreadable old lock only loses its pins as preferences
-    request = dataclasses.replace(prepared.request, preferences=_preferences(existing))
+    output, old = prepared.output, prepared.old
+    request = dataclasses.replace(prepared.request, preferences=_preferences(prepared.existing))
     http = _http(options, prepared)
     surface_note: str | None = None
     attestation_notes: tuple[str, ...] = ()
@@ -311,13 +426,17 @@ def run_lock(options: LockOptions) -> LockOutcome:
     written = old is None or text.encode() != old.data
     if written:
         write_atomic(output, text)
+    coverage = prepared.existing is None or _environments(prepared.existing) != _environments(
+        pylock
+    )
+    notes = _notes(finder) + (tuple(finder.catalog.coverage_notes) if coverage else ())
     return LockOutcome(
         path=output,
         written=written,
         packages=len(pylock.packages),
         target=_covered(request, finder),
         seconds=time.perf_counter() - started,
-        notes=_notes(finder) + attestation_notes + ((surface_note,) if surface_note else ()),
+        notes=notes + attestation_notes + ((surface_note,) if surface_note else ()),
     )
 
 
@@ -326,19 +445,17 @@ def run_check(options: LockOptions) -> CheckResult:
     import dataclasses
 
     from tumbler.check import CheckResult, content_drift
-    from tumbler.inputs import LockInputs, input_drift
+    from tumbler.inputs import input_drift
     from tumbler.locker import lock, lock_inputs
-    from tumbler.model import TOOL_NAME
 
     prepared = _prepare(options)
     output, request = prepared.output, prepared.request
     shown = str(output)
-    committed = _existing(output)
+    committed = _parsed(prepared.old)  # an invalid lock is refused here
     if committed is None:
         return CheckResult(shown, ("no lock file: run 'tumbler lock' to create it",), ())
     current = lock_inputs(request)
-    table = (committed.tool or {}).get(TOOL_NAME)
-    recorded = LockInputs.from_table(table) if isinstance(table, dict) else None
+    recorded = _recorded(committed)
     if recorded is None:
         inputs: tuple[str, ...] = ("the lock records no tumbler inputs (not made by tumbler lock)",)
     else:
