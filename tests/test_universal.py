@@ -747,3 +747,27 @@ def test_an_environment_naming_an_operating_system_needs_one_of_its_machines(
     arm = cli(*base, "--environment", "sys_platform == 'win32' and platform_machine == 'ARM64'")
     assert arm.code == 2
     assert "cannot lock for windows-arm64-3.15, which the environments select" in arm.err
+
+
+def test_markers_and_words_for_patch_release_slots() -> None:
+    """Slots of one minor version: markers bound them with python_full_version, a whole
+    minor still reads python_version, and people read ranges of minor versions."""
+    from tumbler.universal import spoken
+
+    every = grid(SpecifierSet(">=3.10"), today=date(2026, 10, 1), splits=[Version("3.11.3")])
+    linux = [t for t in every if t.name.startswith("linux-x86_64")]
+
+    def on(*names: str) -> str | None:
+        subset = [t for t in every if t.name.split("-", 2)[2] in names]
+        marker = describe(subset, every)
+        if marker is not None:
+            assert [t for t in every if marker.evaluate(t.environment)] == subset
+        return None if marker is None else str(marker)
+
+    assert on("3.10", "3.11") == 'python_full_version < "3.11.3"'
+    assert on("3.11.3", "3.12", "3.13", "3.14", "3.15") == 'python_full_version >= "3.11.3"'
+    assert on("3.11", "3.11.3") == 'python_version == "3.11"'
+    assert on("3.11.3") == 'python_full_version >= "3.11.3" and python_version < "3.12"'
+    assert spoken(linux, every) == "linux-x86_64 (Python 3.10 to 3.15)"
+    assert spoken([t for t in linux if "3.11" in t.name], every) == "linux-x86_64 (Python 3.11)"
+    assert spoken(linux[:2], every) == "linux-x86_64 (Python 3.10, 3.11.0)"

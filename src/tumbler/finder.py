@@ -288,10 +288,11 @@ class Catalog:
         self.coverage_notes: list[str] = []
         #: How many targets a universal lock covers (None until it is made).
         self.covered: int | None = None
-        #: A universal lock's: patch releases some ``Requires-Python`` or
-        #: ``python_full_version`` marker met on the way tells apart (``3.11.4``); None
-        #: when nobody asks.
-        self.splits: set[Version] | None = None
+        #: How many targets it was made for (patch-release slots included).
+        self.targets: int | None = None
+        #: Per project, the patch releases the ``Requires-Python`` of its files judged so
+        #: far tells apart (``3.11.4``): where a newer release starts or stops fitting.
+        self.splits: dict[NormalizedName, set[Version]] = defaultdict(set)
 
 
 class Finder:
@@ -333,8 +334,6 @@ class Finder:
         self._claims_lock = threading.Lock()
         #: Indexes that gave no upload times although ``exclude_newer`` is set.
         self.untimed_indexes = self.catalog.untimed_indexes
-        #: Where patch releases differ, collected for a universal lock (else None).
-        self.splits = self.catalog.splits
 
     @property
     def metadata_fetcher(self) -> MetadataFetcher:
@@ -478,7 +477,7 @@ class Finder:
                 continue
             if self.exclude_newer is not None and file.upload_time is None:
                 self.untimed_indexes.add(file.index)
-            reason = self._unusable(file)
+            reason = self._unusable(file, project.name)
             if reason is None:
                 usable.append(file)
             else:
@@ -511,12 +510,12 @@ class Finder:
             wheels.append(file)
         return min(wheels, key=lambda f: (f.yanked is not None, f.filename), default=None)
 
-    def _unusable(self, file: IndexFile) -> str | None:
+    def _unusable(self, file: IndexFile, name: NormalizedName) -> str | None:
         if file.is_wheel and not any(tag in self._tag_rank for tag in file.tags):
             return NO_WHEEL
         if file.requires_python is not None:
-            if self.splits is not None:
-                self.splits.update(python_splits(file.requires_python))
+            if splits := python_splits(file.requires_python):
+                self.catalog.splits[name].update(splits)
             if not file.requires_python.contains(self._python, prereleases=True):
                 return f"Requires-Python {file.requires_python}"
         if (

@@ -27,7 +27,7 @@ from tumbler.finder import Binaries, Catalog, Finder
 from tumbler.inputs import LockInputs
 from tumbler.model import TOOL_NAME
 from tumbler.net import redact
-from tumbler.resolve import Req, requirements_of, resolve, roots_reaching, settle
+from tumbler.resolve import Req, resolve, roots_reaching, settle
 from tumbler.targets import marker_python_splits, platform_of, python_splits
 from tumbler.universal import (
     FLOOR,
@@ -297,7 +297,7 @@ def _lock_universal(request: LockRequest, http: Http) -> tuple[Pylock, Finder]:
     for _ in range(_ROUNDS):
         for target in sorted(pending, key=slot_of, reverse=True):
             run.solve(target)
-        universe, pending = _regrid(request, universe, run.catalog.splits)
+        universe, pending = _regrid(request, universe, _cut_points(run))
         if not pending:
             break
     solved, left, catalog = run.solved, run.left, run.catalog
@@ -308,22 +308,11 @@ def _lock_universal(request: LockRequest, http: Http) -> tuple[Pylock, Finder]:
             "no target of the universal lock can be locked:\n"
             + "\n".join(f"  {spoken([x.target])}: {x.why}" for x in left if not x.origin)
         )
-    catalog.notes.extend(_universal_notes(request, covered, left))
-    requires_python = request.project.requires_python
-    if admits_older(requires_python):
-        declared = f"requires-python {requires_python}" if requires_python else "no requires-python"
-        catalog.coverage_notes.append(
-            f"{declared}: the lock covers CPython {FLOOR} and newer (tumbler's oldest)"
-        )
-    old = end_of_life(covered, request.today or _today())
-    if old:
-        catalog.coverage_notes.append(
-            f"Python {', '.join(old)} {'is' if len(old) == 1 else 'are'} past end of life, "
-            "locked as requires-python allows (leave out with an environments marker)"
-        )
+    catalog.notes.extend(_universal_notes(request, universe, covered, left))
+    catalog.coverage_notes.extend(_coverage_notes(request, covered))
     files = {f.url: f for done in solved.values() for f in done.files()}
     sizes = catalog.fetcher.sizes.of(files.values())
-    catalog.covered = len(covered)
+    catalog.covered, catalog.targets = len(covered), len(universe)
     tool = {TOOL_NAME: {**lock_inputs(request).table(), **_unavailable(left, covered)}}
     merged = merge(
         [(t, _build(solved[t.name], sizes)) for t in covered],
@@ -342,12 +331,13 @@ class _Universal:
         self.request = request
         self.http = http
         self.catalog = Catalog(http)
-        self.catalog.splits = set()
         #: Versions chosen so far (and the old lock's): each target prefers them.
         self.chosen = _kept_preferences(request)
         self.directs: dict[NormalizedName, DirectSource] = {}
         self.solved: dict[str, _Solved] = {}
         self.left: list[_Left] = []
+        #: Each locked candidate's turning points (:func:`_candidate_points`).
+        self.points: dict[Candidate, frozenset[Version]] = {}
 
     def solve(self, target: Target) -> None:
         """Resolve ``target``; when it cannot be locked, say why in :attr:`left`. Extras
@@ -413,7 +403,7 @@ def _today() -> date:
 
 
 def _regrid(
-    request: LockRequest, universe: list[Target], splits: set[Version] | None
+    request: LockRequest, universe: list[Target], splits: set[Version]
 ) -> tuple[list[Target], list[Target]]:
     """The grid cut at ``splits``, and its targets not resolved yet."""
     today = request.today or _today()
@@ -421,7 +411,7 @@ def _regrid(
         request.project.requires_python,
         request.environments,
         today=today,
-        splits=(*(splits or ()), *(slot_of(t) for t in universe)),
+        splits=(*splits, *(slot_of(t) for t in universe)),
     )
     known = {t.name for t in universe}
     return list(cut), [t for t in cut if t.name not in known]
@@ -449,10 +439,13 @@ def _refuse_asked(request: LockRequest, covered: Sequence[Target], failed: Seque
 
 
 def _universal_notes(
-    request: LockRequest, covered: Sequence[Target], left: Sequence[_Left]
+    request: LockRequest,
+    universe: Sequence[Target],
+    covered: Sequence[Target],
+    left: Sequence[_Left],
 ) -> list[str]:
-    """What a universal lock tells its user: targets and extras left out, Pythons too old
-    to lock, end-of-life Pythons locked, requirements no target needs."""
+    """What a universal lock tells its user every time: targets and extras left out,
+    requirements no target needs."""
     notes = []
     whole: dict[str, list[Target]] = {}
     partial: dict[tuple[str, str], list[Target]] = {}
@@ -462,13 +455,13 @@ def _universal_notes(
         else:
             whole.setdefault(x.why, []).append(x.target)
     notes += [
-        f"left out {spoken(t)}: {why}; the lock's environments say what it covers"
+        f"left out {spoken(t, universe)}: {why}; the lock's environments say what it covers"
         for why, t in whole.items()
     ]
     for (origin, why), targets in partial.items():
         kind, _, name = origin.partition(":")
         notes.append(
-            f"{kind} {name!r} is not available on {spoken(targets)}: {why}; those "
+            f"{kind} {name!r} is not available on {spoken(targets, universe)}: {why}; those "
             "environments get the rest of the lock"
         )
     for origin, requirements in _roots_anywhere(request.project).items():
@@ -481,6 +474,23 @@ def _universal_notes(
                     f"{origin} {str(requirement)!r} applies to none of the lock's "
                     "environments: nothing is locked for it"
                 )
+    return notes
+
+
+def _coverage_notes(request: LockRequest, covered: Sequence[Target]) -> list[str]:
+    """What to say when a universal lock's coverage changes: Pythons older than tumbler
+    locks, end-of-life Pythons locked."""
+    notes = []
+    requires_python = request.project.requires_python
+    if admits_older(requires_python):
+        declared = f"requires-python {requires_python}" if requires_python else "no requires-python"
+        notes.append(f"{declared}: the lock covers CPython {FLOOR} and newer (tumbler's oldest)")
+    old = end_of_life(covered, request.today or _today())
+    if old:
+        notes.append(
+            f"Python {', '.join(old)} {'is' if len(old) == 1 else 'are'} past end of life, "
+            "locked as requires-python allows (leave out with an environments marker)"
+        )
     return notes
 
 
@@ -523,27 +533,61 @@ def _lock_one(request: LockRequest, http: Http) -> tuple[Pylock, Finder]:
     return dataclasses.replace(pylock, environments=[marker]), done.finder
 
 
-def _turning_points(done: _Solved) -> set[Version]:
+def _turning_points(
+    done: _Solved, known: dict[Candidate, frozenset[Version]] | None = None
+) -> set[Version]:
     """The patch releases at which what ``done`` locked may stop holding: where the
     project's requirements, a locked package's dependencies or Requires-Python, or one of
     its files' turn on ``python_full_version``. Read from the outcome alone (not from what
-    resolving happened to look at), so a re-lock and the gate find the same."""
+    resolving happened to look at), so a re-lock and the gate find the same. ``known``:
+    each candidate's, from earlier targets."""
+    known = {} if known is None else known
     splits: set[Version] = set()
-    for requirements in _roots_anywhere(done.request.project).values():
-        for requirement in requirements:
+    for group in _roots_anywhere(done.request.project).values():
+        for requirement in group:
             if requirement.marker is not None:
                 splits |= marker_python_splits(str(requirement.marker))
     for candidate in done.resolution.candidates.values():
-        if candidate.direct is not None:
-            metadata = candidate.direct.metadata
-        elif candidate.release is not None:
-            metadata = done.finder.metadata(candidate.release)
-            for file in candidate.release.files:
-                if file.requires_python is not None:
-                    splits |= python_splits(file.requires_python)
-        else:
-            continue
-        requirements_of(candidate, metadata, done.request.target.environment, splits)
+        points = known.get(candidate)
+        if points is None:
+            points = known[candidate] = _candidate_points(candidate, done.finder)
+        splits |= points
+    return splits
+
+
+def _candidate_points(candidate: Candidate, finder: Finder) -> frozenset[Version]:
+    """Where one locked candidate's Requires-Python (its metadata's, its files') and the
+    markers of the dependencies it may have turn on ``python_full_version``."""
+    splits: set[Version] = set()
+    if candidate.direct is not None:
+        metadata = candidate.direct.metadata
+    elif candidate.release is not None:
+        metadata = finder.metadata(candidate.release)
+        for file in candidate.release.files:
+            if file.requires_python is not None:
+                splits |= python_splits(file.requires_python)
+    else:
+        return frozenset()
+    if metadata.requires_python is not None:
+        splits |= python_splits(metadata.requires_python)
+    for requirement in metadata.requires_dist:
+        text = "" if requirement.marker is None else str(requirement.marker)
+        if text and (candidate.extras or "extra" not in text):  # may apply to it
+            splits |= marker_python_splits(text)
+    return frozenset(splits)
+
+
+def _cut_points(run: _Universal) -> set[Version]:
+    """Where a universal lock's grid is cut: every solved target's turning points, and
+    where a newer release of a locked project starts or stops fitting (its files'
+    Requires-Python: each Python gets the newest release that supports it)."""
+    splits: set[Version] = set()
+    pinned: set[NormalizedName] = set()
+    for done in run.solved.values():
+        splits |= _turning_points(done, run.points)
+        pinned.update(done.resolution.pins)
+    for name in pinned:
+        splits |= run.catalog.splits.get(name, set())
     return splits
 
 

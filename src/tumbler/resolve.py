@@ -25,7 +25,6 @@ from packaging.version import Version
 
 from tumbler.errors import ResolutionError, UnsupportedTargetError
 from tumbler.finder import NO_WHEEL, ONLY_BINARY
-from tumbler.targets import marker_python_splits, python_splits
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -261,11 +260,7 @@ class _Provider(resolvelib.AbstractProvider):  # type: ignore[type-arg]
             return list(cached)
         if candidate.name == PYTHON:
             return []
-        out = list(
-            requirements_of(
-                candidate, self.metadata(candidate), self.environment, self.finder.splits
-            )
-        )
+        out = list(requirements_of(candidate, self.metadata(candidate), self.environment))
         for req in out:
             if req.name not in (PYTHON, candidate.name):
                 self.required_by.setdefault(req.name, (req, candidate))
@@ -279,25 +274,12 @@ class _Provider(resolvelib.AbstractProvider):  # type: ignore[type-arg]
 
 
 def requirements_of(
-    candidate: Candidate,
-    metadata: CoreMetadata,
-    environment: Mapping[str, Any],
-    splits: set[Version] | None = None,
+    candidate: Candidate, metadata: CoreMetadata, environment: Mapping[str, Any]
 ) -> tuple[Req, ...]:
     """What ``candidate`` requires where the marker values are ``environment``: its
     Requires-Python (plain node), the plain node at the same version (extras node), and
-    the Requires-Dist entries whose markers hold (for one of its extras, if any).
-
-    ``splits`` collects the patch releases those decisions tell apart (a universal lock
-    resolves them separately)."""
+    the Requires-Dist entries whose markers hold (for one of its extras, if any)."""
     out: list[Req] = []
-    if splits is not None:
-        if metadata.requires_python is not None:
-            splits.update(python_splits(metadata.requires_python))
-        for requirement in metadata.requires_dist:
-            text = "" if requirement.marker is None else str(requirement.marker)
-            if text and (candidate.extras or "extra" not in text):  # could apply here
-                splits.update(marker_python_splits(text))
     if metadata.requires_python is not None and not candidate.extras:
         out.append(
             Req(
@@ -507,7 +489,7 @@ def settle(
         else:
             assert taken.release is not None
             metadata = finder.metadata(taken.release)
-        needs = requirements_of(taken, metadata, environment, finder.splits)
+        needs = requirements_of(taken, metadata, environment)
         for need in needs:
             if need.name == PYTHON:
                 if not need.specifier.contains(python, prereleases=True):

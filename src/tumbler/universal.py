@@ -29,6 +29,7 @@ unless a target forces another, and each Python gets the newest release supporti
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, replace
 from datetime import date
 from typing import TYPE_CHECKING, Any
@@ -227,17 +228,7 @@ def _pythons_marker(chosen: Sequence[Version], every: Sequence[Version]) -> str:
     """``chosen`` slots within ``every`` (both sorted), as a short condition."""
     if list(chosen) == list(every):
         return ""
-    picked = set(chosen)
-    runs: list[list[Version]] = []
-    for slot in every:
-        if slot not in picked:
-            if runs and runs[-1]:
-                runs.append([])
-            continue
-        if not runs:
-            runs.append([])
-        runs[-1].append(slot)
-    texts = [_run_marker(run, every) for run in runs if run]
+    texts = [_run_marker(run, every) for run in _runs(chosen, every)]
     if len(texts) == 1:
         return texts[0]
     return " or ".join(f"({t})" if " and " in t else t for t in texts)
@@ -329,9 +320,11 @@ def environments_of(covered: Sequence[Target], universe: Sequence[Target] = ()) 
 
 
 def _runs(chosen: Sequence[Version], every: Sequence[Version]) -> list[list[Version]]:
+    """``chosen`` (within ``every``, both sorted) as runs of neighbours in ``every``."""
+    picked = set(chosen)
     runs: list[list[Version]] = [[]]
     for slot in every:
-        if slot in chosen:
+        if slot in picked:
             runs[-1].append(slot)
         elif runs[-1]:
             runs.append([])
@@ -349,28 +342,38 @@ def _span(run: Sequence[Version], every: Sequence[Version]) -> str:
     return f"{_lower(run[0])} and {upper}"
 
 
-def spoken(targets: Sequence[Target]) -> str:
+def spoken(targets: Sequence[Target], universe: Sequence[Target] = ()) -> str:
     """``windows-arm64 (Python 3.10 to 3.15), macos-x86_64 (Python 3.12)``: targets by
-    platform, for people."""
-    pythons: dict[str, list[Version]] = {}
+    platform, for people. A run of neighbouring slots of ``universe`` (default: the
+    targets') reads as a range of minor versions."""
+    every = sorted({slot_of(t) for t in (*universe, *targets)})
+    pythons: dict[str, set[Version]] = {}
     for point in (_point(t) for t in targets):
-        pythons.setdefault(point.platform, []).append(point.python)
+        pythons.setdefault(point.platform, set()).add(point.python)
     parts = []
-    for platform, versions in pythons.items():
-        ordered = [_text(v) for v in sorted(set(versions))]
-        shown = ordered[0] if len(ordered) == 1 else f"{ordered[0]} to {ordered[-1]}"
-        if len(ordered) > 2 and len(ordered) != _count(sorted(set(versions))):
-            shown = ", ".join(ordered)
+    for platform, slots in pythons.items():
+        ordered = sorted(slots)
+        first, last = every.index(ordered[0]), every.index(ordered[-1])
+        end = "{}.{}".format(*_minor(ordered[-1]))
+        if ordered != every[first : last + 1] or not _ends_minor(ordered[-1], every):
+            shown = ", ".join(_slot_text(v, every) for v in ordered)
+        elif _text(ordered[0]) == end:
+            shown = end
+        else:
+            shown = f"{_text(ordered[0])} to {end}"
         parts.append(f"{platform} (Python {shown})")
     return ", ".join(parts)
 
 
-def _count(ordered: Sequence[Version]) -> int:
-    """How many minor versions ``ordered`` spans (ends included), or -1 when a minor has
-    several slots (then the versions are listed one by one)."""
-    if len({_minor(v) for v in ordered}) != len(ordered):
-        return -1
-    return ordered[-1].minor - ordered[0].minor + 1
+def _ends_minor(slot: Version, every: Sequence[Version]) -> bool:
+    """Whether ``slot`` is the last slot of its minor version in ``every``."""
+    later = every[every.index(slot) + 1 :]
+    return not later or _minor(later[0]) != _minor(slot)
+
+
+def _slot_text(slot: Version, every: Sequence[Version]) -> str:
+    """``3.11`` for a whole minor version, ``3.11.0`` for its first slot of several."""
+    return _text(slot) if _ends_minor(slot, every) or slot.micro else str(slot)
 
 
 # --- merging --------------------------------------------------------------------------------
@@ -408,23 +411,19 @@ def merge(
     for target, pylock in locks:
         for package in pylock.packages:
             seen.setdefault(_key(package), []).append((target, package))
-    entries_of: dict[str, int] = {}
-    for name, _ in seen:
-        entries_of[name] = entries_of.get(name, 0) + 1
-    keys_by_target = {
-        id(pylock): {str(p.name): _key(p) for p in pylock.packages} for _, pylock in locks
-    }
-    owner = {id(p): keys_by_target[id(pylock)] for _, pylock in locks for p in pylock.packages}
+    entries_of = Counter(name for name, _ in seen)
+    #: Per target, each name's entry: what a dependency of that target's packages means.
+    keys_in = {t.name: {str(p.name): _key(p) for p in pylock.packages} for t, pylock in locks}
     by_key = {key: entries[0][1] for key, entries in seen.items()}
     packages = []
     for entries in seen.values():
         base = entries[0][1]
         wheels = {w.name: w for _, p in entries for w in p.wheels or ()}
         used = {
-            owner[id(p)][str(d.get("name"))]
-            for _, p in entries
+            keys_in[t.name][name]
+            for t, p in entries
             for d in p.dependencies or ()
-            if str(d.get("name")) in owner[id(p)]
+            if (name := str(d.get("name"))) in keys_in[t.name]
         }
         packages.append(
             replace(

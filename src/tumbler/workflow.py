@@ -360,11 +360,11 @@ def _notes(finder: Finder) -> tuple[str, ...]:
 
 def _covered(request: LockRequest, finder: Finder) -> str:
     """``linux-x86_64-3.12``, ``36 environments`` or ``30 of 36 environments``."""
-    from tumbler.locker import target_name
+    from tumbler.locker import mode_name
 
     if not request.universe:
-        return target_name(request.target)
-    every, covered = len(request.universe), finder.catalog.covered
+        return mode_name(request.target)
+    every, covered = finder.catalog.targets or len(request.universe), finder.catalog.covered
     if covered is None or covered == every:
         return f"{every} environments"
     return f"{covered} of {every} environments"
