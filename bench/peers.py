@@ -371,7 +371,8 @@ PEERS: tuple[Peer, ...] = (
         _tumbler_universal,
         about=(
             "repo .venv/bin/tumbler: lock pyproject.toml -o pylock.toml --exclude-newer DATE "
-            "--quiet --universal (CPython 3.10-3.15 supported on DATE, six platforms); "
+            "--quiet --universal (every CPython requires-python allows released by DATE, patch "
+            "releases told apart where they differ, six platforms); "
             "TUMBLER_CACHE_DIR=<cache>"
         ),
     ),
