@@ -14,7 +14,8 @@ from packaging.requirements import Requirement
 from tests.conftest import CLI, Run
 from tests.lockfixtures import write_project
 from tests.pkgindex import PackageIndex
-from tumbler.inputs import LockInputs, input_drift
+from tumbler.inputs import input_drift
+from tumbler.tables import LockInputs
 
 pytestmark = pytest.mark.usefixtures("lock_env")
 

@@ -8,9 +8,9 @@ import pytest
 
 from tumbler.findings import Severity
 from tumbler.load import load, load_lock
-from tumbler.model import Lock, TumblerLockTool, TumblerPackageTool
+from tumbler.model import Lock
 from tumbler.source import LockSource
-from tumbler.surface import SurfaceEntry
+from tumbler.tables import SurfaceEntry, TumblerLockTool, TumblerPackageTool
 
 _LOCK = """
 lock-version = "1.0"
@@ -70,7 +70,7 @@ def test_a_token_outside_the_vocabulary_is_named_and_never_stops_an_install() ->
     from packaging.pylock import Package
 
     from tumbler.errors import InputError
-    from tumbler.surface import entries_of
+    from tumbler.tables import entries_of
 
     text = _LOCK.replace('"async", "map"', '"async", "network"')
     loaded = load(LockSource("t", text.encode()))

@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 from tumbler import pyapi
-from tumbler.pyapi import TOKENS, strip_bodies
+from tumbler.pyapi import strip_bodies
 from tumbler.surface import ImportSurface, wheel_surfaces
+from tumbler.tables import TOKENS
 
 
 def read(files: dict[str, str], distribution: str = "dist") -> dict[str, ImportSurface]:

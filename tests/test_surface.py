@@ -14,7 +14,6 @@ from tumbler.surface import (
     ImportSurface,
     WheelSources,
     analyse,
-    entries_of,
     from_json,
     name_changes,
     surface_table,
@@ -22,6 +21,7 @@ from tumbler.surface import (
     wanted_members,
     wheel_surfaces,
 )
+from tumbler.tables import entries_of
 
 
 def wheel(files: dict[str, str]) -> tuple[list[str], dict[str, bytes]]:

@@ -20,8 +20,8 @@ from tests.lockfixtures import write_project
 from tests.pkgindex import Dist, build_dists, run_pypiserver
 from tumbler.cache import Cache
 from tumbler.errors import InputError
-from tumbler.fetch import Store
 from tumbler.net import Http
+from tumbler.store import Store
 from tumbler.surface import WheelSources, analyse
 from tumbler.surfacefetch import (
     SurfaceStats,

@@ -19,12 +19,12 @@ from typing import TYPE_CHECKING, Any
 
 from packaging.utils import canonicalize_name
 
+from tumbler.artifacts import filename_of, location_of
 from tumbler.attest import identities_of, verify
 from tumbler.errors import InputError, NetworkError
-from tumbler.fetch import filename_of, location_of
 from tumbler.findings import Finding, Severity
 from tumbler.index import ACCEPT, index_file, page_url, parse_page
-from tumbler.net import redact
+from tumbler.urls import redact
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence

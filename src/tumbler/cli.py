@@ -12,9 +12,9 @@ import os
 import sys
 from typing import TYPE_CHECKING, NoReturn
 
-from tumbler import __version__
 from tumbler.errors import InputError, LockInvalidError, TumblerError, UsageError
 from tumbler.findings import Finding, Severity, has_errors, sort_findings, strict
+from tumbler.version import __version__
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence

@@ -25,11 +25,12 @@ from typing import TYPE_CHECKING, Any
 from packaging.utils import parse_wheel_filename
 
 from tumbler.render import datetime_text, marker_text
+from tumbler.tables import entries_of, lock_tool, without_surface
 
 if TYPE_CHECKING:
     from packaging.pylock import Package, PackageSdist, PackageWheel, Pylock
 
-    from tumbler.surface import SurfaceEntry
+    from tumbler.tables import SurfaceEntry
 
 __all__ = [
     "SURFACE_FIELDS",
@@ -296,30 +297,17 @@ def _fields(old: Package, new: Package, *, version_changed: bool) -> tuple[Field
         out += _direct(old, new)
     out += _set("dependencies", _dependencies(old), _dependencies(new))
     out += _attestations(old, new)
-    out += _tool("tool", _without_surface(old.tool), _without_surface(new.tool))
+    out += _tool("tool", without_surface(old.tool), without_surface(new.tool))
     return tuple(out)
 
 
-def _without_surface(tool: Mapping[str, Any] | None) -> Mapping[str, Any] | None:
-    """A package's tool tables without tumbler's surface entries (they diff on their own)."""
-    table = (tool or {}).get("tumbler")
-    if not isinstance(table, Mapping) or "surface" not in table:
-        return tool
-    rest = {k: v for k, v in table.items() if k != "surface"}
-    out = {k: v for k, v in (tool or {}).items() if k != "tumbler"}
-    if rest:
-        out["tumbler"] = rest
-    return out or None
-
-
 def _surface_version(lock: Pylock) -> object:
-    table = (lock.tool or {}).get("tumbler")
-    return table.get("surface-version") if isinstance(table, Mapping) else None
+    tool = lock_tool(lock)
+    return None if tool is None else tool.surface_version
 
 
 def _surface_entries(lock: Pylock) -> dict[str, SurfaceEntry]:
     """Key → entry; a distribution locked more than once is told apart by its marker."""
-    from tumbler.surface import entries_of
 
     names = [p.name for p in lock.packages]
     out: dict[str, SurfaceEntry] = {}

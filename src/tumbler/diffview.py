@@ -138,7 +138,7 @@ def diff_markdown(diff: LockDiff, old: str, new: str) -> str:
 
 
 def _entry_json(entry: object) -> dict[str, object] | None:
-    from tumbler.surface import SurfaceEntry
+    from tumbler.tables import SurfaceEntry
 
     if not isinstance(entry, SurfaceEntry):
         return None

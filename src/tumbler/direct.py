@@ -24,7 +24,7 @@ from packaging.version import InvalidVersion, Version
 
 from tumbler.errors import InputError, NetworkError
 from tumbler.metadata import parse_metadata, wheel_metadata
-from tumbler.net import file_path, redact
+from tumbler.urls import file_path, redact
 
 if TYPE_CHECKING:
     from packaging.requirements import Requirement
@@ -163,7 +163,7 @@ def _remote(requirement: Requirement, url: str, http: Http, cache_dir: Path) -> 
     data = target.read_bytes()
     digest = hashlib.sha256(data).hexdigest()
     if http.cache is not None:  # shared with ``tumbler install``: filed by its sha256
-        from tumbler.fetch import Store
+        from tumbler.store import Store
 
         Store(http.cache).keep(target, "sha256", digest)
     for algorithm, value in expected.items():

@@ -36,8 +36,8 @@ from tumbler.index import (
     version_rows,
 )
 from tumbler.metadata import MetadataFetcher
-from tumbler.net import redact
 from tumbler.targets import python_splits
+from tumbler.urls import redact
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator, Mapping

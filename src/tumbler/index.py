@@ -27,7 +27,7 @@ from packaging.utils import (
 from packaging.version import InvalidVersion, Version
 
 from tumbler.errors import NetworkError
-from tumbler.net import redact
+from tumbler.urls import redact
 
 if TYPE_CHECKING:
     from collections.abc import Mapping

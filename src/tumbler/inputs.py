@@ -1,40 +1,27 @@
-"""The inputs a lock was made from, recorded in ``[tool.tumbler]``, and input drift.
+"""Input drift: how the inputs a lock records differ from the project's current ones.
 
-:class:`LockInputs` is everything that decides what ``tumbler lock`` produces apart from
-the indexes' contents: requirements per table, ``requires-python``, indexes, options and
-the target. ``lock --check`` compares the recorded inputs with the project's current
-ones first, offline and without resolving, and says in words what changed
-(:func:`input_drift`).
+The record is :class:`tumbler.tables.LockInputs` (everything that decides what ``tumbler
+lock`` produces apart from the indexes' contents). ``lock --check`` compares it first,
+offline and without resolving, and says in words what changed (:func:`input_drift`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
 from tumbler.render import datetime_text
+from tumbler.tables import requirement_name
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping
+    from collections.abc import Mapping
+    from datetime import datetime
 
-    from tumbler.project import Project
+    from tumbler.tables import LockInputs
 
-__all__ = ["LockInputs", "input_drift"]
-
-
-def _texts(requirements: Iterable[Requirement]) -> tuple[str, ...]:
-    return tuple(sorted({str(r) for r in requirements}, key=lambda t: (_name(t), t)))
-
-
-def _name(text: str) -> str:
-    try:
-        return canonicalize_name(Requirement(text).name)
-    except InvalidRequirement:
-        return text
+__all__ = ["input_drift"]
 
 
 def _normal(text: str) -> str:
@@ -49,148 +36,6 @@ def _normal(text: str) -> str:
     return str(requirement)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class LockInputs:
-    """What a lock was made from (all strings, as recorded)."""
-
-    project: str
-    requires_python: str | None = None
-    dependencies: tuple[str, ...] = ()
-    extras: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
-    groups: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
-    default_groups: tuple[str, ...] = ()
-    constraints: tuple[str, ...] = ()
-    indexes: tuple[str, ...] = ()
-    package_indexes: Mapping[str, str] = field(default_factory=dict)
-    prereleases: str = "if-necessary"
-    exclude_newer: datetime | None = None
-    #: The lock's mode: ``universal``, or the one target it is for (``linux-x86_64-3.12``).
-    target: str = ""
-    #: The ``environments`` a universal lock was asked for (none: every platform).
-    environments: tuple[str, ...] = ()
-    #: The surface record's rules version when surfaces are recorded (``--surface``).
-    surface_version: int | None = None
-    #: Whether publisher identities are recorded (``--attestations``).
-    attestations: bool = False
-    #: Packages (or ``:all:``) locked without wheels / without sdists.
-    no_binary: tuple[str, ...] = ()
-    only_binary: tuple[str, ...] = ()
-
-    @classmethod
-    def of(
-        cls,
-        project: Project,
-        *,
-        relative_path: str,
-        indexes: Iterable[str],
-        target: str,
-        exclude_newer: datetime | None,
-        prereleases: str,
-        environments: Iterable[str] = (),
-        surface_version: int | None = None,
-        attestations: bool = False,
-        no_binary: Iterable[str] = (),
-        only_binary: Iterable[str] = (),
-    ) -> LockInputs:
-        """The inputs of locking ``project`` with these settings."""
-        return cls(
-            project=relative_path,
-            requires_python=None
-            if project.requires_python is None
-            else str(project.requires_python),
-            dependencies=_texts(project.dependencies),
-            extras={str(k): _texts(v) for k, v in sorted(project.extras.items())},
-            groups={str(k): _texts(v) for k, v in sorted(project.groups.items())},
-            default_groups=tuple(sorted(project.default_groups)),
-            constraints=_texts(project.constraints),
-            indexes=tuple(indexes),
-            package_indexes=dict(sorted(project.settings.package_indexes.items())),
-            prereleases=prereleases,
-            exclude_newer=exclude_newer,
-            target=target,
-            environments=tuple(environments),
-            surface_version=surface_version,
-            attestations=attestations,
-            no_binary=tuple(no_binary),
-            only_binary=tuple(only_binary),
-        )
-
-    def table(self) -> dict[str, Any]:
-        """The ``[tool.tumbler]`` table (keys without a value left out)."""
-        return _pruned(
-            {
-                "project": self.project,
-                "requires-python": self.requires_python,
-                "target": self.target,
-                "environments": list(self.environments) or None,
-                "indexes": list(self.indexes) or None,
-                "package-indexes": dict(self.package_indexes) or None,
-                "prereleases": self.prereleases,
-                "exclude-newer": self.exclude_newer,
-                "default-groups": list(self.default_groups),
-                "surface-version": self.surface_version,
-                "attestations": True if self.attestations else None,
-                "no-binary": list(self.no_binary) or None,
-                "only-binary": list(self.only_binary) or None,
-                "inputs": {
-                    "dependencies": list(self.dependencies),
-                    "constraints": list(self.constraints) or None,
-                    "extras": {k: list(v) for k, v in self.extras.items()} or None,
-                    "groups": {k: list(v) for k, v in self.groups.items()} or None,
-                },
-            }
-        )
-
-    @classmethod
-    def from_table(cls, table: Mapping[str, Any]) -> LockInputs | None:
-        """The inputs recorded in a ``[tool.tumbler]`` table, or None if there are none."""
-        inputs = table.get("inputs")
-        if not isinstance(inputs, dict) or "project" not in table:
-            return None
-
-        def strings(value: Any) -> tuple[str, ...]:
-            return tuple(str(v) for v in value) if isinstance(value, list) else ()
-
-        def tables(value: Any) -> dict[str, tuple[str, ...]]:
-            return {str(k): strings(v) for k, v in value.items()} if isinstance(value, dict) else {}
-
-        exclude = table.get("exclude-newer")
-        package_indexes = table.get("package-indexes")
-        return cls(
-            project=str(table["project"]),
-            requires_python=table.get("requires-python"),
-            dependencies=strings(inputs.get("dependencies")),
-            extras=tables(inputs.get("extras")),
-            groups=tables(inputs.get("groups")),
-            default_groups=strings(table.get("default-groups")),
-            constraints=strings(inputs.get("constraints")),
-            indexes=strings(table.get("indexes")),
-            package_indexes={str(k): str(v) for k, v in package_indexes.items()}
-            if isinstance(package_indexes, dict)
-            else {},
-            prereleases=str(table.get("prereleases", "if-necessary")),
-            exclude_newer=exclude if isinstance(exclude, datetime) else None,
-            target=_mode(table.get("target")),
-            environments=strings(table.get("environments")),
-            surface_version=surface
-            if isinstance(surface := table.get("surface-version"), int)
-            else None,
-            attestations=table.get("attestations") is True,
-            no_binary=strings(table.get("no-binary")),
-            only_binary=strings(table.get("only-binary")),
-        )
-
-
-def _mode(recorded: Any) -> str:
-    """The recorded mode; a universal lock of an older tumbler recorded its markers too."""
-    text = str(recorded or "")
-    return "universal" if text.startswith("universal") else text
-
-
-def _pruned(table: dict[str, Any]) -> dict[str, Any]:
-    return {k: _pruned(v) if isinstance(v, dict) else v for k, v in table.items() if v is not None}
-
-
 def _exclude_text(moment: datetime | None) -> str | None:
     return None if moment is None else datetime_text(moment)
 
@@ -201,7 +46,7 @@ def _list_drift(old: tuple[str, ...], new: tuple[str, ...], where: str, what: st
     new_by: dict[str, list[str]] = {}
     for texts, by in ((old, old_by), (new, new_by)):
         for text in texts:
-            by.setdefault(_name(text), []).append(text)
+            by.setdefault(requirement_name(text), []).append(text)
     for name in sorted(old_by.keys() | new_by.keys()):
         before, after = old_by.get(name, []), new_by.get(name, [])
         meant_before = {_normal(t) for t in before}

@@ -33,23 +33,23 @@ from typing import TYPE_CHECKING
 from packaging.utils import canonicalize_name
 
 from tumbler.apply import Ready
+from tumbler.artifacts import source_kind
 from tumbler.errors import TumblerError, UsageError
 from tumbler.findings import Finding, Severity, sort_findings
-from tumbler.select import source_kind
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Sequence
 
     from packaging.pylock import Package, Pylock
 
+    from tumbler.artifacts import Artifact, Need
     from tumbler.cache import Cache
-    from tumbler.fetch import Need, Store
     from tumbler.interpreter import Interpreter
     from tumbler.model import Lock
     from tumbler.net import Http
     from tumbler.plan import Plan, Step
     from tumbler.progress import Progress
-    from tumbler.select import Artifact
+    from tumbler.store import Store
     from tumbler.unpack import Staged
 
 __all__ = ["InstallOptions", "InstallOutcome", "InstallRefused", "run_install"]
@@ -342,7 +342,7 @@ def _unsupported(
 ) -> list[Finding]:
     """I10: a selected package whose source this install will not use is an error up front,
     not a partial install: sources needing a build under ``--no-build``, vcs other than git."""
-    from tumbler.fetch import filename_of, location_of
+    from tumbler.artifacts import filename_of, location_of
 
     index_of = {id(p): i for i, p in enumerate(pylock.packages)}
     out: list[Finding] = []
@@ -381,7 +381,7 @@ class _Job:
 
     @property
     def store(self) -> Store:
-        from tumbler.fetch import Store
+        from tumbler.store import Store
 
         return Store(self.cache)
 
@@ -389,7 +389,7 @@ class _Job:
 def _prepare(job: _Job, plan: Plan, pylock: Pylock) -> list[Ready]:
     """Every installing step's wheel, fetched, verified, built and staged; refuse on any
     problem. A wheel already staged in the cache (under the lock's hash) is not fetched."""
-    from tumbler.fetch import location_of, need_for
+    from tumbler.artifacts import location_of, need_for
     from tumbler.net import Http
     from tumbler.plan import direct_url
 
@@ -425,7 +425,8 @@ def _prepare(job: _Job, plan: Plan, pylock: Pylock) -> list[Ready]:
 def _fetch(job: _Job, http: Http, needs: list[Need]) -> tuple[dict[str, Path], dict[str, Staged]]:
     """Files by location (sdists, source archives), and wheels staged by location; a wheel
     staged earlier is neither fetched nor read again (its size is still compared)."""
-    from tumbler.fetch import compare, fetch_all
+    from tumbler.artifacts import compare
+    from tumbler.fetch import fetch_all
     from tumbler.unpack import stage, staged
 
     cache_root = job.cache.root
@@ -491,7 +492,7 @@ def _is_wheel(need: Need) -> bool:
 
 def _built(job: _Job, step: Step, local: Path | None) -> Ready:
     """Build ``step``'s source into a wheel for the target interpreter, and stage it."""
-    from tumbler.fetch import digest_file
+    from tumbler.artifacts import digest_file
     from tumbler.plan import direct_url
     from tumbler.sourcemeta import build_wheel
     from tumbler.unpack import stage
@@ -541,7 +542,7 @@ def _checkout(artifact: object, job: _Job) -> Path:
 def _named(stored: Path, filename: str, job: _Job) -> Path:
     """``stored`` under its real file name (readers go by it: a wheel's tags, an sdist's
     format): a hard link in the scratch directory."""
-    from tumbler.fetch import link_or_copy
+    from tumbler.store import link_or_copy
 
     if stored.name == filename:
         return stored

@@ -111,7 +111,7 @@ def _fingerprint(python: Path | str) -> str | None:
             parts.append(config.read_text(encoding="utf-8", errors="replace"))
     except OSError:
         return None
-    from tumbler import __version__
+    from tumbler.version import __version__
 
     parts.append(__version__)
     import hashlib

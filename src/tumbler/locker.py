@@ -24,10 +24,8 @@ from packaging.version import Version
 
 from tumbler.errors import UnsupportedTargetError
 from tumbler.finder import Binaries, Catalog, Finder
-from tumbler.inputs import LockInputs
-from tumbler.model import TOOL_NAME
-from tumbler.net import redact
 from tumbler.resolve import Req, resolve, roots_reaching, settle
+from tumbler.tables import LockInputs, Unavailable, tool_table
 from tumbler.targets import marker_python_splits, platform_of, python_splits
 from tumbler.universal import (
     FLOOR,
@@ -41,6 +39,7 @@ from tumbler.universal import (
     slot_of,
     spoken,
 )
+from tumbler.urls import redact
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
@@ -313,7 +312,7 @@ def _lock_universal(request: LockRequest, http: Http) -> tuple[Pylock, Finder]:
     files = {f.url: f for done in solved.values() for f in done.files()}
     sizes = catalog.fetcher.sizes.of(files.values())
     catalog.covered, catalog.targets = len(covered), len(universe)
-    tool = {TOOL_NAME: {**lock_inputs(request).table(), **_unavailable(left, covered)}}
+    tool = tool_table(lock_inputs(request), _unavailable(left, covered))
     merged = merge(
         [(t, _build(solved[t.name], sizes)) for t in covered],
         covered,
@@ -494,8 +493,8 @@ def _coverage_notes(request: LockRequest, covered: Sequence[Target]) -> list[str
     return notes
 
 
-def _unavailable(left: Sequence[_Left], covered: Sequence[Target]) -> dict[str, Any]:
-    """``[tool.tumbler] unavailable``: per extra/group, where it cannot be installed."""
+def _unavailable(left: Sequence[_Left], covered: Sequence[Target]) -> list[Unavailable]:
+    """Per extra/group a target left out, where it cannot be installed, and why."""
     by_origin: dict[str, list[_Left]] = {}
     for x in left:
         if x.origin:
@@ -504,10 +503,8 @@ def _unavailable(left: Sequence[_Left], covered: Sequence[Target]) -> dict[str, 
     for origin, misses in sorted(by_origin.items()):
         kind, _, name = origin.partition(":")
         where = describe([x.target for x in misses], covered)
-        rows.append(
-            {kind: name, "marker": "" if where is None else str(where), "reason": misses[0].why}
-        )
-    return {"unavailable": rows} if rows else {}
+        rows.append(Unavailable(kind, name, "" if where is None else str(where), misses[0].why))
+    return rows
 
 
 def _lock_one(request: LockRequest, http: Http) -> tuple[Pylock, Finder]:
@@ -736,7 +733,7 @@ def _build(solved: _Solved, sizes: Mapping[str, int]) -> Pylock:
         default_groups=[DEFAULT_GROUP] if project.default_groups else [],
         created_by="tumbler",
         packages=packages,
-        tool={TOOL_NAME: lock_inputs(request).table()},
+        tool=tool_table(lock_inputs(request)),
     )
 
 
@@ -744,7 +741,7 @@ def lock_inputs(request: LockRequest) -> LockInputs:
     """What ``request`` locks from, as ``[tool.tumbler]`` records it (for the gate too)."""
     import os
 
-    from tumbler.surface import SURFACE_VERSION
+    from tumbler.tables import SURFACE_VERSION
 
     path = request.project.path
     try:

@@ -26,9 +26,9 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import NormalizedName, canonicalize_name
 
 from tumbler.errors import InputError, NetworkError
-from tumbler.fetch import Store, link_or_copy
 from tumbler.leaving import guarded
-from tumbler.net import redact
+from tumbler.store import Store, link_or_copy
+from tumbler.urls import redact
 
 if TYPE_CHECKING:
     from collections.abc import Iterable

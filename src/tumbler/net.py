@@ -24,34 +24,27 @@ import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import unquote, urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit
 
-from tumbler import __version__
 from tumbler.errors import NetworkError
+from tumbler.urls import file_path, redact
+from tumbler.version import __version__
 
 if TYPE_CHECKING:
     import ssl
     from collections.abc import Iterable, Iterator, Mapping
+    from pathlib import Path
 
     import urllib3
 
     from tumbler.cache import Cache
     from tumbler.transport import CurlTransport, Exchange
 
-__all__ = ["Http", "Response", "file_path", "redact"]
+__all__ = ["Http", "Response"]
 
 _RETRY_STATUS = (429, 500, 502, 503, 504)
 _CHUNK = 1 << 20
-
-
-def redact(url: str) -> str:
-    """``url`` without credentials (``user:pass@``)."""
-    parts = urlsplit(url)
-    if "@" not in parts.netloc:
-        return url
-    return urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]))
 
 
 def _userinfo(url: str) -> tuple[str, str] | None:
@@ -77,13 +70,6 @@ class Response:
     status: int
     headers: Mapping[str, str]
     body: bytes
-
-
-def file_path(url: str) -> Path:
-    """The local path of a ``file:`` URL."""
-    from urllib.request import url2pathname  # deferred: it imports http.client
-
-    return Path(url2pathname(urlsplit(url).path))
 
 
 def _tls_context() -> ssl.SSLContext:

@@ -20,15 +20,15 @@ from typing import TYPE_CHECKING, Any
 
 from packaging.utils import NormalizedName, canonicalize_name
 
-from tumbler.select import source_kind
+from tumbler.artifacts import source_kind
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
     from packaging.pylock import Package
 
+    from tumbler.artifacts import Artifact
     from tumbler.installed import Installed
-    from tumbler.select import Artifact
 
 __all__ = ["Action", "Plan", "Step", "direct_url", "make_plan"]
 

@@ -25,26 +25,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator, Mapping
 
-__all__ = ["TOKENS", "Skip", "Surface", "Symbol", "is_test_module", "read_surface", "strip_bodies"]
-
-#: The closed vocabulary of capability tokens (``surface.md``).
-TOKENS = frozenset(
-    {
-        "async",
-        "callable",
-        "constant",
-        "dataclass",
-        "list",
-        "map",
-        "optional",
-        "protocol",
-        "set",
-        "stream",
-        "sum",
-        "tuple",
-        "typevar",
-    }
-)
+__all__ = ["Skip", "Surface", "Symbol", "is_test_module", "read_surface", "strip_bodies"]
 
 
 @dataclass(frozen=True, slots=True, order=True)

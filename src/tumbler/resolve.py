@@ -363,7 +363,7 @@ def _skipped(provider: _Provider, name: NormalizedName) -> str:
 
 
 def _redacted(text: str) -> str:
-    from tumbler.net import redact
+    from tumbler.urls import redact
 
     return ", ".join(redact(u.strip()) for u in text.split(","))
 

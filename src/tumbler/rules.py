@@ -24,7 +24,7 @@ from packaging.pylock import is_valid_pylock_path
 from packaging.version import InvalidVersion, Version
 
 from tumbler.findings import Finding, Severity
-from tumbler.model import TOOL_NAME, TumblerLockTool, TumblerPackageTool
+from tumbler.tables import TOOL_NAME, TumblerLockTool, TumblerPackageTool
 
 if TYPE_CHECKING:
     from pathlib import Path

@@ -20,21 +20,12 @@ from tumbler.findings import Finding, Severity, sort_findings
 if TYPE_CHECKING:
     from collections.abc import Collection
 
-    from packaging.pylock import (
-        Package,
-        PackageArchive,
-        PackageDirectory,
-        PackageSdist,
-        PackageVcs,
-        PackageWheel,
-        Pylock,
-    )
+    from packaging.pylock import Package, Pylock
 
+    from tumbler.artifacts import Artifact
     from tumbler.targets import Target
 
-    Artifact = PackageVcs | PackageDirectory | PackageArchive | PackageWheel | PackageSdist
-
-__all__ = ["Selection", "select", "source_kind"]
+__all__ = ["Selection", "select"]
 
 _AT = re.compile(r"packages\[(\d+)\]")
 _MAX_ROUNDS = 10_000
@@ -47,11 +38,6 @@ class Selection:
     target: str
     chosen: tuple[tuple[Package, Artifact], ...]
     findings: tuple[Finding, ...]
-
-
-def source_kind(artifact: Artifact) -> str:
-    """What a chosen source is: wheel, sdist, vcs, directory or archive."""
-    return type(artifact).__name__.removeprefix("Package").lower()
 
 
 def _finding(target: Target, message: str, location: str, rule: str, hint: str) -> Finding:

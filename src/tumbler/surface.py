@@ -2,9 +2,9 @@
 digest of the canonical surface text and the capability tokens.
 
 Pure: a wheel's member names and the bytes of the members it needs go in
-(:func:`wanted_members`, :func:`wheel_surfaces`), values come out. The lock table
-(``[packages.tool.tumbler] surface = [{import, sha256, capabilities}]``) is written by
-:func:`surface_table` and read, with its vocabulary checked, by :func:`entries_of`.
+(:func:`wanted_members`, :func:`wheel_surfaces`), values come out. The rows of the lock
+table (``[packages.tool.tumbler] surface = [{import, sha256, capabilities}]``) are made by
+:func:`surface_table`; :mod:`tumbler.tables` reads and writes the table itself.
 """
 
 from __future__ import annotations
@@ -13,31 +13,24 @@ import gc
 import hashlib
 import json
 import re
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from tumbler.errors import InputError
-from tumbler.pyapi import TOKENS, Skip, Symbol, is_test_module, read_surface
+from tumbler.pyapi import Skip, Symbol, is_test_module, read_surface
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Iterable, Mapping, Sequence
 
-    from packaging.pylock import Package
 
 __all__ = [
-    "SURFACE_VERSION",
-    "TOKENS",
     "ImportSurface",
     "NameChanges",
-    "SurfaceEntry",
     "WheelSources",
     "analyse",
-    "entries_of",
     "from_json",
     "import_names",
     "name_changes",
-    "parse_entries",
     "ready",
     "stub_target",
     "surface_table",
@@ -45,10 +38,6 @@ __all__ = [
     "wanted_members",
     "wheel_surfaces",
 ]
-
-#: The version of the canonical text's rules; recorded as ``surface-version`` in
-#: ``[tool.tumbler]``: digests made under other rules are never compared.
-SURFACE_VERSION = 1
 
 _SOURCE = (".pyi", ".py")
 _COMPILED = re.compile(r"\.(?:[\w-]+\.)?(?:so|pyd)$")
@@ -331,21 +320,6 @@ def from_json(data: bytes) -> tuple[ImportSurface, ...]:
 # --- in the lock ---------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True, order=True)
-class SurfaceEntry:
-    """One recorded entry: ``<distribution>:<import>`` with its digest and tokens."""
-
-    distribution: str
-    import_name: str
-    sha256: str | None
-    capabilities: tuple[str, ...]
-
-    @property
-    def key(self) -> str:
-        """``beautifulsoup4:bs4``."""
-        return f"{self.distribution}:{self.import_name}"
-
-
 def surface_table(surfaces: Iterable[ImportSurface]) -> list[dict[str, Any]]:
     """The ``surface`` array of ``[packages.tool.tumbler]`` (empty keys left out)."""
     out = []
@@ -357,68 +331,6 @@ def surface_table(surfaces: Iterable[ImportSurface]) -> list[dict[str, Any]]:
             entry["capabilities"] = list(surface.capabilities)
         out.append(entry)
     return out
-
-
-_HEX = re.compile(r"^[0-9a-f]{64}$")
-
-
-def parse_entries(
-    items: object, distribution: str, where: str
-) -> tuple[tuple[SurfaceEntry, ...], list[tuple[str, str]]]:
-    """The entries of a ``surface`` array, and ``(location, problem)`` for each malformed
-    one (left out), such as a token outside the vocabulary."""
-    if not isinstance(items, list):
-        return (), [(where, "expected an array of tables")]
-    out: list[SurfaceEntry] = []
-    problems: list[tuple[str, str]] = []
-    for index, item in enumerate(items):
-        at = f"{where}[{index}]"
-        problem = _entry_problem(item, at)
-        if problem is not None:
-            problems.append(problem)
-            continue
-        assert isinstance(item, Mapping)
-        tokens = tuple(sorted(set(item.get("capabilities", []))))
-        out.append(SurfaceEntry(distribution, item["import"], item.get("sha256"), tokens))
-    return tuple(out), problems
-
-
-def _entry_problem(item: object, at: str) -> tuple[str, str] | None:
-    if not isinstance(item, Mapping) or not isinstance(item.get("import"), str):
-        return at, "expected a table with an 'import' name"
-    unknown = sorted(set(item) - {"import", "sha256", "capabilities"})
-    if unknown:
-        return at, f"unknown key {unknown[0]!r}"
-    digest = item.get("sha256")
-    if digest is not None and (not isinstance(digest, str) or not _HEX.match(digest)):
-        return f"{at}.sha256", "expected 64 lower-case hex digits"
-    tokens = item.get("capabilities", [])
-    if not isinstance(tokens, list) or not all(isinstance(t, str) for t in tokens):
-        return f"{at}.capabilities", "expected an array of strings"
-    for token in tokens:
-        if token not in TOKENS:
-            return (
-                f"{at}.capabilities",
-                f"{token!r} is not a capability token "
-                f"(the vocabulary: {', '.join(sorted(TOKENS))})",
-            )
-    return None
-
-
-def entries_of(package: Package, where: str) -> tuple[SurfaceEntry, ...]:
-    """The surface entries recorded for ``package`` (at ``where``, e.g. ``packages[3]``);
-    anything malformed, such as a token outside the vocabulary, is an
-    :class:`InputError` naming its place."""
-    table = (package.tool or {}).get("tumbler")
-    if not isinstance(table, Mapping) or "surface" not in table:
-        return ()
-    entries, problems = parse_entries(
-        table["surface"], str(package.name), f"{where}.tool.tumbler.surface"
-    )
-    if problems:
-        location, problem = problems[0]
-        raise InputError(f"{location}: {problem}")
-    return entries
 
 
 # --- name-level changes --------------------------------------------------------------------

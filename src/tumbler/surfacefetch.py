@@ -28,13 +28,11 @@ from typing import TYPE_CHECKING, Any
 
 from packaging.utils import parse_wheel_filename
 
+from tumbler.artifacts import filename_of, need_for
 from tumbler.errors import InputError, NetworkError
-from tumbler.fetch import Store, filename_of, need_for
 from tumbler.metadata import RangeFile, fetch_tail
-from tumbler.model import TOOL_NAME
-from tumbler.net import redact
+from tumbler.store import Store
 from tumbler.surface import (
-    SURFACE_VERSION,
     ImportSurface,
     WheelSources,
     analyse,
@@ -43,6 +41,8 @@ from tumbler.surface import (
     ready,
     wanted_members,
 )
+from tumbler.tables import SURFACE_VERSION, with_surface
+from tumbler.urls import redact
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
@@ -235,7 +235,7 @@ class _Reader:
         if ref.url is None:
             raise InputError(f"{ref.filename}: the lock gives neither a url nor a path")
         if ref.url.startswith("file:"):
-            from tumbler.net import file_path
+            from tumbler.urls import file_path
 
             return _from_zip(file_path(ref.url), ref.filename)
         return self._remote(ref, ref.url)
@@ -610,17 +610,5 @@ def record_surfaces(
     packages = []
     for index, package in enumerate(pylock.packages):
         ref = chosen.get(index)
-        packages.append(_with_surface(package, found.get(ref, []) if ref is not None else []))
+        packages.append(with_surface(package, found.get(ref, []) if ref is not None else []))
     return dataclasses.replace(pylock, packages=packages), stats
-
-
-def _with_surface(package: Package, entries: list[dict[str, Any]]) -> Package:
-    tool = dict(package.tool or {})
-    table = {k: v for k, v in dict(tool.get(TOOL_NAME) or {}).items() if k != "surface"}
-    if entries:
-        table["surface"] = entries
-    if table:
-        tool[TOOL_NAME] = table
-    else:
-        tool.pop(TOOL_NAME, None)
-    return dataclasses.replace(package, tool=tool or None)

@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING
 
 from packaging.utils import parse_wheel_filename
 
+from tumbler.artifacts import digest_file
 from tumbler.errors import InputError
-from tumbler.fetch import digest_file
 from tumbler.surface import ImportSurface, NameChanges, name_changes
 from tumbler.surfacefetch import (
     WheelRef,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
-from tumbler.surface import SURFACE_VERSION
+from tumbler.tables import SURFACE_VERSION
 
 if TYPE_CHECKING:
     from collections.abc import Sequence

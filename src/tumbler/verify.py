@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from tumbler.fetch import fetch_all, location_of, need_for
+from tumbler.artifacts import location_of, need_for
+from tumbler.fetch import fetch_all
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -19,8 +20,8 @@ if TYPE_CHECKING:
 
     from packaging.pylock import Package
 
+    from tumbler.artifacts import Artifact
     from tumbler.findings import Finding
-    from tumbler.select import Artifact
 
 __all__ = ["verify_files"]
 

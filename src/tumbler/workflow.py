@@ -16,6 +16,7 @@ from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
 
 from tumbler.errors import NetworkError, TumblerError, UsageError
+from tumbler.tables import recorded_inputs
 
 if TYPE_CHECKING:
     from datetime import date, datetime
@@ -27,12 +28,12 @@ if TYPE_CHECKING:
     from tumbler.cache import Cache
     from tumbler.check import CheckResult
     from tumbler.finder import Binaries, Finder
-    from tumbler.inputs import LockInputs
     from tumbler.locker import LockRequest
     from tumbler.net import Http
     from tumbler.progress import Progress
     from tumbler.project import Project
     from tumbler.source import LockSource
+    from tumbler.tables import LockInputs
     from tumbler.targets import Target
 
 __all__ = ["LockOptions", "LockOutcome", "run_check", "run_lock"]
@@ -155,7 +156,7 @@ def _prepare(options: LockOptions) -> _Prepared:
     )
     cache_dir = options.cache_dir or default_cache_dir()
     exclude_newer = options.exclude_newer or project.settings.exclude_newer
-    mode = _mode(options, project, _recorded(existing))
+    mode = _mode(options, project, recorded_inputs(existing))
     today = _today(exclude_newer)
     if mode.target is None:
         universe, environments = _universe(mode, project, today)
@@ -203,15 +204,6 @@ def _today(exclude_newer: datetime | None) -> date:
     from datetime import datetime as clock
 
     return (exclude_newer or clock.now(UTC)).date()
-
-
-def _recorded(pylock: Pylock | None) -> LockInputs | None:
-    """The inputs ``pylock`` records, if tumbler made it."""
-    from tumbler.inputs import LockInputs
-    from tumbler.model import TOOL_NAME
-
-    table = ((pylock.tool if pylock is not None else None) or {}).get(TOOL_NAME)
-    return LockInputs.from_table(table) if isinstance(table, dict) else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -455,7 +447,7 @@ def run_check(options: LockOptions) -> CheckResult:
     if committed is None:
         return CheckResult(shown, ("no lock file: run 'tumbler lock' to create it",), ())
     current = lock_inputs(request)
-    recorded = _recorded(committed)
+    recorded = recorded_inputs(committed)
     if recorded is None:
         inputs: tuple[str, ...] = ("the lock records no tumbler inputs (not made by tumbler lock)",)
     else:
