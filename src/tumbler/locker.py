@@ -26,7 +26,7 @@ from tumbler.errors import UnsupportedTargetError
 from tumbler.finder import Binaries, Catalog, Finder
 from tumbler.resolve import Req, resolve, roots_reaching, settle
 from tumbler.tables import LockInputs, Unavailable, tool_table
-from tumbler.targets import marker_python_splits, platform_of, python_splits
+from tumbler.targets import marker_python_splits, mode_name, python_splits, target_marker
 from tumbler.universal import (
     FLOOR,
     admits_older,
@@ -54,7 +54,7 @@ if TYPE_CHECKING:
     from tumbler.resolve import Candidate, Resolution
     from tumbler.targets import Target
 
-__all__ = ["LockRequest", "lock", "lock_inputs", "mode_name", "target_marker", "target_name"]
+__all__ = ["LockRequest", "lock", "lock_inputs"]
 
 LOCK_VERSION = Version("1.0")
 
@@ -90,44 +90,6 @@ class LockRequest:
     surface: bool = False
     #: Record each package's PEP 740 publisher identities (``--attestations``).
     attestations: bool = False
-
-
-def target_name(target: Target) -> str:
-    """``linux-x86_64-3.11`` style name of a target (``host`` resolved to what it is)."""
-    env = target.environment
-    platform = platform_of(env) or f"{env.get('sys_platform')}-{env.get('platform_machine')}"
-    return f"{platform}-{env['python_version']}"
-
-
-def mode_name(target: Target) -> str:
-    """How a one-target lock records its target: ``linux-x86_64-3.12``, with the patch
-    release when one was asked for (``linux-x86_64-3.11.4``; ``--target host`` is this
-    machine's platform and release); ``host`` on a machine outside the six platforms."""
-    return target.name
-
-
-def target_marker(
-    target: Target, lower: Version | None = None, upper: Version | None = None
-) -> Marker:
-    """The ``environments`` marker of a single-target lock: its platform and Python minor
-    version, from patch release ``lower`` and before ``upper`` when given."""
-    env = target.environment
-    bounds = [
-        *([f"python_full_version >= '{lower}'"] if lower else []),
-        *([f"python_full_version < '{upper}'"] if upper else []),
-    ]
-    return Marker(
-        " and ".join(
-            [
-                f"implementation_name == '{env['implementation_name']}'",
-                f"python_version == '{env['python_version']}'",
-                *bounds,
-                f"sys_platform == '{env['sys_platform']}'",
-                f"platform_system == '{env['platform_system']}'",
-                f"platform_machine == '{env['platform_machine']}'",
-            ]
-        )
-    )
 
 
 def _roots(project: Project, environment: Mapping[str, str]) -> dict[str, list[Req]]:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from packaging import tags
-from packaging.markers import default_environment
+from packaging.markers import Marker, default_environment
 from packaging.specifiers import InvalidSpecifier, Specifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
@@ -32,9 +32,12 @@ __all__ = [
     "Target",
     "marker_environment",
     "marker_python_splits",
+    "mode_name",
     "parse_target",
     "platform_of",
     "python_splits",
+    "target_marker",
+    "target_name",
 ]
 
 #: os-arch → (sys_platform, platform_system, os_name, platform_machine).
@@ -137,6 +140,47 @@ def marker_environment(platform_name: str, python: str) -> dict[str, str]:
         "python_version": f"{major}.{minor}",
         "sys_platform": sys_platform,
     }
+
+
+# --- naming targets ----------------------------------------------------------------------
+
+
+def target_name(target: Target) -> str:
+    """``linux-x86_64-3.11`` style name of a target (``host`` resolved to what it is)."""
+    env = target.environment
+    platform = platform_of(env) or f"{env.get('sys_platform')}-{env.get('platform_machine')}"
+    return f"{platform}-{env['python_version']}"
+
+
+def mode_name(target: Target) -> str:
+    """How a one-target lock records its target: ``linux-x86_64-3.12``, with the patch
+    release when one was asked for (``linux-x86_64-3.11.4``; ``--target host`` is this
+    machine's platform and release); ``host`` on a machine outside the six platforms."""
+    return target.name
+
+
+def target_marker(
+    target: Target, lower: Version | None = None, upper: Version | None = None
+) -> Marker:
+    """The ``environments`` marker of a single-target lock: its platform and Python minor
+    version, from patch release ``lower`` and before ``upper`` when given."""
+    env = target.environment
+    bounds = [
+        *([f"python_full_version >= '{lower}'"] if lower else []),
+        *([f"python_full_version < '{upper}'"] if upper else []),
+    ]
+    return Marker(
+        " and ".join(
+            [
+                f"implementation_name == '{env['implementation_name']}'",
+                f"python_version == '{env['python_version']}'",
+                *bounds,
+                f"sys_platform == '{env['sys_platform']}'",
+                f"platform_system == '{env['platform_system']}'",
+                f"platform_machine == '{env['platform_machine']}'",
+            ]
+        )
+    )
 
 
 # --- where Python patch releases differ ------------------------------------------------------

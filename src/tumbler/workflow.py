@@ -252,8 +252,7 @@ def _single_spec(target: str | None, python: str | None, platform: str | None) -
         return target
     if python is None and platform is None:
         return None
-    from tumbler.locker import target_name
-    from tumbler.targets import parse_target
+    from tumbler.targets import parse_target, target_name
 
     host = target_name(parse_target("host"))
     host_platform, host_python = host.rsplit("-", 1)
@@ -352,7 +351,7 @@ def _notes(finder: Finder) -> tuple[str, ...]:
 
 def _covered(request: LockRequest, finder: Finder) -> str:
     """``linux-x86_64-3.12``, ``36 environments`` or ``30 of 36 environments``."""
-    from tumbler.locker import mode_name
+    from tumbler.targets import mode_name
 
     if not request.universe:
         return mode_name(request.target)
