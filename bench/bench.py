@@ -27,11 +27,11 @@ import packaging
 from packaging.pylock import Pylock, PylockValidationError
 
 import tumbler
-from tumbler.diff import diff_locks
 from tumbler.errors import TumblerError
 from tumbler.findings import Severity
-from tumbler.load import load, load_lock, load_valid
-from tumbler.source import read_source
+from tumbler.lockfile.diff import diff_locks
+from tumbler.lockfile.load import load, load_lock, load_valid
+from tumbler.lockfile.source import read_source
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from synth import synthetic_pair, to_toml

@@ -54,7 +54,7 @@ from packaging.version import InvalidVersion, Version
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tests.pkgindex import Dist, build_dists, serve_json_index
 
-from tumbler.targets import parse_target
+from tumbler.env.targets import parse_target
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -62,7 +62,7 @@ if TYPE_CHECKING:
     from packaging.markers import Environment
     from packaging.pylock import Package
 
-    from tumbler.targets import Target
+    from tumbler.env.targets import Target
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = Path(__file__).resolve().parent / "data" / "packse"

@@ -48,8 +48,8 @@ from typing import TYPE_CHECKING
 from packaging.pylock import Pylock
 from packaging.tags import sys_tags
 
-from tumbler.surface import wanted_members, wheel_surfaces
-from tumbler.surfacefetch import choose_wheel
+from tumbler.surface.fetch import choose_wheel
+from tumbler.surface.members import wanted_members, wheel_surfaces
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -118,7 +118,7 @@ def _ast_parse(sources: list[tuple[str, bytes]]) -> None:
 
 
 def _tumbler_parse(sources: list[tuple[str, bytes]]) -> None:
-    from tumbler import pyapi
+    from tumbler.surface import pyapi
 
     for name, raw in sources:
         with contextlib.suppress(SyntaxError, ValueError):

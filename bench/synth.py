@@ -19,7 +19,7 @@ from typing import Any
 
 from packaging.pylock import Pylock
 
-from tumbler.render import render
+from tumbler.lockfile.render import render
 
 __all__ = ["synthetic_doc", "synthetic_pair", "to_toml", "variant_doc"]
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from packaging.pylock import is_valid_pylock_path
 
-from tumbler.cli import main
+from tumbler.cli.app import main
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"

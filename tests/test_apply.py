@@ -12,12 +12,12 @@ from pathlib import Path
 import pytest
 
 from tests.pkgindex import Dist, build_wheel
-from tumbler.apply import InstallFailed, Ready, apply_plan
-from tumbler.cache import Cache
-from tumbler.installed import find_installed
-from tumbler.interpreter import inspect_python
-from tumbler.plan import Action, Plan, Step
-from tumbler.unpack import Staged, install_staged, stage, staged
+from tumbler.env.interpreter import inspect_python
+from tumbler.install.apply import InstallFailed, Ready, apply_plan
+from tumbler.install.installed import find_installed
+from tumbler.install.plan import Action, Plan, Step
+from tumbler.install.unpack import Staged, install_staged, stage, staged
+from tumbler.net.cache import Cache
 
 
 def venv(path: Path) -> Path:

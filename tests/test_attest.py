@@ -10,7 +10,7 @@ import json
 import pytest
 
 from tests.conftest import SHARED
-from tumbler.attest import identities_of, identity_text, verify
+from tumbler.attest.identities import identities_of, identity_text, verify
 from tumbler.errors import InputError
 
 ATTESTATIONS = SHARED / "attestations"

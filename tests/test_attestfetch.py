@@ -20,7 +20,7 @@ import pytest
 from tests.lockfixtures import write_project
 from tests.pkgindex import Dist, build_dists, serve_json_index
 from tests.test_attest import ATTESTATIONS, GCB, GCB_IDENTITY, GCB_SHA256
-from tumbler.attestfetch import integrity_url
+from tumbler.attest.fetch import integrity_url
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

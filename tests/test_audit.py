@@ -6,9 +6,9 @@ import json
 from pathlib import Path
 
 from tests.conftest import CLI, REAL, as_lock
-from tumbler.audit import audit
-from tumbler.load import load_lock
-from tumbler.source import LockSource
+from tumbler.lockfile.audit import audit
+from tumbler.lockfile.load import load_lock
+from tumbler.lockfile.source import LockSource
 
 CLEAN = next(p for p in REAL if p.name.startswith("pypa__packaging.python.org"))
 

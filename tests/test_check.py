@@ -14,8 +14,8 @@ from packaging.requirements import Requirement
 from tests.conftest import CLI, Run
 from tests.lockfixtures import write_project
 from tests.pkgindex import PackageIndex
-from tumbler.inputs import input_drift
-from tumbler.tables import LockInputs
+from tumbler.lockfile.tables import LockInputs
+from tumbler.resolver.inputs import input_drift
 
 pytestmark = pytest.mark.usefixtures("lock_env")
 
@@ -310,8 +310,8 @@ def test_a_local_path_index_from_the_machine_is_not_used_to_lock(
 ) -> None:
     """A file: index in pip's configuration would put this machine's paths in the lock:
     it is not used (the project that needs it names it itself)."""
-    from tumbler.config import index_config
-    from tumbler.project import Settings
+    from tumbler.project.indexes import index_config
+    from tumbler.project.pyproject import Settings
 
     monkeypatch.setenv(
         "PIP_EXTRA_INDEX_URL", "file:///srv/simple https://mirror.example.com/simple"

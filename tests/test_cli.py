@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import CLI, REAL, as_lock
-from tumbler.atomic import write_atomic
+from tumbler.lockfile.atomic import write_atomic
 
 GOOD = next(p for p in REAL if p.name.startswith("pypa__packaging.python.org"))
 

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import BROKEN_REAL, CLI, REAL, check_snapshot
-from tumbler.diff import ChangeKind, FieldChange, diff_locks
-from tumbler.load import load_lock
-from tumbler.source import read_source
+from tumbler.lockfile.diff import ChangeKind, FieldChange, diff_locks
+from tumbler.lockfile.load import load_lock
+from tumbler.lockfile.source import read_source
 
 DATA = Path(__file__).parent / "data" / "diff"
 OLD, NEW = DATA / "old.toml", DATA / "new.toml"

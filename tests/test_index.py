@@ -1,4 +1,4 @@
-"""tumbler.index: project pages into rows; a malformed page is one clear error."""
+"""tumbler.index.pages: project pages into rows; a malformed page is one clear error."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import json
 import pytest
 
 from tumbler.errors import NetworkError
-from tumbler.index import parse_page
+from tumbler.index.pages import parse_page
 
 URL = "https://user:secret@example.com/simple/demo/"
 JSON = "application/vnd.pypi.simple.v1+json"
@@ -44,7 +44,7 @@ def test_an_unescaped_greater_than_in_an_attribute_keeps_the_row() -> None:
     one version's rows found without parsing it, keep every file and its attributes."""
     from packaging.version import Version
 
-    from tumbler.index import index_file, version_rows
+    from tumbler.index.pages import index_file, version_rows
 
     page = (
         b'<html><body><a href="/f/a-1.0-py3-none-any.whl#sha256=' + b"0" * 64 + b'" '

@@ -10,7 +10,7 @@ import textwrap
 from typing import TYPE_CHECKING
 
 from tumbler import leaving
-from tumbler.cache import Cache
+from tumbler.net.cache import Cache
 
 if TYPE_CHECKING:
     from pathlib import Path

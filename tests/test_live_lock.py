@@ -259,7 +259,7 @@ def test_check_offline_passes(live: LiveSession, name: str) -> None:
 def test_sizes_come_multiplexed_over_http2(live: LiveSession) -> None:
     """The index's file host speaks HTTP/2: every sdist size of the small lock comes back
     over it, all asked at once, and equals the size tumbler wrote."""
-    from tumbler.net import Http
+    from tumbler.net.http import Http
 
     locked = live.lock("small")
     sdists = [p.sdist for p in locked.pylock().packages if p.sdist is not None]

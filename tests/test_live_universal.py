@@ -38,10 +38,10 @@ from packaging.version import Version
 from tests.livehelpers import EXCLUDE_NEWER, NAMES, PROJECTS, TUMBLER, UV
 from tests.livehelpers import ok as _ok
 from tests.livehelpers import run as _run
-from tumbler.universal import grid
+from tumbler.resolver.universal import grid
 
 if TYPE_CHECKING:
-    from tumbler.targets import Target
+    from tumbler.env.targets import Target
 
 
 #: (project, package) → why tumbler and uv legitimately differ on some targets, and the

@@ -10,8 +10,8 @@ import pytest
 from tests.conftest import BROKEN_REAL, CLI, INVALID, INVALID_REAL, REAL, as_lock, rules_named
 from tumbler.errors import InputError, LockInvalidError
 from tumbler.findings import Severity
-from tumbler.load import load, load_lock
-from tumbler.source import LockSource, read_source
+from tumbler.lockfile.load import load, load_lock
+from tumbler.lockfile.source import LockSource, read_source
 
 
 @pytest.mark.parametrize("corpus_file", REAL, ids=lambda p: p.name[:60])

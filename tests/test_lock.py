@@ -19,7 +19,7 @@ from packaging.pylock import PackageSdist, PackageWheel
 from tests.conftest import CLI, Run
 from tests.lockfixtures import pins, read, write_project
 from tests.pkgindex import PackageIndex
-from tumbler.render import marker_text
+from tumbler.lockfile.render import marker_text
 
 BIN = Path(sys.executable).parent
 pytestmark = pytest.mark.usefixtures("lock_env")
@@ -220,7 +220,7 @@ def test_extras_groups_and_include_group_become_markers(
     linux = {"sys_platform": "linux", "platform_machine": "x86_64"}
 
     def selected(extras: set[str], groups: set[str]) -> set[str]:
-        from tumbler.targets import parse_target
+        from tumbler.env.targets import parse_target
 
         environment = parse_target("host").environment | linux
         chosen = pylock.select(

@@ -1,4 +1,4 @@
-"""tumbler.metadata: the PEP 658 file only when the page offers it, else the wheel's tail by
+"""tumbler.index.metadata: the PEP 658 file only when the page offers it, else the wheel's tail by
 range request (which also tells its size); sizes kept by hash for offline runs. A real
 HTTP server on loopback serves one wheel the tests build."""
 
@@ -13,10 +13,10 @@ import pytest
 from packaging.utils import parse_wheel_filename
 
 from tests.pkgindex import Dist, build_wheel, core_metadata
-from tumbler.cache import Cache
-from tumbler.index import IndexFile
-from tumbler.metadata import MetadataFetcher
-from tumbler.net import Http
+from tumbler.index.metadata import MetadataFetcher
+from tumbler.index.pages import IndexFile
+from tumbler.net.cache import Cache
+from tumbler.net.http import Http
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

@@ -7,10 +7,10 @@ from datetime import UTC, datetime
 import pytest
 
 from tumbler.findings import Severity
-from tumbler.load import load, load_lock
-from tumbler.model import Lock
-from tumbler.source import LockSource
-from tumbler.tables import SurfaceEntry, TumblerLockTool, TumblerPackageTool
+from tumbler.lockfile.load import load, load_lock
+from tumbler.lockfile.model import Lock
+from tumbler.lockfile.source import LockSource
+from tumbler.lockfile.tables import SurfaceEntry, TumblerLockTool, TumblerPackageTool
 
 _LOCK = """
 lock-version = "1.0"
@@ -70,7 +70,7 @@ def test_a_token_outside_the_vocabulary_is_named_and_never_stops_an_install() ->
     from packaging.pylock import Package
 
     from tumbler.errors import InputError
-    from tumbler.tables import entries_of
+    from tumbler.lockfile.tables import entries_of
 
     text = _LOCK.replace('"async", "map"', '"async", "network"')
     loaded = load(LockSource("t", text.encode()))

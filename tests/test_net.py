@@ -1,4 +1,4 @@
-"""tumbler.net and tumbler.transport: sizes without downloads, the in-flight cap, urgent
+"""tumbler.net.http and tumbler.net.transport: sizes without downloads, the in-flight cap, urgent
 requests first, retries, redirects, compressed pages, downloads into files, and an offline
 run that never opens a connection. Each test runs a real HTTP server on loopback, and the
 tests that hold for both transports run twice: libcurl (HTTP/2 where the server speaks it)
@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import pytest
 
 from tumbler.errors import NetworkError
-from tumbler.net import Http
+from tumbler.net.http import Http
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

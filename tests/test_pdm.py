@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from tests.lockfixtures import read, write_project
-from tumbler.targets import parse_target
+from tumbler.env.targets import parse_target
 
 if TYPE_CHECKING:
     from tests.conftest import CLI

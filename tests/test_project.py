@@ -1,4 +1,4 @@
-"""tumbler.project: a project file read into requirements and settings."""
+"""tumbler.project.pyproject: a project file read into requirements and settings."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from tumbler.errors import InputError
-from tumbler.project import read_project
+from tumbler.project.pyproject import read_project
 
 if TYPE_CHECKING:
     from pathlib import Path

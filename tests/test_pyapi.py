@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from tumbler import pyapi
-from tumbler.pyapi import strip_bodies
-from tumbler.surface import ImportSurface, wheel_surfaces
-from tumbler.tables import TOKENS
+from tumbler.lockfile.tables import TOKENS
+from tumbler.surface import pyapi
+from tumbler.surface.members import ImportSurface, wheel_surfaces
+from tumbler.surface.pyapi import strip_bodies
 
 
 def read(files: dict[str, str], distribution: str = "dist") -> dict[str, ImportSurface]:

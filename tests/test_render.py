@@ -14,10 +14,10 @@ from hypothesis import strategies as st
 from packaging.pylock import Pylock
 
 from tests.conftest import BROKEN_REAL, REAL, check_snapshot
-from tumbler.diff import diff_locks
-from tumbler.load import load
-from tumbler.render import render, toml_value
-from tumbler.source import LockSource, read_source
+from tumbler.lockfile.diff import diff_locks
+from tumbler.lockfile.load import load
+from tumbler.lockfile.render import render, toml_value
+from tumbler.lockfile.source import LockSource, read_source
 
 VALID_REAL = [p for p in REAL if p.name not in BROKEN_REAL]
 

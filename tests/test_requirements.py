@@ -8,7 +8,7 @@ import pytest
 from packaging.requirements import Requirement
 
 from tumbler.errors import InputError
-from tumbler.requirements import Entry, RequirementsFile, read_requirements
+from tumbler.project.requirements import Entry, RequirementsFile, read_requirements
 
 
 def write(directory: Path, name: str, text: str) -> Path:

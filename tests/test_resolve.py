@@ -1,4 +1,4 @@
-"""tumbler.resolve: ``settle`` against ``resolve``, and failing fast on a target.
+"""tumbler.resolver.resolve: ``settle`` against ``resolve``, and failing fast on a target.
 
 Both run on the loopback index of tests/lockfixtures.py. ``settle`` must give exactly
 what ``resolve`` gives whenever it gives anything, and give up (None) where ``resolve``
@@ -14,12 +14,12 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
-from tumbler.config import IndexConfig
+from tumbler.env.targets import parse_target
 from tumbler.errors import ResolutionError, UnsupportedTargetError
-from tumbler.finder import Finder
-from tumbler.net import Http
-from tumbler.resolve import Req, Resolution, resolve, settle
-from tumbler.targets import parse_target
+from tumbler.index.finder import Finder
+from tumbler.net.http import Http
+from tumbler.project.indexes import IndexConfig
+from tumbler.resolver.resolve import Req, Resolution, resolve, settle
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

@@ -10,11 +10,11 @@ import pytest
 from packaging.tags import Tag
 
 from tests.conftest import CLI, CORPUS
+from tumbler.env.targets import parse_target
 from tumbler.errors import UsageError
-from tumbler.load import load_lock
-from tumbler.select import select
-from tumbler.source import read_source
-from tumbler.targets import parse_target
+from tumbler.lockfile.load import load_lock
+from tumbler.lockfile.select import select
+from tumbler.lockfile.source import read_source
 
 INVALID = CORPUS / "invalid"
 

@@ -24,9 +24,9 @@ from tests.pkgindex import (
     core_metadata,
     write_source_tree,
 )
-from tumbler import sourcemeta
 from tumbler.errors import InputError
-from tumbler.sourcemeta import metadata_from_sdist, metadata_from_tree
+from tumbler.index import build as sourcemeta
+from tumbler.index.build import metadata_from_sdist, metadata_from_tree
 
 BETA = Dist(
     "Beta.Pkg",

@@ -9,8 +9,8 @@ from packaging.pylock import Package
 from packaging.utils import canonicalize_name
 
 from tumbler.errors import InputError
-from tumbler.pyapi import Symbol
-from tumbler.surface import (
+from tumbler.lockfile.tables import entries_of
+from tumbler.surface.members import (
     ImportSurface,
     WheelSources,
     analyse,
@@ -21,7 +21,7 @@ from tumbler.surface import (
     wanted_members,
     wheel_surfaces,
 )
-from tumbler.tables import entries_of
+from tumbler.surface.pyapi import Symbol
 
 
 def wheel(files: dict[str, str]) -> tuple[list[str], dict[str, bytes]]:

@@ -18,12 +18,11 @@ import pytest
 from tests.fileserver import serve
 from tests.lockfixtures import write_project
 from tests.pkgindex import Dist, build_dists, run_pypiserver
-from tumbler.cache import Cache
 from tumbler.errors import InputError
-from tumbler.net import Http
-from tumbler.store import Store
-from tumbler.surface import WheelSources, analyse
-from tumbler.surfacefetch import (
+from tumbler.net.cache import Cache
+from tumbler.net.http import Http
+from tumbler.net.store import Store
+from tumbler.surface.fetch import (
     SurfaceStats,
     WheelRef,
     _Job,
@@ -31,6 +30,7 @@ from tumbler.surfacefetch import (
     choose_wheel,
     read_surfaces,
 )
+from tumbler.surface.members import WheelSources, analyse
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

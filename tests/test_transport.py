@@ -1,4 +1,4 @@
-"""tumbler.transport: where the trust store comes from, and header parsing. (Requests over
+"""tumbler.net.transport: where the trust store comes from, and header parsing. (Requests over
 both transports are tested against a real server in tests/test_net.py.)"""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from types import SimpleNamespace
 import pytest
 from pip._vendor import certifi
 
-from tumbler import transport
+from tumbler.net import transport
 
 
 def _paths(cafile: str | None, capath: str | None) -> SimpleNamespace:

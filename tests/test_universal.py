@@ -1,4 +1,4 @@
-"""tumbler.universal and ``tumbler lock --universal`` / ``--environment`` on the local index.
+"""tumbler.resolver.universal and ``tumbler lock --universal`` / ``--environment`` on the local index.
 
 The catalogue (tests/lockfixtures.py) has ``delta``, which needs ``alpha`` on Windows and
 ``gamma`` elsewhere, and ``recent``, whose 2.0 needs Python 3.12. Every universal lock is
@@ -18,9 +18,9 @@ from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
 from tests.lockfixtures import NATIVE_WHEELS, read, write_project
+from tumbler.env.targets import Target, parse_target
 from tumbler.errors import UsageError
-from tumbler.targets import Target, parse_target
-from tumbler.universal import describe, environments_of, grid
+from tumbler.resolver.universal import describe, environments_of, grid
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -752,7 +752,7 @@ def test_an_environment_naming_an_operating_system_needs_one_of_its_machines(
 def test_markers_and_words_for_patch_release_slots() -> None:
     """Slots of one minor version: markers bound them with python_full_version, a whole
     minor still reads python_version, and people read ranges of minor versions."""
-    from tumbler.universal import spoken
+    from tumbler.resolver.universal import spoken
 
     every = grid(SpecifierSet(">=3.10"), today=date(2026, 10, 1), splits=[Version("3.11.3")])
     linux = [t for t in every if t.name.startswith("linux-x86_64")]

@@ -19,8 +19,8 @@ from packaging.metadata import Metadata
 
 from tests.pkgindex import Dist, write_source_tree
 from tumbler.errors import InputError
-from tumbler.sourcemeta import metadata_from_tree
-from tumbler.vcs import Checkout, _rename_into_place, checkout_git, parse_vcs_url
+from tumbler.index.build import metadata_from_tree
+from tumbler.index.vcs import Checkout, _rename_into_place, checkout_git, parse_vcs_url
 
 #: A fixed identity and clock, and no user or system git configuration.
 GIT_ENV = {
@@ -315,7 +315,7 @@ def test_concurrent_processes_agree(repo: Repo, tmp_path: Path) -> None:
     """Separate processes racing on an empty cache all get the same complete checkout."""
     cache = tmp_path / "cache"
     code = (
-        "import sys; from pathlib import Path; from tumbler.vcs import checkout_git;"
+        "import sys; from pathlib import Path; from tumbler.index.vcs import checkout_git;"
         "print(checkout_git(sys.argv[1], sys.argv[2], Path(sys.argv[3])).path)"
     )
     processes = [

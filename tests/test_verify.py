@@ -16,7 +16,7 @@ from packaging.pylock import Pylock
 
 from tests.conftest import CLI, CORPUS
 from tests.pkgindex import Dist, PackageIndex, build_dists, serve_json_index
-from tumbler.render import render
+from tumbler.lockfile.render import render
 
 BIN = Path(sys.executable).parent
 #: The releases the lock pins: alpha 1.1, beta 1.0 with its `fast` extra (gamma), sdist-only.

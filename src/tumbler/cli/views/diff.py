@@ -1,0 +1,185 @@
+"""Presentation edge for diffs: a terminal table grouped by kind, Markdown, JSON."""
+
+from __future__ import annotations
+
+import json
+
+from tumbler.cli.views.findings import Style, count, md
+from tumbler.lockfile.diff import ChangeKind, FieldChange, LockDiff, PackageChange, SurfaceChange
+
+__all__ = ["diff_json", "diff_markdown", "diff_text", "summary"]
+
+
+_ORDER = (
+    ChangeKind.ADDED,
+    ChangeKind.REMOVED,
+    ChangeKind.UPGRADED,
+    ChangeKind.DOWNGRADED,
+    ChangeKind.CHANGED,
+)
+_SIGN = {
+    ChangeKind.ADDED: ("+", "32"),
+    ChangeKind.REMOVED: ("-", "31"),
+    ChangeKind.UPGRADED: ("↑", "36"),
+    ChangeKind.DOWNGRADED: ("↓", "33"),
+    ChangeKind.CHANGED: ("~", "35"),
+}
+_TITLE = {
+    ChangeKind.ADDED: "Added",
+    ChangeKind.REMOVED: "Removed",
+    ChangeKind.UPGRADED: "Upgraded",
+    ChangeKind.DOWNGRADED: "Downgraded",
+    ChangeKind.CHANGED: "Changed",
+}
+
+
+def _version(change: PackageChange) -> str:
+    old, new = change.old_version or "", change.new_version or ""
+    if change.kind is ChangeKind.ADDED:
+        return new
+    if change.kind is ChangeKind.REMOVED:
+        return old
+    if old != new:
+        return f"{old or '(none)'} → {new or '(none)'}"
+    return new
+
+
+def _field_text(f: FieldChange) -> str:
+    if f.old is None:
+        return f"+ {f.new}"
+    if f.new is None:
+        return f"- {f.old}"
+    return f"{f.old} → {f.new}"
+
+
+def summary(diff: LockDiff) -> str:
+    """``2 added, 1 upgraded, …`` or ``no changes``."""
+    parts = [f"{len(diff.of_kind(k))} {k.value}" for k in _ORDER if diff.of_kind(k)]
+    if diff.lock:
+        parts.append(count(len(diff.lock), "lock-level change"))
+    if diff.surfaces:
+        parts.append(count(len(diff.surfaces), "API surface change"))
+    loud = sum(c.loud for c in diff.packages)
+    if loud:
+        parts.append(f"{loud} with a changed file hash or publisher")
+    return ", ".join(parts) or "no changes"
+
+
+def diff_text(diff: LockDiff, old: str, new: str, style: Style) -> str:
+    """The diff as a terminal table grouped by kind."""
+    lines = [f"{style.paint('tumbler diff', '1')} {old} → {new}: {summary(diff)}"]
+    if diff.lock:
+        lines += ["", style.paint("Lock", "1")]
+        width = max(len(f.field) for f in diff.lock)
+        lines += [f"  ~ {f.field:<{width}}  {_field_text(f)}" for f in diff.lock]
+    width = max((len(c.name) for c in diff.packages), default=0)
+    for kind in _ORDER:
+        changes = diff.of_kind(kind)
+        if not changes:
+            continue
+        sign, colour = _SIGN[kind]
+        lines += ["", style.paint(f"{_TITLE[kind]} ({len(changes)})", "1")]
+        for change in changes:
+            marker = f"  ; {change.marker}" if change.marker else ""
+            flag = style.paint("  !! file hash or publisher changed", "1;31") if change.loud else ""
+            name = f"{change.name:<{width}}"
+            lines.append(f"  {style.paint(sign, colour)} {name}  {_version(change)}{marker}{flag}")
+            for f in change.fields:
+                bang = style.paint("!!", "1;31") if f.loud else "  "
+                lines.append(f"      {bang} {f.field}: {_field_text(f)}")
+    if diff.surfaces:
+        lines += ["", style.paint(f"API surface ({len(diff.surfaces)})", "1")]
+        lines += [f"  {_surface_line(c)}" for c in diff.surfaces]
+    return "\n".join(lines)
+
+
+def _surface_line(change: SurfaceChange) -> str:
+    """``changed httpx:httpx (surface-sha256,capabilities: +async)``."""
+    details = list(change.fields)
+    if "capabilities" in change.fields and change.old is not None and change.new is not None:
+        old, new = set(change.old.capabilities), set(change.new.capabilities)
+        moved = [f"+{t}" for t in sorted(new - old)] + [f"-{t}" for t in sorted(old - new)]
+        details[details.index("capabilities")] = f"capabilities: {' '.join(moved)}"
+    return f"{change.kind.value} {change.key}" + (f" ({','.join(details)})" if details else "")
+
+
+def diff_markdown(diff: LockDiff, old: str, new: str) -> str:
+    """The diff as a Markdown PR comment."""
+    lines = [f"### Lock file changes: `{old}` → `{new}`", "", f"**{summary(diff)}**"]
+    if any(c.loud for c in diff.packages):
+        lines += [
+            "",
+            "> [!WARNING]",
+            "> A file kept its name but changed its hash or size, or a publisher identity "
+            "changed. Check these before merging.",
+        ]
+    if diff.lock:
+        lines += ["", "| lock field | old | new |", "|---|---|---|"]
+        lines += [f"| `{f.field}` | {md(f.old or '')} | {md(f.new or '')} |" for f in diff.lock]
+    for kind in _ORDER:
+        changes = diff.of_kind(kind)
+        if not changes:
+            continue
+        lines += ["", f"#### {_TITLE[kind]} ({len(changes)})", ""]
+        lines += ["| package | version | marker | details |", "|---|---|---|---|"]
+        for change in changes:
+            details = "<br>".join(
+                f"{'⚠️ ' if f.field and f.loud else ''}`{md(f.field)}`: {md(_field_text(f))}"
+                for f in change.fields
+            )
+            lines.append(
+                f"| {'⚠️ ' if change.loud else ''}`{change.name}` | {md(_version(change))} "
+                f"| {md(change.marker or '')} | {details} |"
+            )
+    if diff.surfaces:
+        lines += ["", f"#### API surface ({len(diff.surfaces)})", ""]
+        lines += [f"- {md(_surface_line(c))}" for c in diff.surfaces]
+    return "\n".join(lines) + "\n"
+
+
+def _entry_json(entry: object) -> dict[str, object] | None:
+    from tumbler.lockfile.tables import SurfaceEntry
+
+    if not isinstance(entry, SurfaceEntry):
+        return None
+    return {"sha256": entry.sha256, "capabilities": list(entry.capabilities)}
+
+
+def _field_json(f: FieldChange) -> dict[str, object]:
+    return {"field": f.field, "old": f.old, "new": f.new, "loud": f.loud}
+
+
+def diff_json(diff: LockDiff, old: str, new: str, *, names: object = None) -> str:
+    """The diff as JSON; ``names`` (``diff --surface``'s public names) added when given."""
+    document: dict[str, object] = {
+        "old": old,
+        "new": new,
+        "equal": diff.equal,
+        "summary": {k.value: len(diff.of_kind(k)) for k in _ORDER},
+        "lock": [_field_json(f) for f in diff.lock],
+        "packages": [
+            {
+                "name": c.name,
+                "marker": c.marker,
+                "kind": c.kind.value,
+                "old_version": c.old_version,
+                "new_version": c.new_version,
+                "loud": c.loud,
+                "fields": [_field_json(f) for f in c.fields],
+            }
+            for c in diff.packages
+        ],
+        "surfaces": [
+            {
+                "key": c.key,
+                "kind": c.kind.value,
+                "fields": list(c.fields),
+                "old": _entry_json(c.old),
+                "new": _entry_json(c.new),
+            }
+            for c in diff.surfaces
+        ],
+    }
+    if names is not None:
+        document["names"] = names
+    return json.dumps(document, indent=2)

@@ -1,0 +1,635 @@
+"""What the resolver asks the world: releases of a project, and a release's dependencies.
+
+:class:`Finder` fetches project pages and core metadata concurrently and speculatively:
+as soon as a page arrives it fetches the metadata of the release the resolver will most
+likely pick (the locked version, else the newest that fits), and as soon as that arrives
+it fetches the pages of its dependencies. Resolution then mostly finds answers waiting.
+Speculation never changes an answer, only when it is ready.
+
+A release is usable on the target when it has a file the target can install (a wheel
+whose tags it supports, or an sdist) whose ``Requires-Python`` admits the target's Python
+and whose upload time is not after ``exclude_newer``. Why versions were passed over is
+kept, to explain a failed resolution.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+from collections import Counter, defaultdict
+from concurrent.futures import Future
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from packaging.utils import NormalizedName, canonicalize_name
+from packaging.version import Version
+
+from tumbler.env.targets import python_splits
+from tumbler.errors import NetworkError
+from tumbler.index.metadata import MetadataFetcher
+from tumbler.index.pages import (
+    ACCEPT,
+    Row,
+    file_name_parts,
+    group_rows,
+    index_file,
+    page_url,
+    parse_page,
+    version_rows,
+)
+from tumbler.net.urls import redact
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Iterator, Mapping
+    from datetime import datetime
+
+    from packaging.requirements import Requirement
+    from packaging.specifiers import SpecifierSet
+    from packaging.tags import Tag
+
+    from tumbler.env.targets import Target
+    from tumbler.index.metadata import CoreMetadata
+    from tumbler.index.pages import IndexFile
+    from tumbler.net.http import Http
+    from tumbler.project.indexes import IndexConfig
+
+__all__ = [
+    "NO_BINARY",
+    "NO_WHEEL",
+    "ONLY_BINARY",
+    "Binaries",
+    "Catalog",
+    "Finder",
+    "Listing",
+    "Project",
+    "Release",
+]
+
+#: Why a release's wheel is passed over when none of its tags fits the target.
+NO_WHEEL = "no wheel for this platform"
+#: Why wheels and sdists are passed over by the binary policy.
+NO_BINARY = "wheels not allowed (--no-binary)"
+ONLY_BINARY = "sdists not allowed (--only-binary)"
+#: Every package, in ``--no-binary`` / ``--only-binary``.
+ALL = ":all:"
+
+
+@dataclass(frozen=True, slots=True)
+class Binaries:
+    """Which packages may use wheels and which sdists (pip's and uv's ``--no-binary`` and
+    ``--only-binary``, ``:all:`` for every package; a name beats ``:all:``)."""
+
+    no_binary: frozenset[str] = frozenset()
+    only_binary: frozenset[str] = frozenset()
+
+    def wheels(self, name: NormalizedName) -> bool:
+        """Whether ``name`` may be installed from a wheel."""
+        if name in self.only_binary:
+            return True
+        return name not in self.no_binary and ALL not in self.no_binary
+
+    def sdists(self, name: NormalizedName) -> bool:
+        """Whether ``name`` may be built from its sdist."""
+        if name in self.no_binary:
+            return True
+        return name not in self.only_binary and ALL not in self.only_binary
+
+
+_T = TypeVar("_T")
+_R = TypeVar("_R")
+
+
+@dataclass(frozen=True, slots=True)
+class Release:
+    """One version of a project with the files the target can use, best first."""
+
+    name: NormalizedName
+    version: Version
+    #: Usable files: wheels by tag preference, then the sdist.
+    files: tuple[IndexFile, ...]
+    index: str
+    yanked: bool
+    #: When the target can use only the sdist: a wheel of the same release built for
+    #: another platform, whose core metadata stands for the release (no sdist build).
+    stand_in: IndexFile | None = None
+
+    @property
+    def best(self) -> IndexFile:
+        """The file whose metadata stands for the release: the target's best file, or
+        another platform's wheel rather than an sdist that would have to be built."""
+        return self.stand_in or self.files[0]
+
+    @property
+    def sdist(self) -> IndexFile | None:
+        """The release's sdist, if usable."""
+        return next((f for f in self.files if not f.is_wheel), None)
+
+
+class Listing:
+    """A project's page on an index, parsed lazily; the same for every target of a run.
+
+    Pages list thousands of files; a resolution looks at a few versions of each project.
+    So files are grouped by version cheaply, once, when first needed; until then one
+    version's rows can be found without grouping the whole page.
+    """
+
+    __slots__ = (
+        "_grouped",
+        "_grouping",
+        "_page",
+        "_picked",
+        "_targeted",
+        "found",
+        "index",
+        "name",
+    )
+
+    def __init__(
+        self,
+        name: NormalizedName,
+        *,
+        found: bool,
+        page: Callable[[], list[Row]] | None = None,
+        targeted: Callable[[Version], list[Row] | None] | None = None,
+        index: str | None = None,
+    ) -> None:
+        self.name = name
+        self.found = found
+        self.index = index
+        self._page = page
+        self._targeted = targeted
+        self._grouped: list[tuple[Version, list[Row]]] | None = None
+        self._grouping = threading.Lock()
+        #: Versions found without grouping the page (each such search reads the page).
+        self._picked: dict[Version, list[Row]] = {}
+
+    @property
+    def versions(self) -> list[tuple[Version, list[Row]]]:
+        """Every version on the page with its rows, newest first."""
+        grouped = self._grouped
+        if grouped is None:
+            with self._grouping:  # speculation and resolution may both get here first
+                if self._grouped is None:
+                    page = self._page
+                    self._grouped = group_rows(page()) if page is not None else []
+                    # The rows keep what they need: let the page's bytes go.
+                    self._page = self._targeted = None
+                grouped = self._grouped
+        return grouped
+
+    def rows(self, version: Version) -> list[Row] | None:
+        """The rows of ``version``, if the page lists it."""
+        picked = self._picked.get(version)
+        if picked is not None:
+            return picked
+        targeted = self._targeted  # read once: another thread may drop it meanwhile
+        if self._grouped is None and targeted is not None:
+            rows = targeted(version)
+            if rows:
+                self._picked[version] = rows
+                return rows
+        for candidate, rows in self.versions:
+            if candidate == version:
+                return rows
+        return None
+
+
+class Project:
+    """A project as one target sees it: its :class:`Listing`'s releases, judged lazily
+    (tags, Requires-Python, upload time, yanks) for the target, newest first."""
+
+    __slots__ = ("_judge", "_judged", "listing")
+
+    def __init__(
+        self,
+        listing: Listing,
+        judge: Callable[[Project, Version, list[Row]], Release | str] | None = None,
+    ) -> None:
+        self.listing = listing
+        self._judge = judge
+        self._judged: dict[Version, Release | str] = {}
+
+    @property
+    def name(self) -> NormalizedName:
+        """The project's normalized name."""
+        return self.listing.name
+
+    @property
+    def found(self) -> bool:
+        """Whether an index has the project."""
+        return self.listing.found
+
+    @property
+    def index(self) -> str | None:
+        """The index the project's files come from."""
+        return self.listing.index
+
+    def _verdict(self, version: Version, rows: list[Row]) -> Release | str:
+        verdict = self._judged.get(version)
+        if verdict is None:
+            assert self._judge is not None
+            verdict = self._judge(self, version, rows)
+            self._judged[version] = verdict
+        return verdict
+
+    def iter_releases(self) -> Iterator[Release]:
+        """Usable releases, newest first."""
+        for version, rows in self.listing.versions:
+            verdict = self._verdict(version, rows)
+            if not isinstance(verdict, str):
+                yield verdict
+
+    def release(self, version: Version) -> Release | None:
+        """The usable release of ``version``, if any."""
+        known = self._judged.get(version)
+        if known is None:
+            rows = self.listing.rows(version)
+            if rows is None:
+                return None
+            known = self._verdict(version, rows)
+        return None if isinstance(known, str) else known
+
+    @property
+    def releases(self) -> tuple[Release, ...]:
+        """Every usable release (judges every version: for explanations, not the hot path)."""
+        return tuple(self.iter_releases())
+
+    def skipped(self) -> dict[str, tuple[Version, ...]]:
+        """Reason → the versions passed over for it."""
+        out: dict[str, list[Version]] = defaultdict(list)
+        for version, rows in self.listing.versions:
+            verdict = self._verdict(version, rows)
+            if isinstance(verdict, str):
+                out[verdict].append(version)
+        return {k: tuple(v) for k, v in out.items()}
+
+
+class Catalog:
+    """What the finders of one run share, whatever their target: project listings (each
+    page fetched and parsed once) and core metadata (each file's fetched once).
+
+    A universal lock resolves for many targets; they all read the same pages and mostly
+    the same metadata.
+    """
+
+    def __init__(self, http: Http) -> None:
+        self.http = http
+        self.fetcher = MetadataFetcher(http, http.cache)
+        self.lock = threading.Lock()
+        self.listings: dict[NormalizedName, Future[Listing]] = {}
+        #: By release (index, name, version): core metadata describes a release, so the
+        #: first target to ask reads it from its best file and the others share it.
+        self.metadata: dict[tuple[str, NormalizedName, Version], Future[CoreMetadata]] = {}
+        #: Indexes that gave no upload times although ``exclude_newer`` is set.
+        self.untimed_indexes: set[str] = set()
+        #: What the run should tell its user (targets a universal lock left out).
+        self.notes: list[str] = []
+        #: What to tell only when the lock's coverage changes (end-of-life Pythons).
+        self.coverage_notes: list[str] = []
+        #: How many targets a universal lock covers (None until it is made).
+        self.covered: int | None = None
+        #: How many targets it was made for (patch-release slots included).
+        self.targets: int | None = None
+        #: Per project, the patch releases the ``Requires-Python`` of its files judged so
+        #: far tells apart (``3.11.4``): where a newer release starts or stops fitting.
+        self.splits: dict[NormalizedName, set[Version]] = defaultdict(set)
+
+
+class Finder:
+    """Concurrent, speculative access to the indexes for one target environment."""
+
+    def __init__(
+        self,
+        http: Http,
+        indexes: IndexConfig,
+        target: Target,
+        *,
+        exclude_newer: datetime | None = None,
+        preferences: Mapping[NormalizedName, Version] | None = None,
+        speculate: bool | None = None,
+        catalog: Catalog | None = None,
+        also_for: Iterable[Mapping[str, str]] = (),
+        binaries: Binaries | None = None,
+    ) -> None:
+        self.http = http
+        self.binaries = binaries or Binaries()
+        #: Shared with the finders of the run's other targets.
+        self.catalog = catalog or Catalog(http)
+        #: Marker environments whose dependencies speculation follows too (the other
+        #: targets of a universal lock), with each marker's verdict remembered.
+        self._environments = [dict(target.environment), *(dict(e) for e in also_for)]
+        self._followed: dict[tuple[str, frozenset[str]], bool] = {}
+        self.indexes = indexes
+        self.target = target
+        self.exclude_newer = exclude_newer
+        self.preferences = dict(preferences or {})
+        self.speculate = not http.offline if speculate is None else speculate
+        self._python = Version(target.environment["python_full_version"])
+        self._tag_rank: dict[Tag, int] = {tag: i for i, tag in enumerate(target.tags)}
+        self._lock = threading.Lock()
+        self._projects: dict[NormalizedName, Future[Project]] = {}
+        self._expanded: set[tuple[str, str, frozenset[str]]] = set()
+        #: Queued tasks by their future, for :meth:`_wait` to claim.
+        self._claims: dict[Future[Any], Callable[[], None]] = {}
+        self._claims_lock = threading.Lock()
+        #: Indexes that gave no upload times although ``exclude_newer`` is set.
+        self.untimed_indexes = self.catalog.untimed_indexes
+
+    @property
+    def metadata_fetcher(self) -> MetadataFetcher:
+        """Fetches core metadata and learns file sizes (shared by the run's finders)."""
+        return self.catalog.fetcher
+
+    # --- projects ----------------------------------------------------------------------------
+
+    def project(self, name: str) -> Project:
+        """The project ``name`` (blocking until its pages are in)."""
+        return self._wait(self._project_future(canonicalize_name(name)))
+
+    def release_files(self, name: str, version: Version) -> list[IndexFile]:
+        """Every file of ``name`` ``version`` its index lists (any platform), from the page
+        the resolution read."""
+        normalized = canonicalize_name(name)
+        listing = self._listing(normalized)
+        if not listing.found or listing.index is None:
+            return []
+        files = (index_file(r, normalized, listing.index) for r in listing.rows(version) or [])
+        return [f for f in files if f is not None]
+
+    def _project_future(self, name: NormalizedName) -> Future[Project]:
+        with self._lock:
+            future = self._projects.get(name)
+            if future is None:
+                future = self._submit(self._load_project, name)
+                self._projects[name] = future
+        return future
+
+    def _submit(self, function: Callable[[_T], _R], argument: _T) -> Future[_R]:
+        """Run ``function`` on the pool, or at once when not speculating (offline: no
+        latency to hide, so threads would only add contention).
+
+        A task still queued when resolution comes to wait for it is claimed and run by the
+        waiting thread (see :meth:`_wait`): what resolution needs now never waits behind
+        speculation.
+        """
+        future: Future[_R] = Future()
+        claim = threading.Lock()
+
+        def run() -> None:
+            if not claim.acquire(blocking=False):
+                return  # claimed by a waiting thread
+            with self._claims_lock:
+                self._claims.pop(future, None)
+            if not future.set_running_or_notify_cancel():
+                return
+            try:
+                result = function(argument)
+            except BaseException as error:
+                future.set_exception(error)
+            else:
+                future.set_result(result)
+
+        if self.speculate:
+            with self._claims_lock:
+                self._claims[future] = run
+            try:
+                self.http.executor.submit(run)
+            except RuntimeError:  # the pool is shut down: the run is over, or leaving
+                with self._claims_lock:
+                    self._claims.pop(future, None)
+                if not self.http.closed:
+                    raise
+                future.cancel()
+        else:
+            run()
+        return future
+
+    def _wait(self, future: Future[_R]) -> _R:
+        """The result of ``future``, running its task here if no worker has started it."""
+        if not future.done():
+            with self._claims_lock:
+                run = self._claims.pop(future, None)
+            if run is not None:
+                run()
+        return future.result()
+
+    def _load_project(self, name: NormalizedName) -> Project:
+        project = Project(self._listing(name), self._judge)
+        if project.found and self.speculate:
+            self._speculate(project)
+        return project
+
+    def _listing(self, name: NormalizedName) -> Listing:
+        """The catalog's listing of ``name``, fetched here if no finder has asked yet."""
+        catalog = self.catalog
+        with catalog.lock:
+            future = catalog.listings.get(name)
+            mine = future is None
+            if future is None:
+                future = catalog.listings[name] = Future()
+        if not mine:
+            return future.result()
+        try:
+            listing = self._fetch_listing(name)
+        except BaseException as error:
+            future.set_exception(error)
+            raise
+        future.set_result(listing)
+        return listing
+
+    def _fetch_listing(self, name: NormalizedName) -> Listing:
+        for index in self.indexes.for_package(name):
+            url = page_url(index, name)
+            response = self.http.fetch_cached(url, {"Accept": ACCEPT})
+            if response.status == 404:
+                continue
+            if response.status != 200:
+                raise NetworkError(f"{redact(url)}: the index answered HTTP {response.status}")
+            body, kind = response.body, response.headers.get("content-type", "")
+            if "json" not in kind and b"<a" not in body and b"<A" not in body:
+                continue  # an empty HTML page: the project has no files here
+            return Listing(
+                name,
+                found=True,
+                page=functools.partial(parse_page, body, kind, url),
+                targeted=functools.partial(version_rows, body, kind, url),
+                index=redact(index).rstrip("/"),
+            )
+        return Listing(name, found=False)
+
+    def _judge(self, project: Project, version: Version, rows: list[Row]) -> Release | str:
+        usable: list[IndexFile] = []
+        reasons: Counter[str] = Counter()
+        for row in rows:
+            parts = file_name_parts(row.filename)
+            if parts is None or parts[0] != project.name:
+                continue
+            allowed = self.binaries.wheels if parts[2] else self.binaries.sdists
+            if not allowed(project.name):
+                reasons[NO_BINARY if parts[2] else ONLY_BINARY] += 1
+                continue
+            if parts[2] and not any(tag in self._tag_rank for tag in parts[2]):
+                # Decided by the name alone: the row's attributes need not be read.
+                reasons[NO_WHEEL] += 1
+                continue
+            file = index_file(row, project.name, project.index or "", parts)
+            if file is None:
+                continue
+            if self.exclude_newer is not None and file.upload_time is None:
+                self.untimed_indexes.add(file.index)
+            reason = self._unusable(file, project.name)
+            if reason is None:
+                usable.append(file)
+            else:
+                reasons[reason] += 1
+        if not usable:
+            return reasons.most_common(1)[0][0] if reasons else "no files"
+        usable.sort(key=self._file_rank)
+        yanked = all(f.yanked is not None for f in usable)
+        if not yanked:
+            usable = [f for f in usable if f.yanked is None]
+        stand_in = None if usable[0].is_wheel else self._stand_in(project, rows)
+        return Release(project.name, version, tuple(usable), project.index or "", yanked, stand_in)
+
+    def _stand_in(self, project: Project, rows: list[Row]) -> IndexFile | None:
+        """A wheel of the release for another platform, for its core metadata: core
+        metadata describes the release, so building the sdist to learn it is waste (and
+        fails where the build needs a compiler the machine lacks)."""
+        wheels = []
+        for row in rows:
+            parts = file_name_parts(row.filename)
+            if parts is None or parts[0] != project.name or not parts[2]:
+                continue
+            file = index_file(row, project.name, project.index or "", parts)
+            if file is None or (
+                self.exclude_newer is not None
+                and file.upload_time is not None
+                and file.upload_time > self.exclude_newer
+            ):
+                continue
+            wheels.append(file)
+        return min(wheels, key=lambda f: (f.yanked is not None, f.filename), default=None)
+
+    def _unusable(self, file: IndexFile, name: NormalizedName) -> str | None:
+        if file.is_wheel and not any(tag in self._tag_rank for tag in file.tags):
+            return NO_WHEEL
+        if file.requires_python is not None:
+            if splits := python_splits(file.requires_python):
+                self.catalog.splits[name].update(splits)
+            if not file.requires_python.contains(self._python, prereleases=True):
+                return f"Requires-Python {file.requires_python}"
+        if (
+            self.exclude_newer is not None
+            and file.upload_time is not None
+            and file.upload_time > self.exclude_newer
+        ):
+            return "uploaded after --exclude-newer"
+        return None
+
+    def _file_rank(self, file: IndexFile) -> tuple[int, int, str]:
+        if not file.is_wheel:
+            return (1, 0, file.filename)
+        return (0, min(self._tag_rank.get(t, 1 << 30) for t in file.tags), file.filename)
+
+    # --- metadata ----------------------------------------------------------------------------
+
+    def metadata(self, release: Release) -> CoreMetadata:
+        """The core metadata of ``release`` (blocking)."""
+        return self._wait(self._metadata_future(release))
+
+    def _metadata_future(self, release: Release) -> Future[CoreMetadata]:
+        file = release.best
+        catalog = self.catalog
+        with catalog.lock:
+            key = (release.index, release.name, release.version)
+            future = catalog.metadata.get(key)
+            if future is None:
+                future = self._submit(catalog.fetcher.get, file)
+                catalog.metadata[key] = future
+                fresh = True
+            else:
+                fresh = False
+        if fresh and self.speculate:
+            # A release whose metadata is wanted is likely locked: learn its files' sizes
+            # now, while resolution goes on, rather than all at the end. Fetching an
+            # unadvertised wheel's metadata learns that wheel's size on the way.
+            self.metadata_fetcher.sizes.probe(
+                f for f in release.files if f is not file or not file.is_wheel or file.metadata
+            )
+        return future
+
+    # --- speculation -------------------------------------------------------------------------
+
+    def prefetch(self, requirements: Iterable[Requirement]) -> None:
+        """Start fetching what resolving ``requirements`` will need."""
+        if not self.speculate:
+            return
+        for requirement in requirements:
+            self._want(requirement.name, requirement.specifier, frozenset(requirement.extras))
+
+    def _want(self, name: str, specifier: SpecifierSet, extras: frozenset[str]) -> None:
+        key = canonicalize_name(name)
+        future = self._project_future(key)
+        if extras:
+            future.add_done_callback(lambda f: self._expand_future(f, specifier, extras))
+
+    def _speculate(self, project: Project) -> None:
+        self._expand(project, None, frozenset())
+
+    def _expand_future(
+        self, future: Future[Project], specifier: SpecifierSet, extras: frozenset[str]
+    ) -> None:
+        if not future.cancelled() and future.exception() is None:
+            self._expand(future.result(), specifier, extras)
+
+    def _likely(self, project: Project, specifier: SpecifierSet | None) -> Release | None:
+        preferred = self.preferences.get(project.name)
+        if preferred is not None:
+            release = project.release(preferred)
+            if release is not None and (specifier is None or specifier.contains(preferred)):
+                return release
+        first_pre = None
+        for release in project.iter_releases():
+            if release.yanked or (
+                specifier is not None and not specifier.contains(release.version, prereleases=True)
+            ):
+                continue
+            if not release.version.is_prerelease:
+                return release
+            first_pre = first_pre or release
+        return first_pre
+
+    def _expand(
+        self, project: Project, specifier: SpecifierSet | None, extras: frozenset[str]
+    ) -> None:
+        if self.http.closed:
+            return
+        release = self._likely(project, specifier)
+        if release is None:
+            return
+        key = (project.name, str(release.version), extras)
+        with self._lock:
+            if key in self._expanded:
+                return
+            self._expanded.add(key)
+        future = self._metadata_future(release)
+        future.add_done_callback(lambda f: self._follow(f, extras))
+
+    def _follow(self, future: Future[CoreMetadata], extras: frozenset[str]) -> None:
+        if future.cancelled() or future.exception() is not None or self.http.closed:
+            return
+        for requirement in future.result().requires_dist:
+            marker = requirement.marker
+            if marker is not None:
+                key = (str(marker), extras)
+                wanted = self._followed.get(key)
+                if wanted is None:
+                    wanted = any(
+                        marker.evaluate({**environment, "extra": extra})
+                        for environment in self._environments
+                        for extra in extras or {""}
+                    )
+                    self._followed[key] = wanted
+                if not wanted:
+                    continue
+            self._want(requirement.name, requirement.specifier, frozenset(requirement.extras))

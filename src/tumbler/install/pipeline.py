@@ -1,0 +1,553 @@
+"""Install and sync: the pipeline from a ``pylock.toml`` to a working environment.
+
+1. **lock**: read and validate the file (R*); an invalid lock is refused whole.
+2. **environment**: the ``--venv`` (made when missing), the ``--python``, ``$VIRTUAL_ENV``
+   or ``.venv`` beside the lock; its interpreter reports markers, tags and scheme
+   (:mod:`tumbler.env.interpreter`).
+3. **select**: the standard's install algorithm (I1-I6) through ``packaging.pylock``
+   (:mod:`tumbler.lockfile.select`), with the chosen extras and groups; every problem is a finding.
+4. **plan**: compare with what is installed (:mod:`tumbler.install.plan`); ``--dry-run`` stops here.
+5. **fetch**: every file the plan installs, in parallel, verified (size and every hash)
+   into the content-addressed store (:mod:`tumbler.install.fetch`). One bad file refuses all.
+6. **build**: sdists, ``vcs`` checkouts at ``commit-id``, directories and source archives
+   become wheels through PEP 517 on the target interpreter (:mod:`tumbler.index.build`).
+7. **apply**: all or nothing (:mod:`tumbler.install.apply`).
+
+Nothing touches the environment before step 7, so any refusal leaves it as it was.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from packaging.utils import canonicalize_name
+
+from tumbler.errors import TumblerError, UsageError
+from tumbler.findings import Finding, Severity, sort_findings
+from tumbler.install.apply import Ready
+from tumbler.lockfile.artifacts import source_kind
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator, Sequence
+
+    from packaging.pylock import Package, Pylock
+
+    from tumbler.env.interpreter import Interpreter
+    from tumbler.install.plan import Plan, Step
+    from tumbler.install.unpack import Staged
+    from tumbler.lockfile.artifacts import Artifact, Need
+    from tumbler.lockfile.model import Lock
+    from tumbler.net.cache import Cache
+    from tumbler.net.http import Http
+    from tumbler.net.store import Store
+    from tumbler.progress import Progress
+
+__all__ = ["InstallOptions", "InstallOutcome", "InstallRefused", "run_install"]
+
+
+class InstallRefused(TumblerError):
+    """The lock cannot be installed here, or a file failed verification; nothing was
+    changed (exit 2). ``findings`` says what and where."""
+
+    def __init__(self, message: str, findings: tuple[Finding, ...]) -> None:
+        super().__init__(message)
+        self.findings = findings
+
+
+@dataclass(frozen=True, slots=True)
+class InstallOptions:
+    """What ``tumbler install`` / ``tumbler sync`` was asked to do."""
+
+    lock: Path
+    venv: Path | None = None
+    python: str | None = None
+    extras: tuple[str, ...] = ()
+    all_extras: bool = False
+    groups: tuple[str, ...] = ()
+    no_default_groups: bool = False
+    sync: bool = False
+    dry_run: bool = False
+    offline: bool = False
+    cache_dir: Path | None = None
+    #: Install ``directory`` sources recorded as editable as editable (R26 MAY ignore).
+    editable: bool = True
+    #: Allow sources that need a build (sdist, vcs, directory, source archives) (I10).
+    build: bool = True
+    reinstall: bool = False
+    #: For build requirements of sdists and source trees (pip's own settings otherwise).
+    index_url: str | None = None
+    #: Bytecode-compile installed modules.
+    compile: bool = False
+    break_system_packages: bool = False
+    progress: Progress | None = None
+    #: Refuse files whose PEP 740 attestation is missing, invalid or signed by an
+    #: identity the lock does not record (``--verify-attestations``).
+    verify_attestations: bool = False
+    #: Verify against the Sigstore trust root bundled with sigstore (no refresh).
+    bundled_trust_root: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class InstallOutcome:
+    """What happened (or, with ``--dry-run``, would happen)."""
+
+    environment: Path
+    python: str
+    created: bool
+    plan: Plan
+    dry_run: bool
+    extras: tuple[str, ...]
+    groups: tuple[str, ...]
+    seconds: float
+
+
+# --- choosing the environment ---------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Where:
+    """The environment to install into."""
+
+    interpreter: Interpreter
+    #: Its directory (for a venv a dry run would create: where it would be).
+    path: Path
+    #: Whether it is a new virtual environment (made, or to be made by a real run).
+    created: bool
+
+
+def _environment(options: InstallOptions, cache: Cache) -> _Where:
+    """The environment to install into, made when it is a missing ``--venv`` (or default)."""
+    from tumbler.env.interpreter import inspect_python, venv_python
+
+    if options.venv is not None and options.python is not None and options.venv.exists():
+        raise UsageError("give --venv or --python, not both (--python makes a new --venv)")
+    venv = options.venv
+    if venv is None and options.python is not None:
+        interpreter = inspect_python(options.python, cache)
+        _check_managed(interpreter, options)
+        return _Where(interpreter, interpreter.prefix, created=False)
+    if venv is None:
+        active = os.environ.get("VIRTUAL_ENV")
+        venv = Path(active) if active else options.lock.resolve().parent / ".venv"
+    python = venv_python(venv)
+    if python.exists():
+        return _Where(inspect_python(python, cache), venv, created=False)
+    if venv.exists() and any(venv.iterdir()):
+        raise UsageError(f"{venv} exists but is not a virtual environment (no {python})")
+    # Planned for the interpreter the venv will be made from; made only once nothing
+    # refuses the install (_made).
+    return _Where(inspect_python(options.python or sys.executable, cache), venv, created=True)
+
+
+def _made(where: _Where, options: InstallOptions, cache: Cache) -> Interpreter:
+    """The new virtual environment's interpreter, the environment made now that nothing
+    refused the install."""
+    from tumbler.env.interpreter import create_venv, inspect_python, venv_python
+
+    create_venv(where.path, options.python)
+    return inspect_python(venv_python(where.path), cache)
+
+
+def _refuse_unavailable(
+    lock: Lock, interpreter: Interpreter, extras: Sequence[str], groups: Sequence[str]
+) -> None:
+    """An extra or group the lock could not resolve for this environment is refused by
+    name (the lock says where, ``[tool.tumbler] unavailable``), not installed without it."""
+    from packaging.markers import InvalidMarker, Marker
+
+    tool = lock.tumbler
+    asked = {("extra", e) for e in extras} | {("group", g) for g in groups}
+    for row in tool.unavailable if tool is not None else ():
+        if (row.kind, canonicalize_name(row.name)) not in asked:
+            continue
+        try:
+            here = not row.marker or Marker(row.marker).evaluate(interpreter.environment)
+        except (InvalidMarker, ValueError):
+            continue  # an unreadable note in an advisory table
+        if here:
+            python = interpreter.environment.get("python_full_version", "")
+            raise UsageError(
+                f"the {row.kind} {row.name!r} is not available on this environment "
+                f"({interpreter.environment.get('sys_platform')} "
+                f"{interpreter.environment.get('platform_machine')}, Python {python}): "
+                f"{row.reason}"
+            )
+
+
+def _check_managed(interpreter: Interpreter, options: InstallOptions) -> None:
+    """PEP 668: an externally managed interpreter is left to its manager unless told."""
+    marker = interpreter.stdlib / "EXTERNALLY-MANAGED"
+    if not interpreter.is_venv and marker.is_file() and not options.break_system_packages:
+        raise UsageError(
+            f"{interpreter.executable} is externally managed (PEP 668): install into a virtual "
+            "environment (--venv PATH), or pass --break-system-packages"
+        )
+
+
+# --- choosing extras and groups (I1) --------------------------------------------------------
+
+
+def _choices(pylock: Pylock, options: InstallOptions) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    offered_extras = {canonicalize_name(e) for e in pylock.extras or ()}
+    offered_groups = {canonicalize_name(g) for g in pylock.dependency_groups or ()}
+    extras = {canonicalize_name(e) for e in options.extras}
+    if options.all_extras:
+        extras |= offered_extras
+    groups = {canonicalize_name(g) for g in options.groups}
+    unknown = sorted(extras - offered_extras)
+    if unknown:
+        offer = ", ".join(sorted(offered_extras)) or "none"
+        raise UsageError(
+            f"the lock has no extra {', '.join(map(repr, unknown))} (it offers: {offer})"
+        )
+    unknown = sorted(groups - offered_groups)
+    if unknown:
+        offer = ", ".join(sorted(offered_groups)) or "none"
+        raise UsageError(
+            f"the lock has no dependency group {', '.join(map(repr, unknown))} (it offers: {offer})"
+        )
+    if not options.no_default_groups:
+        groups |= {canonicalize_name(g) for g in pylock.default_groups or ()}
+    return tuple(sorted(extras)), tuple(sorted(groups))
+
+
+# --- the pipeline ---------------------------------------------------------------------------
+
+
+def _refuse(findings: list[Finding], what: str) -> InstallRefused:
+    ordered = sort_findings(tuple(findings))
+    count = sum(f.severity is Severity.ERROR for f in ordered)
+    plural = "s" if count != 1 else ""
+    return InstallRefused(f"{what}: {count} problem{plural}; nothing was changed", ordered)
+
+
+@contextlib.contextmanager
+def _showing(
+    options: InstallOptions, label: str, status: Callable[[], str] = str
+) -> Iterator[None]:
+    if options.progress is None:
+        yield
+        return
+    with options.progress.show(label, status):
+        yield
+
+
+def run_install(options: InstallOptions) -> InstallOutcome:
+    """Install (or sync) ``options.lock`` into the chosen environment."""
+    from tumbler.install.plan import make_plan
+    from tumbler.lockfile.load import load_valid
+    from tumbler.lockfile.select import select
+    from tumbler.lockfile.source import read_source
+    from tumbler.net.cache import Cache, default_cache_dir
+
+    started = time.perf_counter()
+    loaded = load_valid(read_source(str(options.lock)))
+    assert loaded.lock is not None
+    pylock = loaded.lock.pylock
+    base = options.lock.resolve().parent
+    extras, groups = _choices(pylock, options)
+    cache = Cache(options.cache_dir or default_cache_dir())
+    where = _environment(options, cache)
+    interpreter = where.interpreter
+    _refuse_unavailable(loaded.lock, interpreter, extras, groups)
+    selection = select(pylock, interpreter.target, extras=extras, dependency_groups=groups)
+    if selection.findings:
+        raise _refuse(list(selection.findings), f"{options.lock} cannot be installed here")
+    chosen = selection.chosen
+    unsupported = _unsupported(chosen, pylock, options)
+    if unsupported:
+        raise _refuse(unsupported, f"{options.lock} needs sources this install cannot use")
+    if options.verify_attestations:
+        _verify_attestations(pylock, chosen, options, cache)
+    from tumbler.install.installed import find_installed
+
+    # A venv still to be made holds nothing yet (its base interpreter's packages are not in it).
+    installed = {} if where.created else find_installed(interpreter.site_dirs)
+    plan = make_plan(
+        chosen,
+        installed,
+        sync=options.sync,
+        base=base,
+        editable=options.editable,
+        reinstall=options.reinstall,
+    )
+    if options.dry_run:
+        pass
+    elif plan.changes:
+        from tumbler.install.apply import apply_plan
+
+        with tempfile.TemporaryDirectory(prefix="tumbler-wheels-") as scratch:
+            job = _Job(options, base, interpreter, Path(scratch), cache)
+            ready = _prepare(job, plan, pylock)
+            if where.created:
+                interpreter = _made(where, options, cache)
+            try:
+                with _showing(options, f"installing {len(ready)} packages"):
+                    apply_plan(plan, ready, interpreter, compile_bytecode=options.compile)
+            except BaseException:
+                if where.created:  # a venv this run made holds nothing worth keeping
+                    shutil.rmtree(where.path, ignore_errors=True)
+                raise
+    elif where.created:
+        interpreter = _made(where, options, cache)
+    return InstallOutcome(
+        where.path,
+        interpreter.executable,
+        where.created,
+        plan,
+        options.dry_run,
+        extras,
+        groups,
+        time.perf_counter() - started,
+    )
+
+
+def _verify_attestations(
+    pylock: Pylock,
+    chosen: Sequence[tuple[Package, Artifact]],
+    options: InstallOptions,
+    cache: Cache,
+) -> None:
+    """Refuse, before anything is fetched or changed, when a chosen file of a package that
+    records attestation identities has no valid attestation from one of them."""
+    from tumbler.attest.fetch import check_attestations
+    from tumbler.net.http import Http
+
+    http = Http(cache=cache, offline=options.offline)
+    try:
+        with _showing(options, "verifying attestations"):
+            findings = check_attestations(
+                pylock, chosen, http, cache, offline=options.bundled_trust_root
+            )
+    finally:
+        http.close()
+    if findings:
+        raise _refuse(
+            list(findings), f"{options.lock}: attestations do not verify; nothing was installed"
+        )
+
+
+def _unsupported(
+    chosen: Sequence[tuple[Package, Artifact]], pylock: Pylock, options: InstallOptions
+) -> list[Finding]:
+    """I10: a selected package whose source this install will not use is an error up front,
+    not a partial install: sources needing a build under ``--no-build``, vcs other than git."""
+    from tumbler.lockfile.artifacts import filename_of, location_of
+
+    index_of = {id(p): i for i, p in enumerate(pylock.packages)}
+    out: list[Finding] = []
+    for package, artifact in chosen:
+        kind = source_kind(artifact)
+        if kind == "vcs" and getattr(artifact, "type", "") != "git":
+            message = f"{package.name}: vcs type {getattr(artifact, 'type', '')!r} is not supported"
+            hint = "tumbler installs git sources; lock a wheel or an sdist instead"
+        elif (
+            not options.build
+            and kind in ("sdist", "vcs", "directory", "archive")
+            and not (kind == "archive" and filename_of(artifact).endswith(".whl"))
+        ):
+            message = (
+                f"{package.name}: its only usable source is {kind}, which needs a build, and "
+                "--no-build forbids building"
+            )
+            hint = "allow builds, or add a wheel for this platform to the lock"
+        else:
+            continue
+        location = location_of(package, artifact, index_of)
+        out.append(Finding(location=location, rule="I10", severity=Severity.ERROR,
+                           message=message, hint=hint))  # fmt: skip
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class _Job:
+    """What preparing one install needs to know."""
+
+    options: InstallOptions
+    base: Path
+    interpreter: Interpreter
+    scratch: Path
+    cache: Cache
+
+    @property
+    def store(self) -> Store:
+        from tumbler.net.store import Store
+
+        return Store(self.cache)
+
+
+def _prepare(job: _Job, plan: Plan, pylock: Pylock) -> list[Ready]:
+    """Every installing step's wheel, fetched, verified, built and staged; refuse on any
+    problem. A wheel already staged in the cache (under the lock's hash) is not fetched."""
+    from tumbler.install.plan import direct_url
+    from tumbler.lockfile.artifacts import location_of, need_for
+    from tumbler.net.http import Http
+
+    index_of = {id(p): i for i, p in enumerate(pylock.packages)}
+    needs: dict[str, Need] = {}
+    for step in plan.installs:
+        assert step.package is not None and step.artifact is not None
+        if step.source in ("wheel", "sdist", "archive"):
+            location = location_of(step.package, step.artifact, index_of)
+            needs[step.name] = need_for(location, step.artifact, job.base)
+    http = Http(cache=job.cache, offline=job.options.offline)
+    try:
+        files, staged = _fetch(job, http, list(needs.values()))
+    finally:
+        http.close()
+    ready: list[Ready] = []
+    to_build: list[tuple[Step, Path | None]] = []
+    for step in plan.installs:
+        assert step.artifact is not None
+        need = needs.get(step.name)
+        if need is not None and need.location in staged:
+            record = direct_url(step.artifact, job.base)
+            ready.append(Ready(step, staged[need.location], record))
+        else:
+            local = None if need is None else _named(files[need.location], need.filename, job)
+            to_build.append((step, local))
+    if to_build:
+        with _showing(job.options, f"building {len(to_build)} packages"):
+            ready.extend(_built(job, step, local) for step, local in to_build)
+    return ready
+
+
+def _fetch(job: _Job, http: Http, needs: list[Need]) -> tuple[dict[str, Path], dict[str, Staged]]:
+    """Files by location (sdists, source archives), and wheels staged by location; a wheel
+    staged earlier is neither fetched nor read again (its size is still compared)."""
+    from tumbler.install.fetch import fetch_all
+    from tumbler.install.unpack import stage, staged
+    from tumbler.lockfile.artifacts import compare
+
+    cache_root = job.cache.root
+    store = job.store
+    found: dict[str, Staged] = {}
+    findings: list[Finding] = []
+    for need in needs:
+        key = store.key(need.hashes)
+        hit = None if key is None or not _is_wheel(need) else staged(cache_root, *key)
+        if hit is not None:
+            if need.size is not None and hit.size != need.size:
+                findings.extend(compare(need, hit.size, {}))
+            found[need.location] = hit
+
+    # Unpacking is CPU work: as many at once as there are cores, while the other workers
+    # go on downloading; with many wheels to unpack, in worker processes (no shared GIL).
+    cores = os.cpu_count() or 2
+    unpacking = threading.BoundedSemaphore(cores)
+    missing = [n for n in needs if n.location not in found]
+    many = sum(_is_wheel(n) for n in missing) >= _PROCESS_UNPACK_FROM
+    pool = _process_pool(cores) if many else None
+
+    def then(need: Need, path: Path) -> Staged | None:
+        key = store.key(need.hashes)
+        if key is None or not _is_wheel(need):
+            return None
+        wheel = _named(path, need.filename, job)
+        with unpacking:
+            if pool is not None:
+                return pool.submit(stage, wheel, cache_root, *key).result()
+            return stage(wheel, cache_root, *key)
+
+    def status() -> str:
+        return f"{http.received / 1e6:.1f} MB"
+
+    try:
+        with _showing(job.options, f"fetching {len(missing)} files", status):
+            files, fetched, problems = fetch_all(missing, http, store, then=then)
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True)
+    findings.extend(problems)
+    if findings:
+        raise _refuse(findings, f"{job.options.lock}: files failed verification")
+    return files, {**found, **fetched}
+
+
+#: From this many wheels to unpack on, unpacking runs in worker processes (starting them
+#: costs about a tenth of a second; below this, threads are as fast).
+_PROCESS_UNPACK_FROM = 24
+
+
+def _process_pool(cores: int) -> ProcessPoolExecutor:
+    import multiprocessing
+
+    # spawn, not fork: this process has threads (downloads) that a fork would copy mid-flight.
+    return ProcessPoolExecutor(cores, mp_context=multiprocessing.get_context("spawn"))
+
+
+def _is_wheel(need: Need) -> bool:
+    return need.filename.endswith(".whl")
+
+
+def _built(job: _Job, step: Step, local: Path | None) -> Ready:
+    """Build ``step``'s source into a wheel for the target interpreter, and stage it."""
+    from tumbler.index.build import build_wheel
+    from tumbler.install.plan import direct_url
+    from tumbler.install.unpack import stage
+    from tumbler.lockfile.artifacts import digest_file
+
+    artifact = step.artifact
+    assert artifact is not None
+    editable = False
+    if step.source == "vcs":
+        source = _checkout(artifact, job)  # git: others were refused up front (I10)
+    elif step.source == "directory":
+        source = Path(str(getattr(artifact, "path", "")))
+        if not source.is_absolute():
+            source = job.base / source
+        editable = bool(getattr(artifact, "editable", False)) and job.options.editable
+    else:
+        assert local is not None
+        source = local
+    env = {}
+    index = job.options.index_url or os.environ.get("TUMBLER_INDEX_URL")
+    if index:
+        env["PIP_INDEX_URL"] = index
+    wheel = build_wheel(
+        source,
+        job.scratch / "built" / step.name,
+        python=job.interpreter.executable,
+        editable=editable,
+        subdirectory=getattr(artifact, "subdirectory", None),
+        env=env,
+    )
+    record = direct_url(artifact, job.base, editable=job.options.editable)
+    with wheel.open("rb") as stream:
+        _, digests = digest_file(stream, ("sha256",))
+    return Ready(step, stage(wheel, job.scratch / "staged", "sha256", digests["sha256"]), record)
+
+
+def _checkout(artifact: object, job: _Job) -> Path:
+    from tumbler.index.vcs import checkout_git
+
+    url = getattr(artifact, "url", None)
+    if url is None:
+        path = Path(str(getattr(artifact, "path", "")))
+        url = (path if path.is_absolute() else job.base / path).resolve().as_uri()
+    commit = str(getattr(artifact, "commit_id", ""))
+    return checkout_git(url, commit, job.cache.root, offline=job.options.offline).path
+
+
+def _named(stored: Path, filename: str, job: _Job) -> Path:
+    """``stored`` under its real file name (readers go by it: a wheel's tags, an sdist's
+    format): a hard link in the scratch directory."""
+    from tumbler.net.store import link_or_copy
+
+    if stored.name == filename:
+        return stored
+    target = job.scratch / "named" / stored.name / filename
+    if target.exists():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    return link_or_copy(stored, target)

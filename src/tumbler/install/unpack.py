@@ -1,0 +1,293 @@
+"""I/O edge: wheels unpacked once into the cache, then linked into each environment.
+
+``installer`` does the wheel's work twice over, split in two:
+
+- :func:`stage` runs ``installer.install`` into a staging destination in the cache
+  (``unpacked/<algorithm>/<aa>/<digest>/``, named by the wheel's verified hash): every
+  file lands under ``tree/<scheme>/<path>`` as installer maps it (root to purelib or
+  platlib, ``.data/*`` to its scheme), with the hash and size installer computed, and a
+  ``manifest.json`` records them, the entry points, and the root scheme. Nothing that
+  depends on the target interpreter (shebangs, launchers) is written there.
+- :func:`install_staged` installs a staged wheel into an environment through installer's
+  own ``SchemeDictionaryDestination``: scripts (``.data/scripts``, shebangs fixed) and
+  entry-point launchers are written by it, ``INSTALLER`` and ``direct_url.json`` too, and
+  its ``finalize_installation`` writes RECORD; every other file is hard-linked from the
+  staged tree (copied where links cannot be made), with the RECORD entry staged for it.
+
+A warm install therefore reads no wheel at all: it links files, as uv does. Staged
+files are shared with every environment that links them (as with uv's default); tumbler
+never writes through a link, but editing an installed file in place would change the
+cached copy too.
+"""
+
+# Linking runs once per installed file (thousands per environment): plain os.path strings
+# there, not pathlib, whose per-call parsing cost more than the link itself.
+# ruff: noqa: PTH100, PTH103, PTH108
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import io
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, BinaryIO
+
+from installer import install
+from installer.destinations import SchemeDictionaryDestination
+from installer.records import Hash, RecordEntry
+from installer.sources import WheelFile
+from installer.utils import copyfileobj_with_hashing, make_file_executable
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
+
+    from installer.scripts import ScriptSection
+    from installer.utils import Scheme
+
+    from tumbler.env.interpreter import Interpreter
+
+__all__ = ["Staged", "install_staged", "stage", "staged"]
+
+_SCHEMES = ("purelib", "platlib", "headers", "scripts", "data")
+_MANIFEST = "manifest.json"
+#: Bumped when the staged layout changes: older entries are then ignored.
+_LAYOUT = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Staged:
+    """A wheel unpacked in the cache."""
+
+    root: Path
+    manifest: Mapping[str, Any]
+
+    @property
+    def size(self) -> int:
+        """The size of the wheel file it was unpacked from."""
+        return int(self.manifest["wheel_size"])
+
+
+@dataclass
+class _Staging(SchemeDictionaryDestination):
+    """installer's destination for the cache: no shebangs, no launchers, no RECORD."""
+
+    files: list[list[Any]] = field(default_factory=list)
+    entry_points: list[list[str]] = field(default_factory=list)
+    root_scheme: str = ""
+
+    _made: set[str] = field(default_factory=set)
+
+    def write_to_fs(
+        self, scheme: Scheme, path: str, stream: BinaryIO, is_executable: bool
+    ) -> RecordEntry:
+        """installer's own, with strings for paths (a wheel has thousands of files)."""
+        _check_inside(path)
+        target = f"{self.scheme_dict[scheme]}/{path}"
+        parent = target.rpartition("/")[0]
+        if parent not in self._made:
+            os.makedirs(parent, exist_ok=True)
+            self._made.add(parent)
+        with open(target, "wb") as handle:  # noqa: PTH123
+            digest, size = copyfileobj_with_hashing(stream, handle, self.hash_algorithm)
+        if is_executable:
+            make_file_executable(Path(target))
+        return RecordEntry(path, Hash(self.hash_algorithm, digest), size)
+
+    def write_file(
+        self, scheme: Scheme, path: str | os.PathLike[str], stream: BinaryIO, is_executable: bool
+    ) -> RecordEntry:
+        record = self.write_to_fs(scheme, os.fspath(path), stream, is_executable)
+        self.files.append([scheme, record.path, _hash_text(record), record.size, is_executable])
+        return record
+
+    def write_script(
+        self, name: str, module: str, attr: str, section: ScriptSection
+    ) -> RecordEntry:
+        self.entry_points.append([name, module, attr, section])
+        return RecordEntry(name, None, None)  # not written here; installed per environment
+
+    def finalize_installation(
+        self, scheme: Scheme, record_file_path: str, records: Iterable[tuple[Scheme, RecordEntry]]
+    ) -> None:
+        self.root_scheme = scheme
+
+
+def _link(source: str, target: str) -> None:
+    """Hard-link ``source`` at ``target``, replacing a file already there (one of the
+    distribution this one replaces, or another's that shares the path)."""
+    try:
+        os.link(source, target)
+    except FileExistsError:
+        os.unlink(target)
+        os.link(source, target)
+
+
+def _check_inside(path: str) -> None:
+    """Refuse a wheel path that would land outside its scheme directory."""
+    if "/../" in f"/{path}/" or path.startswith("/") or "\\" in path:
+        raise ValueError(f"Attempting to write {path} outside of the target directory")
+
+
+def _hash_text(record: RecordEntry) -> str:
+    return "" if record.hash_ is None else str(record.hash_)
+
+
+def _location(cache_root: Path, algorithm: str, digest: str) -> Path:
+    return cache_root / "unpacked" / algorithm / digest[:2] / digest
+
+
+def staged(cache_root: Path, algorithm: str, digest: str) -> Staged | None:
+    """The staged wheel with this digest, or None when it is not in the cache."""
+    root = _location(cache_root, algorithm, digest)
+    try:
+        manifest = json.loads((root / _MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(manifest, dict) or manifest.get("layout") != _LAYOUT:
+        return None
+    return Staged(root, manifest)
+
+
+def stage(wheel: Path, cache_root: Path, algorithm: str, digest: str) -> Staged:
+    """Unpack the verified ``wheel`` into the cache under its digest (atomic: a rename)."""
+    found = staged(cache_root, algorithm, digest)
+    if found is not None:
+        return found
+    target = _location(cache_root, algorithm, digest)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix=".stage-", dir=target.parent))
+    try:
+        destination = _Staging(
+            scheme_dict={s: str(scratch / "tree" / s) for s in _SCHEMES},
+            interpreter="python",
+            script_kind="posix",
+            overwrite_existing=True,
+        )
+        with WheelFile.open(wheel) as source:
+            install(source, destination, additional_metadata={})
+            dist_info = source.dist_info_dir
+        manifest = {
+            "layout": _LAYOUT,
+            "wheel": wheel.name,
+            "wheel_size": wheel.stat().st_size,
+            "root_scheme": destination.root_scheme,
+            "dist_info": dist_info,
+            "files": destination.files,
+            "entry_points": destination.entry_points,
+        }
+        (scratch / _MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
+        try:
+            scratch.rename(target)
+        except OSError as error:
+            if error.errno not in (errno.EEXIST, errno.ENOTEMPTY):
+                raise
+            shutil.rmtree(scratch, ignore_errors=True)  # another process staged it first
+    except BaseException:
+        shutil.rmtree(scratch, ignore_errors=True)
+        raise
+    found = staged(cache_root, algorithm, digest)
+    assert found is not None
+    return found
+
+
+@dataclass
+class _Target(SchemeDictionaryDestination):
+    """installer's destination for the environment, remembering every path written
+    (strings: there are thousands)."""
+
+    written: list[str] = field(default_factory=list)
+    #: False once a hard link failed (another file system): copies from then on.
+    link: bool = True
+
+    def write_to_fs(
+        self, scheme: Scheme, path: str, stream: BinaryIO, is_executable: bool
+    ) -> RecordEntry:
+        target = self._path_with_destdir(scheme, path)
+        self.written.append(str(target))
+        with contextlib.suppress(FileNotFoundError):
+            target.unlink()  # never write through a hard link into the cache
+        return super().write_to_fs(scheme, path, stream, is_executable)
+
+    def link_all(self, tree: Path, files: Iterable[tuple[str, str]]) -> None:
+        """Put each staged ``tree/<scheme>/<path>`` at ``path`` in ``scheme``: a hard link,
+        else a copy. Plain strings and one ``mkdir`` per new directory: an environment
+        takes thousands of files, and ``pathlib`` per file costs more than the link."""
+        roots = {k: os.path.abspath(v) for k, v in self.scheme_dict.items()}
+        made: set[str] = set()
+        base = str(tree)
+        for scheme, path in files:
+            _check_inside(path)
+            target = f"{roots[scheme]}/{path}"
+            source = f"{base}/{scheme}/{path}"
+            parent = target.rpartition("/")[0]
+            if parent not in made:
+                os.makedirs(parent, exist_ok=True)
+                made.add(parent)
+            self.written.append(target)
+            if self.link:
+                try:
+                    _link(source, target)
+                    continue
+                except OSError:
+                    self.link = False  # another file system, or links refused
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(target)  # never copy through a link into the cache
+            shutil.copy2(source, target)
+
+
+def install_staged(
+    staged_wheel: Staged,
+    interpreter: Interpreter,
+    additional_metadata: Mapping[str, bytes],
+    *,
+    levels: tuple[int, ...] = (),
+    written: list[str] | None = None,
+) -> list[str]:
+    """Install a staged wheel into ``interpreter``'s environment; the paths written.
+
+    Every path is appended to ``written`` as it is written, so that on failure the caller
+    knows what to take away (:func:`tumbler.install.apply.apply_plan` does).
+    """
+    from installer.utils import Scheme as SchemeName
+
+    manifest = staged_wheel.manifest
+    destination = _Target(
+        scheme_dict=dict(interpreter.scheme),
+        interpreter=interpreter.executable,
+        script_kind="win-amd64" if os.name == "nt" else "posix",
+        overwrite_existing=True,
+        bytecode_optimization_levels=levels,
+        written=[] if written is None else written,
+    )
+    tree = staged_wheel.root / "tree"
+    root_scheme = SchemeName(manifest["root_scheme"])
+    dist_info = str(manifest["dist_info"])
+    records: list[tuple[Scheme, RecordEntry]] = []
+    for name, module, attr, section in manifest["entry_points"]:
+        records.append(
+            (SchemeName("scripts"), destination.write_script(name, module, attr, section))
+        )
+    linked: list[tuple[str, str]] = []
+    for scheme, path, hash_text, size, is_executable in manifest["files"]:
+        if scheme == "scripts":
+            with (tree / scheme / path).open("rb") as stream:
+                entry = destination.write_file(scheme, path, stream, is_executable)
+        else:
+            entry = RecordEntry.from_elements(path, hash_text, str(size))
+            linked.append((scheme, path))
+        records.append((scheme, entry))
+    destination.link_all(tree, linked)
+    for filename, contents in sorted(additional_metadata.items()):
+        path = f"{dist_info}/{filename}"
+        with io.BytesIO(contents) as stream:
+            entry = destination.write_file(root_scheme, path, stream, False)
+        records.append((root_scheme, entry))
+    record_path = f"{dist_info}/RECORD"
+    records.append((root_scheme, RecordEntry(record_path, None, None)))
+    destination.finalize_installation(root_scheme, record_path, records)
+    return destination.written

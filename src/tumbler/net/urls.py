@@ -1,0 +1,27 @@
+"""URL helpers every stage may use: credentials out of a URL, a ``file:`` URL's path.
+
+Page parsers, the locker and the install steps need these without the HTTP client that
+fetches (:mod:`tumbler.net.http.http`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+__all__ = ["file_path", "redact"]
+
+
+def redact(url: str) -> str:
+    """``url`` without credentials (``user:pass@``)."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]))
+
+
+def file_path(url: str) -> Path:
+    """The local path of a ``file:`` URL."""
+    from urllib.request import url2pathname  # deferred: it imports http.client
+
+    return Path(url2pathname(urlsplit(url).path))

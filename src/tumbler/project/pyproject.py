@@ -1,0 +1,388 @@
+"""Input stage: a project (``pyproject.toml`` or ``requirements.in``) as typed requirements.
+
+:func:`read_project` reads ``[project]`` dependencies, ``requires-python``, extras,
+``[dependency-groups]`` (PEP 735, ``include-group`` expanded by ``packaging``) and the
+``[tool.tumbler]`` settings; or a pip-style requirements file. A project that names itself
+in an extra or group (``myproj[test]``) has that reference expanded in place. Every
+problem raises :class:`~tumbler.errors.InputError` naming the file and key.
+"""
+
+from __future__ import annotations
+
+import copy
+import tomllib
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING, Any
+
+from packaging.dependency_groups import resolve_dependency_groups
+from packaging.markers import Marker
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.utils import NormalizedName, canonicalize_name
+
+from tumbler.errors import InputError
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
+    from pathlib import Path
+
+__all__ = [
+    "PRERELEASE_POLICIES",
+    "Project",
+    "Settings",
+    "binary_names",
+    "parse_datetime",
+    "read_project",
+]
+
+#: How pre-releases are treated: never, always, or only when asked for or nothing else fits.
+PRERELEASE_POLICIES = ("disallow", "allow", "if-necessary")
+
+
+def parse_datetime(text: str, where: str) -> datetime:
+    """A date (``2025-01-31``) or RFC 3339 time as an aware UTC datetime."""
+    value = text.strip()
+    try:
+        if len(value) == 10:
+            day = date.fromisoformat(value)
+            return datetime(day.year, day.month, day.day, tzinfo=UTC)
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise InputError(
+            f"{where}: {text!r} is not a date (2025-01-31) or an RFC 3339 time "
+            "(2025-01-31T12:00:00Z)"
+        ) from None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Settings:
+    """``[tool.tumbler]`` settings; command-line options override them."""
+
+    index_url: str | None = None
+    extra_index_urls: tuple[str, ...] = ()
+    #: Package name → the only index it may come from.
+    package_indexes: Mapping[NormalizedName, str] = field(default_factory=dict)
+    prereleases: str = "if-necessary"
+    exclude_newer: datetime | None = None
+    python_version: str | None = None
+    platform: str | None = None
+    #: Groups an installer takes when none are named (written as the synthetic group
+    #: ``default`` in the lock's markers, R15).
+    default_groups: tuple[str, ...] = ()
+    #: Directory dependencies locked as editable.
+    editable: frozenset[NormalizedName] = frozenset()
+    #: A universal lock's environments (PEP 508 marker expressions).
+    environments: tuple[str, ...] = ()
+    #: Record each package's API surface (``surface = true``; ``--surface``).
+    surface: bool = False
+    #: Record publisher identities (``attestations = true``; ``--attestations``).
+    attestations: bool = False
+    #: Packages (``:all:`` for every one) locked from sdists only / from wheels only;
+    #: ``no-build = true`` is ``only-binary = [":all:"]``.
+    no_binary: tuple[str, ...] = ()
+    only_binary: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Project:
+    """What to lock: requirements per extra and group, and how."""
+
+    path: Path
+    name: NormalizedName | None
+    requires_python: SpecifierSet | None
+    dependencies: tuple[Requirement, ...]
+    extras: Mapping[NormalizedName, tuple[Requirement, ...]]
+    groups: Mapping[NormalizedName, tuple[Requirement, ...]]
+    constraints: tuple[Requirement, ...] = ()
+    settings: Settings = field(default_factory=Settings)
+    #: Every file read, for messages.
+    files: tuple[Path, ...] = ()
+
+    @property
+    def default_groups(self) -> tuple[NormalizedName, ...]:
+        """The groups an installer takes when none are named."""
+        return tuple(canonicalize_name(g) for g in self.settings.default_groups)
+
+
+def _requirement(text: Any, where: str) -> Requirement:
+    if not isinstance(text, str):
+        raise InputError(f"{where}: expected a requirement string, found {text!r}")
+    try:
+        return Requirement(text)
+    except InvalidRequirement as error:
+        raise InputError(f"{where}: cannot parse {text!r}: {error}") from None
+
+
+def _requirements(values: Any, where: str) -> tuple[Requirement, ...]:
+    if not isinstance(values, list):
+        raise InputError(f"{where}: expected a list of requirement strings")
+    return tuple(_requirement(v, f"{where}[{i}]") for i, v in enumerate(values))
+
+
+def _strings(value: Any, where: str) -> tuple[str, ...]:
+    if isinstance(value, str):
+        return (value,)
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise InputError(f"{where}: expected a string or a list of strings")
+    return tuple(value)
+
+
+def _settings(table: Any, where: str) -> Settings:
+    if not isinstance(table, dict):
+        raise InputError(f"{where}: expected a table")
+    known = {
+        "index-url",
+        "extra-index-url",
+        "package-index",
+        "prereleases",
+        "exclude-newer",
+        "python-version",
+        "platform",
+        "default-groups",
+        "editable",
+        "environments",
+        "surface",
+        "attestations",
+        "no-binary",
+        "only-binary",
+        "no-build",
+    }
+    unknown = sorted(set(table) - known)
+    if unknown:
+        raise InputError(
+            f"{where}: unknown setting {unknown[0]!r}; known settings: {', '.join(sorted(known))}"
+        )
+    package_index = table.get("package-index", {})
+    if not isinstance(package_index, dict) or not all(
+        isinstance(v, str) for v in package_index.values()
+    ):
+        raise InputError(f"{where}.package-index: expected a table of name = index URL")
+    prereleases = table.get("prereleases", "if-necessary")
+    if prereleases not in PRERELEASE_POLICIES:
+        raise InputError(
+            f"{where}.prereleases: {prereleases!r} is not one of {', '.join(PRERELEASE_POLICIES)}"
+        )
+    exclude = table.get("exclude-newer")
+    if isinstance(exclude, datetime):
+        exclude_newer: datetime | None = (
+            exclude.replace(tzinfo=UTC) if exclude.tzinfo is None else exclude.astimezone(UTC)
+        )
+    elif isinstance(exclude, date):
+        exclude_newer = datetime(exclude.year, exclude.month, exclude.day, tzinfo=UTC)
+    elif isinstance(exclude, str):
+        exclude_newer = parse_datetime(exclude, f"{where}.exclude-newer")
+    elif exclude is None:
+        exclude_newer = None
+    else:
+        raise InputError(f"{where}.exclude-newer: expected a date or a time")
+    index_url = table.get("index-url")
+    if index_url is not None and not isinstance(index_url, str):
+        raise InputError(f"{where}.index-url: expected a URL string")
+    default_groups = table.get("default-groups")
+    surface = table.get("surface", False)
+    if not isinstance(surface, bool):
+        raise InputError(f"{where}.surface: expected true or false")
+    attestations = table.get("attestations", False)
+    if not isinstance(attestations, bool):
+        raise InputError(f"{where}.attestations: expected true or false")
+    no_build = table.get("no-build", False)
+    if not isinstance(no_build, bool):
+        raise InputError(f"{where}.no-build: expected true or false")
+    only_binary = binary_names(_strings(table.get("only-binary", []), f"{where}.only-binary"))
+    return Settings(
+        index_url=index_url,
+        extra_index_urls=_strings(table.get("extra-index-url", []), f"{where}.extra-index-url"),
+        package_indexes={canonicalize_name(k): v for k, v in package_index.items()},
+        prereleases=prereleases,
+        exclude_newer=exclude_newer,
+        python_version=_text(table, "python-version", where, "3.12"),
+        platform=_text(table, "platform", where, "linux-x86_64"),
+        default_groups=()
+        if default_groups is None
+        else _strings(default_groups, f"{where}.default-groups"),
+        editable=frozenset(
+            canonicalize_name(n) for n in _strings(table.get("editable", []), f"{where}.editable")
+        ),
+        environments=_strings(table.get("environments", []), f"{where}.environments"),
+        surface=surface,
+        attestations=attestations,
+        no_binary=binary_names(_strings(table.get("no-binary", []), f"{where}.no-binary")),
+        only_binary=(":all:",) if no_build else only_binary,
+    )
+
+
+def binary_names(values: Iterable[str]) -> tuple[str, ...]:
+    """``--no-binary`` / ``--only-binary`` values (comma-separated, as pip takes them) as
+    normalised names, ``:all:`` kept, ``:none:`` clearing what came before."""
+    names: list[str] = []
+    for value in values:
+        for raw in value.split(","):
+            part = raw.strip()
+            if part == ":none:":
+                names.clear()
+            elif part:
+                names.append(part if part == ":all:" else canonicalize_name(part))
+    return tuple(sorted(set(names)))
+
+
+def _text(table: Mapping[str, Any], key: str, where: str, example: str) -> str | None:
+    """An optional string setting (TOML ``python-version = 3.10`` is the float 3.1)."""
+    value = table.get(key)
+    if value is not None and not isinstance(value, str):
+        raise InputError(f'{where}.{key}: expected a string, e.g. {key} = "{example}"')
+    return value
+
+
+def _expand_self(
+    requirements: Iterable[Requirement],
+    name: NormalizedName | None,
+    extras: Mapping[NormalizedName, tuple[Requirement, ...]],
+    seen: frozenset[str] = frozenset(),
+) -> tuple[Requirement, ...]:
+    """Replace ``name[extra]`` (the project itself) by that extra's requirements."""
+    out: list[Requirement] = []
+    for requirement in requirements:
+        if name is None or canonicalize_name(requirement.name) != name:
+            out.append(requirement)
+            continue
+        for extra in sorted(requirement.extras):
+            key = canonicalize_name(extra)
+            if key in seen or key not in extras:
+                continue
+            inner = _expand_self(extras[key], name, extras, seen | {key})
+            out.extend(_under(requirement.marker, r) for r in inner)
+    return tuple(out)
+
+
+def _under(outer: Marker | None, requirement: Requirement) -> Requirement:
+    """``requirement`` needed only where ``outer`` holds too (``me[win]; sys_platform ==
+    'win32'`` brings the extra's requirements on Windows alone)."""
+    if outer is None:
+        return requirement
+    combined = copy.copy(requirement)
+    combined.marker = (
+        outer if requirement.marker is None else Marker(f"({outer}) and ({requirement.marker})")
+    )
+    return combined
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise InputError(f"{path}: cannot read: {error}") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise InputError(f"{path}: not valid TOML: {error}") from None
+
+
+def _read_pyproject(path: Path) -> Project:
+    document = _read_toml(path)
+    project = document.get("project", {})
+    if not isinstance(project, dict):
+        raise InputError(f"{path}: [project] must be a table")
+    raw_name = project.get("name")
+    name = canonicalize_name(raw_name) if isinstance(raw_name, str) else None
+    requires_python = None
+    if "requires-python" in project:
+        try:
+            requires_python = SpecifierSet(str(project["requires-python"]))
+        except InvalidSpecifier as error:
+            raise InputError(f"{path}: project.requires-python: {error}") from None
+    dependencies = _requirements(project.get("dependencies", []), f"{path}: project.dependencies")
+    optional = project.get("optional-dependencies", {})
+    if not isinstance(optional, dict):
+        raise InputError(f"{path}: project.optional-dependencies must be a table")
+    extras = {
+        canonicalize_name(extra): _requirements(
+            values, f"{path}: project.optional-dependencies.{extra}"
+        )
+        for extra, values in optional.items()
+    }
+    extras = {k: _expand_self(v, name, extras, frozenset({k})) for k, v in extras.items()}
+    raw_groups = document.get("dependency-groups", {})
+    if not isinstance(raw_groups, dict):
+        raise InputError(f"{path}: [dependency-groups] must be a table")
+    groups: dict[NormalizedName, tuple[Requirement, ...]] = {}
+    for group in raw_groups:
+        try:
+            resolved = resolve_dependency_groups(raw_groups, group)
+        except (ValueError, TypeError, LookupError) as error:
+            raise InputError(f"{path}: dependency-groups.{group}: {error}") from None
+        groups[canonicalize_name(group)] = _expand_self(
+            (_requirement(r, f"{path}: dependency-groups.{group}") for r in resolved), name, extras
+        )
+    tool = document.get("tool", {})
+    table = tool.get("tumbler", {}) if isinstance(tool, dict) else {}
+    settings = _settings(table, f"{path}: tool.tumbler")
+    for group in settings.default_groups:
+        if canonicalize_name(group) not in groups:
+            raise InputError(
+                f"{path}: tool.tumbler.default-groups: no dependency group {group!r}; "
+                f"groups: {', '.join(sorted(groups)) or '(none)'}"
+            )
+    return Project(
+        path=path,
+        name=name,
+        requires_python=requires_python,
+        dependencies=_expand_self(dependencies, name, extras),
+        extras=extras,
+        groups=groups,
+        settings=settings,
+        files=(path,),
+    )
+
+
+def _read_requirements_file(path: Path) -> Project:
+    from tumbler.project.requirements import read_requirements
+
+    parsed = read_requirements(path)
+    unsupported = [
+        o
+        for o, used in (("--no-index", parsed.no_index), ("--find-links", parsed.find_links))
+        if used
+    ]
+    if unsupported:
+        raise InputError(
+            f"{path}: {' and '.join(unsupported)}: tumbler locks from package indexes only; "
+            "serve the files as an index and name it with --index-url or --extra-index-url"
+        )
+    editable = frozenset(
+        canonicalize_name(e.requirement.name) for e in parsed.requirements if e.editable
+    )
+    settings = Settings(
+        index_url=parsed.index_url,
+        extra_index_urls=parsed.extra_index_urls,
+        prereleases="allow" if parsed.prereleases else "if-necessary",
+        editable=editable,
+    )
+    return Project(
+        path=path,
+        name=None,
+        requires_python=None,
+        dependencies=tuple(e.requirement for e in parsed.requirements),
+        extras={},
+        groups={},
+        constraints=tuple(e.requirement for e in parsed.constraints),
+        settings=settings,
+        files=parsed.files,
+    )
+
+
+def read_project(path: Path) -> Project:
+    """The project at ``path``: a ``pyproject.toml``, a requirements file, or a directory."""
+    if path.is_dir():
+        candidate = path / "pyproject.toml"
+        if not candidate.is_file():
+            raise InputError(f"{path}: no pyproject.toml here; name the project file to lock")
+        path = candidate
+    if not path.exists():
+        raise InputError(f"{path}: no such file")
+    if path.name == "pyproject.toml" or path.suffix == ".toml":
+        return _read_pyproject(path)
+    return _read_requirements_file(path)

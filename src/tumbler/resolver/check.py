@@ -1,0 +1,173 @@
+"""The ``lock --check`` gate: is the committed lock what locking would produce now?
+
+Two questions, in order. Input drift (:func:`tumbler.resolver.inputs.input_drift`): did the
+project's requirements, ``requires-python``, indexes, options or target change since the
+lock was made? That needs neither the network nor a resolver. Content drift: does a fresh
+lock (existing pins as preferences) differ from the committed one? Each package that
+differs is one line, ``changed httpx (version,wheels)``, sorted; the same facts come as
+JSON or Markdown.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from tumbler.lockfile.diff import ChangeKind, diff_locks, surface_changes
+
+if TYPE_CHECKING:
+    from packaging.pylock import Pylock
+
+    from tumbler.lockfile.diff import LockDiff, PackageChange
+
+__all__ = ["CheckResult", "check_json", "check_markdown", "check_text", "content_drift"]
+
+
+@dataclass(frozen=True, slots=True)
+class Drift:
+    """One package (or the lock itself) that differs, and which fields."""
+
+    kind: str
+    subject: str
+    fields: tuple[str, ...]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.subject}" + (
+            f" ({','.join(self.fields)})" if self.fields else ""
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class CheckResult:
+    """The gate's verdict."""
+
+    lock: str
+    inputs: tuple[str, ...]
+    content: tuple[Drift, ...]
+    #: Why the content could not be compared (e.g. offline with a cold cache), if so.
+    skipped: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        """Whether the lock is up to date."""
+        return not self.inputs and not self.content and self.skipped is None
+
+
+def _fields(change: PackageChange) -> tuple[str, ...]:
+    names: list[str] = []
+    if change.old_version != change.new_version:
+        names.append("version")
+    for field in change.fields:
+        name = "wheels" if field.field.startswith("wheel") else field.field.split(".")[0]
+        if name not in names:
+            names.append(name)
+    return tuple(names)
+
+
+def _subject(change: PackageChange) -> str:
+    return change.name + (f" ; {change.marker}" if change.marker else "")
+
+
+def drift_of(diff: LockDiff) -> tuple[Drift, ...]:
+    """A :class:`LockDiff` as sorted one-line drifts."""
+    out: list[Drift] = []
+    lock_fields = tuple(dict.fromkeys(f.field for f in diff.lock))
+    if lock_fields:
+        out.append(Drift("changed", "lock", lock_fields))
+    for change in diff.packages:
+        if change.kind is ChangeKind.ADDED:
+            out.append(Drift("added", _subject(change), (f"{change.new_version}",)))
+        elif change.kind is ChangeKind.REMOVED:
+            out.append(Drift("removed", _subject(change), (f"{change.old_version}",)))
+        else:
+            out.append(Drift("changed", _subject(change), _fields(change)))
+    out.sort(key=lambda d: (d.subject != "lock", d.subject, d.kind))
+    # Surface entries after the packages (surface.md): ``changed httpx:httpx
+    # (surface-sha256,capabilities)``, by kind then key.
+    surfaces = [Drift(c.kind.value, c.key, c.fields) for c in diff.surfaces]
+    return tuple(out + sorted(surfaces, key=lambda d: (d.kind, d.subject)))
+
+
+#: Where a file was found rather than what it is: another machine reaching the same files
+#: through another index (a mirror, its own configuration) is not drift.
+_WHERE_FOUND = ("index", ".url", ".upload-time")
+
+
+def _what_installs(change: PackageChange) -> PackageChange | None:
+    """``change`` without the fields that only say where its files were found; None when
+    nothing else changed."""
+    if change.kind is not ChangeKind.CHANGED:
+        return change
+    kept = tuple(f for f in change.fields if not f.field.endswith(_WHERE_FOUND))
+    if not kept and change.old_version == change.new_version:
+        return None
+    return dataclasses.replace(change, fields=kept)
+
+
+def content_drift(committed: Pylock, fresh: Pylock) -> tuple[Drift, ...]:
+    """How ``fresh`` differs from ``committed`` in what gets installed, ignoring the
+    recorded inputs and where the same files were found."""
+    diff = diff_locks(
+        dataclasses.replace(committed, tool=None), dataclasses.replace(fresh, tool=None)
+    )
+    packages = tuple(c for c in map(_what_installs, diff.packages) if c is not None)
+    # Surfaces compare with the locks' own tool tables: digests made under another
+    # surface-version are not compared (the input drift says the version changed).
+    return drift_of(
+        dataclasses.replace(diff, packages=packages, surfaces=surface_changes(committed, fresh))
+    )
+
+
+def check_text(result: CheckResult) -> str:
+    """The verdict for a terminal."""
+    if result.ok:
+        return f"{result.lock} is up to date"
+    lines = [f"{result.lock} is out of date"]
+    if result.inputs:
+        lines.append("inputs changed:")
+        lines.extend(f"  {line}" for line in result.inputs)
+    if result.content:
+        lines.append("content changed:")
+        lines.extend(f"  {drift}" for drift in result.content)
+    if result.skipped:
+        lines.append(f"content not compared: {result.skipped}")
+    lines.append("run 'tumbler lock' to update it")
+    return "\n".join(lines)
+
+
+def check_markdown(result: CheckResult) -> str:
+    """The verdict as Markdown, for a CI summary."""
+    if result.ok:
+        return f"✅ `{result.lock}` is up to date\n"
+    lines = [f"❌ `{result.lock}` is out of date", ""]
+    if result.inputs:
+        lines += ["**Inputs changed**", ""]
+        lines += [f"- {line}" for line in result.inputs]
+        lines.append("")
+    if result.content:
+        lines += ["**Content changed**", "", "| change | package | fields |", "|---|---|---|"]
+        lines += [f"| {d.kind} | `{d.subject}` | {', '.join(d.fields)} |" for d in result.content]
+        lines.append("")
+    if result.skipped:
+        lines += [f"Content not compared: {result.skipped}", ""]
+    lines.append("Run `tumbler lock` to update it.")
+    return "\n".join(lines) + "\n"
+
+
+def check_json(result: CheckResult) -> str:
+    """The verdict as JSON."""
+    return json.dumps(
+        {
+            "lock": result.lock,
+            "up_to_date": result.ok,
+            "inputs": list(result.inputs),
+            "content": [
+                {"kind": d.kind, "subject": d.subject, "fields": list(d.fields)}
+                for d in result.content
+            ],
+            "skipped": result.skipped,
+        },
+        indent=2,
+    )

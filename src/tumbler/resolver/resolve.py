@@ -1,0 +1,599 @@
+"""Resolution: requirements → one version per project, by backtracking (``resolvelib``).
+
+The provider asks a :class:`~tumbler.index.finder.Finder` for releases and metadata. Candidates
+are ordered: the version an existing lock pins (a preference, not a constraint), then
+newest first; pre-releases and yanked releases follow the standards (packaging's
+specifier semantics, PEP 592). A project with extras is its own node (``name[extra]``)
+depending on the plain project at the same version, as pip does.
+
+When no solution exists, :class:`~tumbler.errors.ResolutionError` carries an explanation
+a person can act on: each conflicting requirement with the chain of packages that led to
+it, back to the project's own table, and why versions that exist were passed over.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict, deque
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import resolvelib
+from packaging.requirements import Requirement
+from packaging.specifiers import SpecifierSet
+from packaging.utils import NormalizedName, canonicalize_name
+from packaging.version import Version
+
+from tumbler.errors import ResolutionError, UnsupportedTargetError
+from tumbler.index.finder import NO_WHEEL, ONLY_BINARY
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+
+    from tumbler.index.direct import DirectSource
+    from tumbler.index.finder import Finder, Project, Release
+    from tumbler.index.metadata import CoreMetadata
+
+__all__ = ["Candidate", "Req", "Resolution", "requirements_of", "resolve", "settle"]
+
+#: The identifier of the target interpreter: a release's Requires-Python is a dependency on it.
+PYTHON = NormalizedName("<python>")
+#: Pre-release policies (see :data:`tumbler.project.pyproject.PRERELEASE_POLICIES`).
+_ALLOW, _DISALLOW = "allow", "disallow"
+
+
+@dataclass(frozen=True, slots=True)
+class Req:
+    """A requirement in the resolver: a PEP 508 requirement plus where it came from."""
+
+    name: NormalizedName
+    extras: frozenset[NormalizedName]
+    specifier: SpecifierSet
+    #: ``"[project.dependencies]"``, ``"extra 'viz'"``, ``"group 'dev'"``, or None for a
+    #: dependency of another package.
+    origin: str | None = None
+    url: str | None = None
+    text: str = ""
+
+    @classmethod
+    def of(cls, requirement: Requirement, origin: str | None = None) -> Req:
+        """The resolver's view of ``requirement`` (its marker already evaluated)."""
+        shown = Requirement(str(requirement))
+        shown.marker = None
+        return cls(
+            name=canonicalize_name(requirement.name),
+            extras=frozenset(canonicalize_name(e) for e in requirement.extras),
+            specifier=requirement.specifier,
+            origin=origin,
+            url=requirement.url,
+            text=str(shown),
+        )
+
+    @property
+    def key(self) -> str:
+        """The resolver identifier: ``name`` or ``name[a,b]``."""
+        return _key(self.name, self.extras)
+
+
+def _key(name: str, extras: frozenset[str]) -> str:
+    return f"{name}[{','.join(sorted(extras))}]" if extras else name
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """One version of a project (with extras, for an extras node)."""
+
+    name: NormalizedName
+    version: Version
+    extras: frozenset[NormalizedName] = frozenset()
+    release: Release | None = field(default=None, compare=False)
+    direct: DirectSource | None = field(default=None, compare=False)
+
+    @property
+    def key(self) -> str:
+        """The resolver identifier of this candidate."""
+        return _key(self.name, self.extras)
+
+    def __str__(self) -> str:
+        return f"{self.key} {self.version}"
+
+
+@dataclass(frozen=True, slots=True)
+class Resolution:
+    """The outcome: a candidate per project and the dependency edges among them."""
+
+    #: Project → its chosen (plain) candidate.
+    pins: Mapping[NormalizedName, Candidate]
+    #: Identifier (``name`` or ``name[extras]``) → the identifiers its dependencies resolve to.
+    edges: Mapping[str, tuple[str, ...]]
+    #: Identifiers chosen, including extras nodes.
+    chosen: frozenset[str]
+    #: Identifier → its candidate (extras nodes too).
+    candidates: Mapping[str, Candidate] = field(default_factory=dict)
+    #: Identifier → what its candidate requires on the target (markers evaluated).
+    requirements: Mapping[str, tuple[Req, ...]] = field(default_factory=dict)
+
+
+def _exact(specifier: SpecifierSet) -> bool:
+    """Whether ``specifier`` pins one version (``==1.2``, ``===1.2``; not ``==1.*``)."""
+    return any(s.operator in ("==", "===") and "*" not in s.version for s in specifier)
+
+
+def _pinned_by_user(reqs: Iterable[Req]) -> bool:
+    """Whether the project's own requirements pin this exact version: PEP 592 lets a
+    yanked release be taken then (as pip and uv read it), never for a dependency's pin."""
+    return any(r.origin is not None and _exact(r.specifier) for r in reqs)
+
+
+class _Provider(resolvelib.AbstractProvider):  # type: ignore[type-arg]
+    def __init__(
+        self,
+        finder: Finder,
+        *,
+        prereleases: str,
+        constraints: Mapping[NormalizedName, SpecifierSet],
+        directs: Mapping[NormalizedName, DirectSource],
+        fail_fast: bool = False,
+    ) -> None:
+        self.finder = finder
+        self.fail_fast = fail_fast
+        self.prereleases = prereleases
+        self.constraints = constraints
+        self.directs = directs
+        self._satisfied: dict[tuple[int, Version], tuple[Req, bool]] = {}
+        self.environment: dict[str, Any] = dict(finder.target.environment)
+        self.dependencies: dict[Candidate, tuple[Req, ...]] = {}
+        #: Project → the first requirement that asked for it and the candidate that asked.
+        self.required_by: dict[NormalizedName, tuple[Req, Candidate | None]] = {}
+
+    def identify(self, requirement_or_candidate: Req | Candidate) -> str:
+        return requirement_or_candidate.key
+
+    def get_preference(
+        self,
+        identifier: str,
+        resolutions: Mapping[str, Candidate],
+        candidates: Mapping[str, Iterator[Candidate]],
+        information: Mapping[str, Iterator[Any]],
+        backtrack_causes: Sequence[Any],
+    ) -> Any:
+        infos = list(information[identifier])
+        pinned = any(_exact(info.requirement.specifier) for info in infos)
+        direct = any(info.parent is None for info in infos)
+        causes = {c.requirement.name for c in backtrack_causes}
+        return (
+            identifier.split("[", maxsplit=1)[0] not in causes,
+            not pinned,
+            not direct,
+            identifier,
+        )
+
+    def find_matches(
+        self,
+        identifier: str,
+        requirements: Mapping[str, Iterator[Req]],
+        incompatibilities: Mapping[str, Iterator[Candidate]],
+    ) -> list[Candidate]:
+        reqs = list(requirements[identifier])
+        name = canonicalize_name(identifier.split("[", maxsplit=1)[0])
+        extras = frozenset(e for r in reqs for e in r.extras)
+        bad = {c.version for c in incompatibilities[identifier]}
+        if name == PYTHON:
+            python = Version(self.environment["python_full_version"])
+            candidate = Candidate(PYTHON, python)
+            return [candidate] if all(self.is_satisfied_by(r, candidate) for r in reqs) else []
+        direct = self.directs.get(name)
+        if direct is not None:
+            if direct.version in bad:
+                return []
+            candidate = Candidate(name, direct.version, extras, direct=direct)
+            return [candidate] if all(self.is_satisfied_by(r, candidate) for r in reqs) else []
+        project = self.finder.project(name)
+        pinned = _pinned_by_user(reqs)
+        asked_pre = any(r.specifier.prereleases for r in reqs)
+        finals_only = self.prereleases != _ALLOW and not asked_pre
+        preferred = self.finder.preferences.get(name)  # --upgrade left them out already
+
+        constraint = self.constraints.get(name)
+
+        def fits(release: Release) -> bool:
+            return (
+                release.version not in bad
+                and (not release.yanked or pinned)
+                and _admits(release, reqs, constraint)
+            )
+
+        def matches() -> Iterator[Candidate]:
+            yielded = False
+            for release in _in_order(
+                project, preferred, fits, finals_only=finals_only, prereleases=self.prereleases
+            ):
+                yielded = True
+                yield Candidate(name, release.version, extras, release=release)
+            if not yielded and self.fail_fast and project.found:
+                self._check_target(project, reqs)
+
+        return matches  # type: ignore[return-value]
+
+    def _check_target(self, project: Project, reqs: list[Req]) -> None:
+        """Raise :class:`UnsupportedTargetError` when no release of ``project`` has a file
+        the target can use for platform or Python reasons: backtracking through every
+        version of whatever needs it (fetching, even building, each) cannot help."""
+        if next(project.iter_releases(), None) is not None:
+            return
+        reasons = project.skipped()
+        if not reasons or any(
+            r not in (NO_WHEEL, ONLY_BINARY) and not r.startswith("Requires-Python")
+            for r in reasons
+        ):
+            return
+        parent = self.required_by.get(project.name, (reqs[0], None))[1]
+        chain = _describe_requirement(self, reqs[0], parent)
+        why = "; ".join(sorted(reasons))
+        raise UnsupportedTargetError(f"{project.name} has no file for it ({why}): {chain}")
+
+    def is_satisfied_by(self, requirement: Req, candidate: Candidate) -> bool:
+        if requirement.url is not None and candidate.direct is None:
+            return False
+        if not requirement.specifier:
+            return True
+        # resolvelib re-checks every pin against every criterion after each pin: remember
+        # answers (the entry keeps ``requirement`` alive, so its id is not reused).
+        key = (id(requirement), candidate.version)
+        known = self._satisfied.get(key)
+        if known is None:
+            known = (
+                requirement,
+                requirement.specifier.contains(candidate.version, prereleases=True),
+            )
+            self._satisfied[key] = known
+        return known[1]
+
+    def metadata(self, candidate: Candidate) -> CoreMetadata:
+        if candidate.direct is not None:
+            return candidate.direct.metadata
+        assert candidate.release is not None
+        return self.finder.metadata(candidate.release)
+
+    def get_dependencies(self, candidate: Candidate) -> list[Req]:
+        cached = self.dependencies.get(candidate)
+        if cached is not None:
+            return list(cached)
+        if candidate.name == PYTHON:
+            return []
+        out = list(requirements_of(candidate, self.metadata(candidate), self.environment))
+        for req in out:
+            if req.name not in (PYTHON, candidate.name):
+                self.required_by.setdefault(req.name, (req, candidate))
+        self.dependencies[candidate] = tuple(out)
+        self.finder.prefetch(
+            Requirement(r.text)
+            for r in out
+            if r.url is None and r.name not in self.directs and r.name != PYTHON
+        )
+        return out
+
+
+def requirements_of(
+    candidate: Candidate, metadata: CoreMetadata, environment: Mapping[str, Any]
+) -> tuple[Req, ...]:
+    """What ``candidate`` requires where the marker values are ``environment``: its
+    Requires-Python (plain node), the plain node at the same version (extras node), and
+    the Requires-Dist entries whose markers hold (for one of its extras, if any)."""
+    out: list[Req] = []
+    if metadata.requires_python is not None and not candidate.extras:
+        out.append(
+            Req(
+                PYTHON,
+                frozenset(),
+                metadata.requires_python,
+                text=f"Python{metadata.requires_python}",
+            )
+        )
+    if candidate.extras:
+        exact = SpecifierSet(f"=={candidate.version}")
+        out.append(
+            Req(
+                candidate.name,
+                frozenset(),
+                exact,
+                text=f"{candidate.name}=={candidate.version}",
+            )
+        )
+    values = dict(environment)
+    for requirement in metadata.requires_dist:
+        marker = requirement.marker
+        if marker is not None:
+            wanted = False
+            for extra in candidate.extras or {""}:
+                values["extra"] = extra
+                if marker.evaluate(values):
+                    wanted = True
+                    break
+            if not wanted:
+                continue
+        elif candidate.extras:
+            continue  # the plain node carries the unconditional dependencies
+        out.append(Req.of(requirement))
+    return tuple(out)
+
+
+def _describe_requirement(provider: _Provider, requirement: Req, parent: Candidate | None) -> str:
+    chain = [f"{requirement.text or requirement.name}"]
+    seen: set[NormalizedName] = set()
+    while parent is not None and parent.name not in seen:
+        seen.add(parent.name)
+        chain.append(f"{parent.name} {parent.version}")
+        asked = provider.required_by.get(parent.name)
+        if asked is None:
+            break
+        requirement, parent = asked
+        if parent is None:
+            chain.append(f"{requirement.text} in {requirement.origin or 'the project'}")
+    if len(chain) == 1 and requirement.origin:
+        return f"{chain[0]} (from {requirement.origin})"
+    return " ← ".join(chain)
+
+
+def _skipped(provider: _Provider, name: NormalizedName) -> str:
+    if name == PYTHON:
+        return f"the target's Python is {provider.environment['python_full_version']}"
+    if name in provider.directs:
+        return f"the direct reference gives version {provider.directs[name].version}"
+    try:
+        project = provider.finder.project(name)
+    except Exception:
+        return ""
+    if not project.found:
+        indexes = ", ".join(provider.finder.indexes.for_package(name))
+        return f"no project named {name!r} on {_redacted(indexes)}"
+    parts = []
+    shown = [str(r.version) for r in project.releases[:8]]
+    more = len(project.releases) - len(shown)
+    if shown:
+        parts.append(
+            "versions available: " + ", ".join(shown) + (f" and {more} older" if more > 0 else "")
+        )
+    yanked = [str(r.version) for r in project.releases if r.yanked]
+    if yanked:
+        parts.append("yanked: " + ", ".join(yanked[:5]))
+    for reason, versions in sorted(project.skipped().items()):
+        listed = ", ".join(str(v) for v in versions[:5]) + (" …" if len(versions) > 5 else "")
+        parts.append(f"skipped ({reason}): {listed}")
+    return "; ".join(parts)
+
+
+def _redacted(text: str) -> str:
+    from tumbler.net.urls import redact
+
+    return ", ".join(redact(u.strip()) for u in text.split(","))
+
+
+def _explain(provider: _Provider, error: resolvelib.ResolutionImpossible) -> str:  # type: ignore[type-arg]
+    by_name: dict[NormalizedName, list[str]] = defaultdict(list)
+    for cause in error.causes:
+        text = _describe_requirement(provider, cause.requirement, cause.parent)
+        if text not in by_name[cause.requirement.name]:
+            by_name[cause.requirement.name].append(text)
+    lines = ["cannot find versions that satisfy every requirement:"]
+    for name in sorted(by_name):
+        lines.append(f"  {name}: no version matches all of")
+        lines.extend(f"    {text}" for text in by_name[name])
+        skipped = _skipped(provider, name)
+        if skipped:
+            lines.append(f"    ({skipped})")
+    lines.append(
+        "  hint: relax one of these requirements, or add a version of the conflicting "
+        "project to your own requirements that fits them all"
+    )
+    return "\n".join(lines)
+
+
+def resolve(
+    finder: Finder,
+    roots: Sequence[Req],
+    *,
+    prereleases: str = "if-necessary",
+    constraints: Mapping[NormalizedName, SpecifierSet] | None = None,
+    directs: Mapping[NormalizedName, DirectSource] | None = None,
+    fail_fast: bool = False,
+) -> Resolution:
+    """Resolve ``roots`` (markers already evaluated) for the finder's target.
+
+    With ``fail_fast``, a needed project with no file at all for the target raises
+    :class:`~tumbler.errors.UnsupportedTargetError` at once (a universal lock's target).
+    """
+    provider = _Provider(
+        finder,
+        prereleases=prereleases,
+        constraints=constraints or {},
+        directs=directs or {},
+        fail_fast=fail_fast,
+    )
+    for root in roots:
+        provider.required_by.setdefault(root.name, (root, None))
+    finder.prefetch(Requirement(r.text) for r in roots if r.url is None)
+    resolver = resolvelib.Resolver(provider, resolvelib.BaseReporter())
+    try:
+        result = resolver.resolve(roots, max_rounds=20000)
+    except resolvelib.ResolutionImpossible as error:
+        raise ResolutionError(_explain(provider, error)) from None
+    except resolvelib.ResolutionTooDeep:
+        raise ResolutionError(
+            "resolution gave up after too many backtracking rounds; pin some of the "
+            "project's dependencies more tightly"
+        ) from None
+    chosen: dict[str, Candidate] = dict(result.mapping)
+    chosen.pop(PYTHON, None)
+    pins = {c.name: c for c in chosen.values() if not c.extras}
+    edges: dict[str, tuple[str, ...]] = {}
+    for key, candidate in chosen.items():
+        deps = provider.dependencies.get(candidate, ())
+        edges[key] = tuple(sorted({d.key for d in deps if d.key in chosen}))
+    return Resolution(
+        pins=pins,
+        edges=edges,
+        chosen=frozenset(chosen),
+        candidates=chosen,
+        requirements={k: provider.dependencies.get(c, ()) for k, c in chosen.items()},
+    )
+
+
+def settle(
+    finder: Finder,
+    roots: Sequence[Req],
+    *,
+    prereleases: str = "if-necessary",
+    constraints: Mapping[NormalizedName, SpecifierSet] | None = None,
+    directs: Mapping[NormalizedName, DirectSource] | None = None,
+) -> Resolution | None:
+    """The resolution :func:`resolve` would find, when it finds it without backtracking;
+    else None (resolve then).
+
+    Walks the graph from ``roots`` once, taking for each project the version the finder
+    prefers (another target's choice, or the old lock's) when it fits what is asked of it
+    so far, else the newest that fits, exactly as :func:`resolve` orders candidates. When
+    every later requirement fits what was taken and every release admits the target's
+    Python, resolvelib would take the same candidates and never backtrack; at the first
+    conflict this gives up. A universal lock's targets mostly settle: one linear walk each
+    instead of a backtracking search.
+    """
+    constraints = constraints or {}
+    directs = directs or {}
+    environment = dict(finder.target.environment)
+    python = Version(environment["python_full_version"])
+    asked: dict[str, list[Req]] = defaultdict(list)
+    chosen: dict[str, Candidate] = {}
+    requirements: dict[str, tuple[Req, ...]] = {}
+    queue = deque(roots)
+    while queue:
+        requirement = queue.popleft()
+        key = requirement.key
+        asked[key].append(requirement)
+        taken = chosen.get(key)
+        if taken is not None:
+            if not _fits(requirement, taken):
+                return None
+            continue
+        taken = _take(
+            finder,
+            requirement.name,
+            asked[key],
+            prereleases=prereleases,
+            constraints=constraints,
+            directs=directs,
+        )
+        if taken is None:
+            return None
+        if taken.direct is not None:
+            metadata = taken.direct.metadata
+        else:
+            assert taken.release is not None
+            metadata = finder.metadata(taken.release)
+        needs = requirements_of(taken, metadata, environment)
+        for need in needs:
+            if need.name == PYTHON:
+                if not need.specifier.contains(python, prereleases=True):
+                    return None
+            else:
+                queue.append(need)
+        chosen[key] = taken
+        requirements[key] = needs
+    return Resolution(
+        pins={c.name: c for c in chosen.values() if not c.extras},
+        edges={
+            k: tuple(sorted({d.key for d in needs if d.key in chosen}))
+            for k, needs in requirements.items()
+        },
+        chosen=frozenset(chosen),
+        candidates=chosen,
+        requirements=requirements,
+    )
+
+
+def _fits(requirement: Req, candidate: Candidate) -> bool:
+    if requirement.url is not None and candidate.direct is None:
+        return False
+    return requirement.specifier.contains(candidate.version, prereleases=True)
+
+
+def _take(
+    finder: Finder,
+    name: NormalizedName,
+    asked: list[Req],
+    *,
+    prereleases: str,
+    constraints: Mapping[NormalizedName, SpecifierSet],
+    directs: Mapping[NormalizedName, DirectSource],
+) -> Candidate | None:
+    """The first candidate ``resolve`` would try for ``name`` given ``asked``, if it fits."""
+    extras = frozenset(e for r in asked for e in r.extras)
+    direct = directs.get(name)
+    if direct is not None:
+        candidate = Candidate(name, direct.version, extras, direct=direct)
+        return candidate if all(_fits(r, candidate) for r in asked) else None
+    if any(r.url is not None for r in asked):
+        return None  # a URL asked for a project that is not a direct reference
+    pinned = _pinned_by_user(asked)
+    finals_only = prereleases != _ALLOW and not any(r.specifier.prereleases for r in asked)
+    constraint = constraints.get(name)
+
+    def fits(release: Release) -> bool:
+        return (not release.yanked or pinned) and _admits(release, asked, constraint)
+
+    project = finder.project(name)
+    preferred = finder.preferences.get(name)
+    ordered = _in_order(project, preferred, fits, finals_only=finals_only, prereleases=prereleases)
+    release = next(ordered, None)
+    return None if release is None else Candidate(name, release.version, extras, release=release)
+
+
+def _admits(release: Release, asked: Iterable[Req], constraint: SpecifierSet | None) -> bool:
+    """Whether ``release``'s version meets every requirement and the project's constraint."""
+    version = release.version
+    return all(r.specifier.contains(version, prereleases=True) for r in asked) and (
+        constraint is None or constraint.contains(version, prereleases=True)
+    )
+
+
+def _in_order(
+    project: Project,
+    preferred: Version | None,
+    fits: Callable[[Release], bool],
+    *,
+    finals_only: bool,
+    prereleases: str,
+) -> Iterator[Release]:
+    """The releases of ``project`` that fit, in the order resolution tries them (both
+    :func:`resolve` and :func:`settle`): the preferred version first, then newest first;
+    pre-releases when ``finals_only`` only if no final release fits (and they are allowed).
+    """
+    first = project.release(preferred) if preferred is not None else None
+    if first is not None and fits(first) and not (finals_only and first.version.is_prerelease):
+        yield first
+    else:
+        first = None
+    any_final = first is not None
+    pre: list[Release] = []
+    for release in project.iter_releases():
+        if release is first or not fits(release):
+            continue
+        if finals_only and release.version.is_prerelease:
+            pre.append(release)
+            continue
+        any_final = True
+        yield release
+    if not any_final and prereleases != _DISALLOW:
+        yield from pre
+
+
+def roots_reaching(resolution: Resolution, roots: Iterable[Req]) -> set[NormalizedName]:
+    """The projects reachable from ``roots`` in the resolved graph."""
+    seen: set[str] = set()
+    stack = [r.key for r in roots if r.key in resolution.chosen]
+    while stack:
+        key = stack.pop()
+        if key in seen:
+            continue
+        seen.add(key)
+        stack.extend(resolution.edges.get(key, ()))
+    return {canonicalize_name(k.split("[")[0]) for k in seen}

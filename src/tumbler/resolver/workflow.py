@@ -1,0 +1,473 @@
+"""``tumbler lock`` and ``lock --check`` end to end: read, resolve, render, write or compare.
+
+This is the edge where the pure stages meet files and the network: it reads the project
+and any existing lock, sets up the cache and HTTP, runs :func:`tumbler.resolver.locker.lock`, and
+either writes the lock atomically (only when its text changed) or compares it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from packaging.utils import NormalizedName, canonicalize_name
+from packaging.version import Version
+
+from tumbler.errors import NetworkError, TumblerError, UsageError
+from tumbler.lockfile.tables import recorded_inputs
+
+if TYPE_CHECKING:
+    from datetime import date, datetime
+    from pathlib import Path
+
+    from packaging.markers import Marker
+    from packaging.pylock import Pylock
+
+    from tumbler.env.targets import Target
+    from tumbler.index.finder import Binaries, Finder
+    from tumbler.lockfile.source import LockSource
+    from tumbler.lockfile.tables import LockInputs
+    from tumbler.net.cache import Cache
+    from tumbler.net.http import Http
+    from tumbler.progress import Progress
+    from tumbler.project.pyproject import Project
+    from tumbler.resolver.check import CheckResult
+    from tumbler.resolver.locker import LockRequest
+
+__all__ = ["LockOptions", "LockOutcome", "run_check", "run_lock"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LockOptions:
+    """The command line of ``tumbler lock``."""
+
+    project: Path
+    output: Path | None = None
+    index_url: str | None = None
+    extra_index_urls: tuple[str, ...] = ()
+    exclude_newer: datetime | None = None
+    prereleases: str | None = None
+    python_version: str | None = None
+    platform: str | None = None
+    #: Lock for this one target (``host`` or ``linux-x86_64-3.12``).
+    target: str | None = None
+    cache_dir: Path | None = None
+    offline: bool = False
+    upgrade: bool = False
+    upgrade_packages: tuple[str, ...] = ()
+    #: Lock for every platform and Python the project allows (``--universal``, the default
+    #: for a new lock) ...
+    universal: bool = False
+    #: ... or for these marker expressions (``--environment``).
+    environments: tuple[str, ...] = ()
+    #: Where to show progress (a terminal), or None for none.
+    progress: Progress | None = None
+    #: Record API surfaces (``--surface``; else ``[tool.tumbler] surface``).
+    surface: bool = False
+    #: Record publisher identities (``--attestations``; else ``[tool.tumbler]``).
+    attestations: bool = False
+    #: ``--no-binary`` / ``--only-binary`` values (names, ``:all:``, comma-separated), and
+    #: ``--no-build`` (``--only-binary :all:``); else ``[tool.tumbler]``.
+    no_binary: tuple[str, ...] = ()
+    only_binary: tuple[str, ...] = ()
+    no_build: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class LockOutcome:
+    """What ``tumbler lock`` did."""
+
+    path: Path
+    written: bool
+    packages: int
+    target: str
+    seconds: float
+    notes: tuple[str, ...] = field(default=())
+
+
+def _output(options: LockOptions, project: Project) -> Path:
+    if options.output is not None:
+        return options.output
+    return project.path.parent / "pylock.toml"
+
+
+def _read(path: Path) -> LockSource | None:
+    """The lock file's bytes, or None when there is none yet."""
+    from tumbler.lockfile.source import read_source
+
+    return read_source(str(path)) if path.exists() else None
+
+
+def _parsed(source: LockSource | None) -> Pylock | None:
+    from tumbler.lockfile.load import load_valid
+
+    if source is None:
+        return None
+    loaded = load_valid(source)
+    return None if loaded.lock is None else loaded.lock.pylock
+
+
+def _preferences(pylock: Pylock | None) -> dict[NormalizedName, Version]:
+    if pylock is None:
+        return {}
+    found: dict[NormalizedName, list[Version]] = {}
+    for package in pylock.packages:
+        if package.version is not None:
+            found.setdefault(package.name, []).append(package.version)
+    return {name: versions[0] for name, versions in found.items() if len(versions) == 1}
+
+
+@dataclass(frozen=True, slots=True)
+class _Prepared:
+    output: Path
+    request: LockRequest
+    cache: Cache
+    #: The lock file's bytes, when there is one.
+    old: LockSource | None
+    #: The lock it holds, when it is a valid one.
+    existing: Pylock | None
+
+
+def _prepare(options: LockOptions) -> _Prepared:
+    from tumbler.net.cache import Cache, default_cache_dir
+    from tumbler.project.indexes import index_config
+    from tumbler.project.pyproject import PRERELEASE_POLICIES, read_project
+    from tumbler.resolver.locker import LockRequest
+
+    project = read_project(options.project)
+    output = _output(options, project)
+    try:
+        old = _read(output)
+    except TumblerError:
+        old = None  # unreadable (a directory, ...): writing it will say why
+    try:
+        existing = _parsed(old)
+    except TumblerError:
+        existing = None  # an unreadable old lock only loses its pins and its mode
+    prereleases = options.prereleases or project.settings.prereleases
+    if prereleases not in PRERELEASE_POLICIES:
+        raise UsageError(f"--prereleases must be one of {', '.join(PRERELEASE_POLICIES)}")
+    indexes = index_config(
+        project.settings,
+        index_url=options.index_url,
+        extra_index_urls=options.extra_index_urls,
+    )
+    cache_dir = options.cache_dir or default_cache_dir()
+    exclude_newer = options.exclude_newer or project.settings.exclude_newer
+    mode = _mode(options, project, recorded_inputs(existing))
+    today = _today(exclude_newer)
+    if mode.target is None:
+        universe, environments = _universe(mode, project, today)
+        target = universe[0]
+    else:
+        universe, environments, target = (), (), _single(mode.target, project)
+    request = LockRequest(
+        project=project,
+        target=target,
+        indexes=indexes,
+        lock_dir=output.parent.resolve(),
+        cache_dir=cache_dir,
+        exclude_newer=exclude_newer,
+        prereleases=prereleases,
+        upgrade=options.upgrade,
+        upgrade_packages=frozenset(canonicalize_name(n) for n in options.upgrade_packages),
+        universe=universe,
+        environments=environments,
+        today=today,
+        binaries=_binaries(options, project),
+        surface=options.surface or project.settings.surface,
+        attestations=options.attestations or project.settings.attestations,
+    )
+    return _Prepared(output, request, Cache(cache_dir), old, existing)
+
+
+def _binaries(options: LockOptions, project: Project) -> Binaries:
+    """The binary policy: the command line's, else the project's."""
+    from tumbler.index.finder import Binaries
+    from tumbler.project.pyproject import binary_names
+
+    settings = project.settings
+    given = options.no_binary or options.only_binary or options.no_build
+    no_binary = binary_names(options.no_binary) if given else settings.no_binary
+    only_binary = binary_names(options.only_binary) if given else settings.only_binary
+    if options.no_build:
+        only_binary = (":all:",)
+    return Binaries(frozenset(no_binary), frozenset(only_binary))
+
+
+def _today(exclude_newer: datetime | None) -> date:
+    """The day Python releases count as made on: the ``--exclude-newer`` date when there is
+    one (the same inputs give the same lock), else today."""
+    from datetime import UTC
+    from datetime import datetime as clock
+
+    return (exclude_newer or clock.now(UTC)).date()
+
+
+@dataclass(frozen=True, slots=True)
+class _Mode:
+    """What a lock is for: one target (``linux-x86_64-3.12``, ``host``), or every platform
+    and Python (``target`` None), within these ``environments`` when any."""
+
+    target: str | None
+    environments: tuple[str, ...] = ()
+
+
+def _mode(options: LockOptions, project: Project, recorded: LockInputs | None) -> _Mode:
+    """The lock's mode: from the command line, else ``[tool.tumbler]``, else what the
+    existing lock records (the mode is sticky), else universal."""
+    settings = project.settings
+    single = _single_spec(options.target, options.python_version, options.platform)
+    if single is not None and (options.universal or options.environments):
+        raise UsageError(
+            "--target, --python-version and --platform lock one target: not with "
+            "--universal or --environment"
+        )
+    if single is not None:
+        return _Mode(single)
+    if options.universal or options.environments:
+        return _Mode(None, options.environments or settings.environments)
+    from_settings = _single_spec(None, settings.python_version, settings.platform)
+    if from_settings is not None and settings.environments:
+        raise UsageError(
+            f"{project.path}: [tool.tumbler] environments (a universal lock) and python-version "
+            "/ platform (one target) ask for different locks: keep one"
+        )
+    if from_settings is not None:
+        return _Mode(from_settings)
+    if settings.environments:
+        return _Mode(None, settings.environments)
+    if recorded is not None and recorded.target and recorded.target != "universal":
+        return _Mode(recorded.target)
+    return _Mode(None, recorded.environments if recorded is not None else ())
+
+
+def _single_spec(target: str | None, python: str | None, platform: str | None) -> str | None:
+    """The one target these options name (``host`` or ``os-arch-python``), if any."""
+    if target is not None:
+        if python or platform:
+            raise UsageError("--target names the whole target: not with --python-version")
+        return target
+    if python is None and platform is None:
+        return None
+    from tumbler.env.targets import parse_target, target_name
+
+    host = target_name(parse_target("host"))
+    host_platform, host_python = host.rsplit("-", 1)
+    return f"{platform or host_platform}-{python or host_python}"
+
+
+def _single(spec: str, project: Project) -> Target:
+    """The target ``spec`` names, at the first patch release the project's
+    ``requires-python`` admits; an error naming ``requires-python`` when it admits none."""
+    from tumbler.env.targets import parse_target, python_splits
+
+    target = parse_target(_named(spec))
+    requires = project.requires_python
+    full = Version(target.environment["python_full_version"])
+    if requires is None or requires.contains(full, prereleases=True):
+        return target
+    if spec == "host":
+        raise UsageError(
+            f"the running Python {full} is outside the project's requires-python {requires}: "
+            "lock for every Python it allows (the default) or name one with --python-version"
+        )
+    later = sorted(
+        v
+        for v in python_splits(requires)
+        if (v.major, v.minor) == (full.major, full.minor) and v > full
+    )
+    admitted = [v for v in later if requires.contains(v, prereleases=True)]
+    if not admitted:
+        raise UsageError(
+            f"Python {full.major}.{full.minor} ({target.name}) is outside the project's "
+            f"requires-python {requires}"
+        )
+    return parse_target(f"{target.name.rsplit('-', 1)[0]}-{admitted[0]}")
+
+
+def _named(spec: str) -> str:
+    """``host`` as the target it is (``linux-x86_64-3.11.7``: this machine's platform and
+    Python release), so that the lock made here is made again anywhere; ``host`` itself
+    for a machine outside the six platforms."""
+    import re
+
+    from tumbler.env.targets import parse_target, platform_of
+
+    if spec != "host":
+        return spec
+    environment = parse_target("host").environment
+    platform, release = platform_of(environment), environment["python_full_version"]
+    if platform is None or not re.fullmatch(r"3\.\d+\.\d+", release):
+        return spec
+    return f"{platform}-{release}"
+
+
+def _universe(
+    mode: _Mode, project: Project, today: date
+) -> tuple[tuple[Target, ...], tuple[Marker, ...]]:
+    """A universal lock's targets and the ``environments`` markers asked for."""
+    from packaging.markers import InvalidMarker
+    from packaging.markers import Marker as Parsed
+
+    from tumbler.resolver.universal import grid
+
+    markers = []
+    for text in mode.environments:
+        try:
+            markers.append(Parsed(text))
+        except InvalidMarker as error:
+            raise UsageError(f"environment {text!r} is not a marker expression: {error}") from None
+    return grid(project.requires_python, markers, today=today), tuple(markers)
+
+
+def _http(options: LockOptions, prepared: _Prepared) -> Http:
+    from tumbler.net.http import Http
+
+    return Http(
+        cache=prepared.cache,
+        offline=options.offline,
+        known_urls=prepared.request.indexes.urls,
+    )
+
+
+def _progress(
+    options: LockOptions, label: str, http: Http
+) -> contextlib.AbstractContextManager[None]:
+    if options.progress is None:
+        return contextlib.nullcontext()
+    return options.progress.show(label, http.status)
+
+
+def _notes(finder: Finder) -> tuple[str, ...]:
+    untimed = sorted(finder.untimed_indexes)
+    return tuple(
+        f"{index} gives no upload times: --exclude-newer could not be applied to its files"
+        for index in untimed
+    ) + tuple(finder.catalog.notes)
+
+
+def _covered(request: LockRequest, finder: Finder) -> str:
+    """``linux-x86_64-3.12``, ``36 environments`` or ``30 of 36 environments``."""
+    from tumbler.env.targets import mode_name
+
+    if not request.universe:
+        return mode_name(request.target)
+    every, covered = finder.catalog.targets or len(request.universe), finder.catalog.covered
+    if covered is None or covered == every:
+        return f"{every} environments"
+    return f"{covered} of {every} environments"
+
+
+def _surfaces(
+    pylock: Pylock, request: LockRequest, http: Http, cache: Cache
+) -> tuple[Pylock, str | None]:
+    """``pylock`` with its packages' API surfaces recorded, and a note on what it cost."""
+    from tumbler.surface.fetch import record_surfaces
+
+    targets = [t.tags for t in request.universe] or [request.target.tags]
+    recorded, stats = record_surfaces(pylock, targets, http, cache, request.lock_dir)
+    return recorded, stats.note()
+
+
+def _identities(
+    pylock: Pylock, finder: Finder, http: Http, cache: Cache
+) -> tuple[Pylock, tuple[str, ...]]:
+    """``pylock`` with its packages' publisher identities, and notes (an index that
+    serves no provenance is named once)."""
+    from tumbler.attest.fetch import record_identities
+
+    recorded, stats = record_identities(pylock, finder.release_files, http, cache)
+    return recorded, stats.notes()
+
+
+def _environments(pylock: Pylock) -> list[str]:
+    return sorted(str(m) for m in pylock.environments or ())
+
+
+def run_lock(options: LockOptions) -> LockOutcome:
+    """Lock the project and write the lock if it changed."""
+    import dataclasses
+
+    from tumbler.lockfile.atomic import write_atomic
+    from tumbler.lockfile.render import render
+    from tumbler.resolver.locker import lock
+
+    started = time.perf_counter()
+    prepared = _prepare(options)
+    output, old = prepared.output, prepared.old
+    request = dataclasses.replace(prepared.request, preferences=_preferences(prepared.existing))
+    http = _http(options, prepared)
+    surface_note: str | None = None
+    attestation_notes: tuple[str, ...] = ()
+    try:
+        with _progress(options, "locking", http):
+            pylock, finder = lock(request, http)
+        if request.attestations:
+            with _progress(options, "reading provenance", http):
+                pylock, attestation_notes = _identities(pylock, finder, http, prepared.cache)
+        if request.surface:
+            with _progress(options, "reading API surfaces", http):
+                pylock, surface_note = _surfaces(pylock, request, http, prepared.cache)
+    finally:
+        http.close()
+    text = render(pylock)
+    written = old is None or text.encode() != old.data
+    if written:
+        write_atomic(output, text)
+    coverage = prepared.existing is None or _environments(prepared.existing) != _environments(
+        pylock
+    )
+    notes = _notes(finder) + (tuple(finder.catalog.coverage_notes) if coverage else ())
+    return LockOutcome(
+        path=output,
+        written=written,
+        packages=len(pylock.packages),
+        target=_covered(request, finder),
+        seconds=time.perf_counter() - started,
+        notes=notes + attestation_notes + ((surface_note,) if surface_note else ()),
+    )
+
+
+def run_check(options: LockOptions) -> CheckResult:
+    """Compare the committed lock with what locking would produce now; write nothing."""
+    import dataclasses
+
+    from tumbler.resolver.check import CheckResult, content_drift
+    from tumbler.resolver.inputs import input_drift
+    from tumbler.resolver.locker import lock, lock_inputs
+
+    prepared = _prepare(options)
+    output, request = prepared.output, prepared.request
+    shown = str(output)
+    committed = _parsed(prepared.old)  # an invalid lock is refused here
+    if committed is None:
+        return CheckResult(shown, ("no lock file: run 'tumbler lock' to create it",), ())
+    current = lock_inputs(request)
+    recorded = recorded_inputs(committed)
+    if recorded is None:
+        inputs: tuple[str, ...] = ("the lock records no tumbler inputs (not made by tumbler lock)",)
+    else:
+        inputs = tuple(input_drift(recorded, current))
+    request = dataclasses.replace(request, preferences=_preferences(committed))
+    http = _http(options, prepared)
+    try:
+        with _progress(options, "checking", http):
+            fresh, finder = lock(request, http)
+            if request.attestations:
+                fresh, _ = _identities(fresh, finder, http, prepared.cache)
+            if request.surface:
+                fresh, _ = _surfaces(fresh, request, http, prepared.cache)
+    except NetworkError as error:
+        if not inputs:
+            raise
+        return CheckResult(shown, inputs, (), skipped=str(error))
+    except TumblerError as error:
+        if not inputs:
+            raise
+        return CheckResult(shown, inputs, (), skipped=str(error).splitlines()[0])
+    finally:
+        http.close()
+    return CheckResult(shown, inputs, content_drift(committed, fresh))
