@@ -2,12 +2,12 @@
 
 The live index serves no provenance, so the project is locked from a local copy of it:
 
-1. the bench project (``../shared/bench/projects/<name>``) is locked plainly from the
+1. the bench project (``bench/projects/<name>``) is locked plainly from the
    package index pip would use (fixed ``--exclude-newer``);
 2. every file that lock pins is downloaded and served by the tests' simple-API server
-   (``tests/pkgindex.py``) on loopback, each with a PEP 740 provenance object linked from
+   (``tests/support/pkgindex.py``) on loopback, each with a PEP 740 provenance object linked from
    the pages (the recorded ``gcb_attestation_test`` provenance from
-   ``../shared/attestations``: the lock records publishers, it does not verify them);
+   ``tests/data/attestations``: the lock records publishers, it does not verify them);
 3. the project is locked from that index, plain and with ``--attestations``, warm (each
    cache filled by one untimed run, the lock deleted before every timed run), alternately.
 
@@ -33,11 +33,12 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from tests.pkgindex import Dist, serve_json_index  # noqa: E402
+from tests.support.pkgindex import Dist, serve_json_index  # noqa: E402
 
-SHARED = REPO.parent / "shared"
-PROJECTS = SHARED / "bench" / "projects"
-PROVENANCE = SHARED / "attestations" / "gcb_attestation_test-0.0.0.tar.gz.provenance"
+PROJECTS = REPO / "bench" / "projects"
+PROVENANCE = (
+    REPO / "tests" / "data" / "attestations" / "gcb_attestation_test-0.0.0.tar.gz.provenance"
+)
 TUMBLER = Path(sys.executable).parent / "tumbler"
 DATE = "2026-10-01T00:00:00Z"
 

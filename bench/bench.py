@@ -39,7 +39,7 @@ from synth import synthetic_pair, to_toml
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
-CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
+CORPUS = Path(__file__).resolve().parents[1] / "tests" / "data" / "corpus"
 REAL_INPUTS = 3
 SYNTH_PACKAGES = 2000
 VALIDATE_RATIO = 1.3

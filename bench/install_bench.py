@@ -1,7 +1,7 @@
 """Install benchmark: ``tumbler install`` against ``pip install -r`` and ``uv pip install -r``
 on the same ``pylock.toml``, into fresh virtual environments, cold and warm cache.
 
-For each project (``../shared/bench/projects``), tumbler first locks it for this machine
+For each project (``bench/projects``), tumbler first locks it for this machine
 with a fixed ``--exclude-newer`` date (untimed; the lock lives under ``bench/results/``,
 never in the repository). Then, per tool:
 
@@ -37,7 +37,7 @@ from packaging.pylock import Pylock
 from packaging.utils import canonicalize_name
 
 REPO = Path(__file__).resolve().parents[1]
-PROJECTS = REPO.parent / "shared" / "bench" / "projects"
+PROJECTS = REPO / "bench" / "projects"
 WORK = REPO / "bench" / "results" / "install"
 BIN = REPO / ".venv" / "bin"
 DEFAULT_DATE = "2026-10-01T00:00:00Z"

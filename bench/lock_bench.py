@@ -47,7 +47,7 @@ from peers import (
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
-PROJECTS = REPO.parent / "shared" / "bench" / "projects"
+PROJECTS = REPO / "bench" / "projects"
 PROJECT_NAMES = ("small", "medium", "large")
 DEFAULT_DATE = "2026-10-01T00:00:00Z"
 #: The peer each scope's ratios are over: uv pip compile for one environment, uv lock for

@@ -6,7 +6,7 @@ ones uv tests its resolver with, copied from packse into ``bench/data/packse/sce
 (see the README there).
 
 Every package of every scenario is built once with the repository's own deterministic
-builders (:mod:`tests.pkgindex`) and served from one loopback index. Names carry the
+builders (:mod:`tests.support.pkgindex`) and served from one loopback index. Names carry the
 scenario's name as a prefix, as packse's ``--no-hash`` builds do (``fork-basic-a``), so
 the scenarios share the index without clashing. Then, for each scenario:
 
@@ -52,7 +52,7 @@ from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from tests.pkgindex import Dist, build_dists, serve_json_index
+from tests.support.pkgindex import Dist, build_dists, serve_json_index
 
 from tumbler.env.targets import parse_target
 

@@ -1,7 +1,7 @@
 """Surface benchmark: ``tumbler lock --surface`` against a plain ``tumbler lock`` on the same
 project, cold and warm, with the bytes the surface pass fetched against whole wheels.
 
-For each project (``../shared/bench/projects``) and each mode (plain, ``--surface``):
+For each project (``bench/projects``) and each mode (plain, ``--surface``):
 
 - **cold**: a new, empty cache directory for every timed run;
 - **warm**: the cache filled by one untimed run, the lock deleted before every timed run
@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
-PROJECTS = REPO.parent / "shared" / "bench" / "projects"
+PROJECTS = REPO / "bench" / "projects"
 RESULTS = REPO / "bench" / "results" / "surface"
 TUMBLER = Path(sys.executable).parent / "tumbler"
 DATE = "2026-10-01T00:00:00Z"

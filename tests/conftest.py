@@ -1,4 +1,4 @@
-"""Shared test helpers: the shared corpus, running the CLI, snapshots."""
+"""Shared test helpers: the corpus (tests/data), running the CLI, snapshots."""
 
 from __future__ import annotations
 
@@ -14,8 +14,10 @@ from packaging.pylock import is_valid_pylock_path
 from tumbler.cli.app import main
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared"
-CORPUS = SHARED / "corpus"
+#: Data the tests read, copied into the repository (tests/data/README.md says from where).
+DATA = ROOT / "tests" / "data"
+CORPUS = DATA / "corpus"
+ATTESTATIONS = DATA / "attestations"
 SNAPSHOTS = Path(__file__).parent / "snapshots"
 
 #: Real lock files, and the one the corpus README says is broken (pipenv writes jaraco.classes).
@@ -24,7 +26,7 @@ BROKEN_REAL = {"pypa__pipenv__pylock.toml": "R19"}
 INVALID = sorted((CORPUS / "invalid").glob("*.toml"))
 INVALID_REAL = sorted((CORPUS / "invalid-real").glob("*.toml"))
 
-pytest_plugins = ["tests.pkgindex", "tests.lockfixtures"]
+pytest_plugins = ["tests.support.pkgindex", "tests.support.lockfixtures"]
 
 
 def lock_name(corpus_file: Path) -> str:

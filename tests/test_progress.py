@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.lockfixtures import write_project
+from tests.support.lockfixtures import write_project
 from tumbler.progress import Progress, wanted
 
 if TYPE_CHECKING:
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from pathlib import Path
     from typing import TextIO
 
-    from tests.pkgindex import PackageIndex
+    from tests.support.pkgindex import PackageIndex
 
 CLEAR = "\r\x1b[2K"
 

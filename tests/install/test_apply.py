@@ -1,0 +1,98 @@
+"""Staging wheels in the cache (installer into a staging tree), linking them into an
+environment, and all-or-nothing apply: a failure undoes every file and restores what was
+replaced."""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.support.pkgindex import Dist, build_wheel
+from tumbler.env.interpreter import inspect_python
+from tumbler.install.apply import InstallFailed, Ready, apply_plan
+from tumbler.install.installed import find_installed
+from tumbler.install.plan import Action, Plan, Step
+from tumbler.install.unpack import Staged, install_staged, stage, staged
+from tumbler.net.cache import Cache
+
+
+def venv(path: Path) -> Path:
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(path)], check=True)
+    return path / "bin" / "python"
+
+
+def staged_wheel(dist: Dist, tmp_path: Path, cache: Path) -> Staged:
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    wheel = build_wheel(dist, tmp_path)
+    digest = hashlib.sha256(wheel.read_bytes()).hexdigest()
+    return stage(wheel, cache, "sha256", digest)
+
+
+def listing(root: Path) -> dict[str, int]:
+    return {str(p.relative_to(root)): p.stat().st_size for p in root.rglob("*") if p.is_file()}
+
+
+def test_stage_once_then_link_with_record_and_launcher(tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    dist = Dist("tool", "1.0", scripts=("tool",))
+    first = staged_wheel(dist, tmp_path, cache)
+    assert staged(cache, "sha256", first.root.name) == first  # found again by its digest
+    assert first.manifest["entry_points"] == [["tool", "tool", "main", "console"]]
+    interpreter = inspect_python(venv(tmp_path / "env"))
+    written = install_staged(first, interpreter, {"INSTALLER": b"tumbler\n"})
+    site = Path(interpreter.scheme["purelib"])
+    module = site / "tool" / "__init__.py"
+    assert str(module) in written
+    assert (
+        module.stat().st_ino
+        == (first.root / "tree" / "purelib" / "tool" / "__init__.py").stat().st_ino
+    )
+    record = (site / "tool-1.0.dist-info" / "RECORD").read_text()
+    assert (
+        "../../../bin/tool,sha256=" in record and "tool-1.0.dist-info/INSTALLER,sha256=" in record
+    )
+    out = subprocess.run(
+        [str(tmp_path / "env" / "bin" / "tool")], capture_output=True, text=True, check=True
+    )
+    assert out.stdout == "tool 1.0\n"
+
+
+def test_a_failed_apply_puts_everything_back(tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    interpreter = inspect_python(venv(tmp_path / "env"))
+    old = staged_wheel(Dist("keepme", "1.0"), tmp_path / "a", cache)
+    install_staged(old, interpreter, {"INSTALLER": b"tumbler\n"})
+    before = listing(tmp_path / "env")
+    installed = find_installed(interpreter.site_dirs)["keepme"]
+    good = staged_wheel(Dist("keepme", "2.0"), tmp_path / "b", cache)
+    broken = staged_wheel(Dist("other", "1.0"), tmp_path / "c", cache)
+    (broken.root / "tree" / "purelib" / "other" / "__init__.py").unlink()  # cannot be linked
+    plan = Plan(
+        (
+            Step(Action.UPGRADE, installed.name, "2.0", "1.0", "wheel", installed=installed),
+            Step(Action.ADD, "other", "1.0", None, "wheel"),  # type: ignore[arg-type]
+        )
+    )
+    ready = [Ready(plan.steps[0], good, None), Ready(plan.steps[1], broken, None)]
+    with pytest.raises(InstallFailed, match=r"cannot install other 1\.0"):
+        apply_plan(plan, ready, interpreter)
+    assert listing(tmp_path / "env") == before
+    assert str(find_installed(interpreter.site_dirs)["keepme"].version) == "1.0"
+
+
+def test_interpreter_answers_are_cached_by_fingerprint(tmp_path: Path) -> None:
+    python = venv(tmp_path / "env")
+    cache = Cache(tmp_path / "cache")
+    first = inspect_python(python, cache)
+    stored = [p for p in (cache.root / "blob" / "interpreter").rglob("*") if p.is_file()]
+    assert len(stored) == 1
+    again = inspect_python(python, cache)
+    assert again == first
+    assert first.is_venv and first.environment["python_version"] == "{}.{}".format(
+        *sys.version_info[:2]
+    )
+    assert Path(first.scheme["scripts"]) == tmp_path / "env" / "bin"

@@ -1,0 +1,145 @@
+"""tumbler.resolver.resolve: ``settle`` against ``resolve``, and failing fast on a target.
+
+Both run on the loopback index of tests/support/lockfixtures.py. ``settle`` must give exactly
+what ``resolve`` gives whenever it gives anything, and give up (None) where ``resolve``
+has to backtrack, so a universal lock's targets may settle without changing the lock.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pytest
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+from packaging.version import Version
+
+from tumbler.env.targets import parse_target
+from tumbler.errors import ResolutionError, UnsupportedTargetError
+from tumbler.index.finder import Finder
+from tumbler.net.http import Http
+from tumbler.project.indexes import IndexConfig
+from tumbler.resolver.resolve import Req, Resolution, resolve, settle
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from tests.support.pkgindex import PackageIndex
+
+pytestmark = pytest.mark.usefixtures("lock_env")
+
+
+@pytest.fixture
+def http() -> Iterator[Http]:
+    client = Http()
+    yield client
+    client.close()
+
+
+def _finder(
+    http: Http, index: PackageIndex, target: str = "linux-x86_64-3.12", **preferred: str
+) -> Finder:
+    return Finder(
+        http,
+        IndexConfig((index.url,)),
+        parse_target(target),
+        preferences={canonicalize_name(k): Version(v) for k, v in preferred.items()},
+    )
+
+
+def _roots(*texts: str) -> list[Req]:
+    return [Req.of(Requirement(t), "[project.dependencies]") for t in texts]
+
+
+def _pins(resolution: Resolution) -> dict[str, str]:
+    return {str(k): str(c.version) for k, c in resolution.pins.items()}
+
+
+@pytest.mark.parametrize(
+    ("roots", "preferred"),
+    [
+        (("delta", "beta[fast]"), {}),
+        (("delta", "beta[fast]"), {"alpha": "1.1", "gamma": "0.5"}),
+        (("recent", "churn"), {"churn": "1.0"}),
+        (("native",), {"native": "1.0"}),
+        (("needs-sdist",), {}),
+    ],
+)
+def test_settle_gives_what_resolve_gives(
+    http: Http, index: PackageIndex, roots: tuple[str, ...], preferred: dict[str, str]
+) -> None:
+    settled = settle(_finder(http, index, **preferred), _roots(*roots))
+    resolved = resolve(_finder(http, index, **preferred), _roots(*roots))
+    assert settled is not None
+    assert _pins(settled) == _pins(resolved)
+    assert settled.chosen == resolved.chosen
+    assert settled.edges == resolved.edges
+    for key, candidate in settled.candidates.items():  # the same releases and requirements
+        assert candidate.release == resolved.candidates[key].release
+        assert settled.requirements[key] == resolved.requirements[key]
+
+
+def test_settle_gives_up_where_resolve_backtracks(http: Http, index: PackageIndex) -> None:
+    """top needs mid>=1 and base>=2; mid 2.0 (newest) needs base<2: resolve backtracks to
+    mid 1.0, settle (which never backtracks) gives up."""
+    assert settle(_finder(http, index), _roots("top")) is None
+    assert _pins(resolve(_finder(http, index), _roots("top")))["mid"] == "1.0"
+    # Preferring the version resolve lands on, there is nothing to backtrack over.
+    settled = settle(_finder(http, index, mid="1.0"), _roots("top"))
+    assert settled is not None
+    assert _pins(settled) == {"base": "2.0", "mid": "1.0", "top": "1.0"}
+
+
+def test_settle_gives_up_on_python_and_missing_projects(http: Http, index: PackageIndex) -> None:
+    # recent 2.0 needs Python 3.12: preferred on 3.11 it does not fit; 1.0 is taken.
+    older = settle(_finder(http, index, "linux-x86_64-3.11", recent="2.0"), _roots("recent"))
+    assert older is not None and _pins(older) == {"recent": "1.0"}
+    assert settle(_finder(http, index), _roots("no-such-project")) is None
+    assert settle(_finder(http, index), _roots("clash", "base>=2")) is None
+
+
+def test_fail_fast_names_the_package_without_files(http: Http, index: PackageIndex) -> None:
+    """linux-only has Linux wheels only; binding needs it: macOS has nothing to install.
+    Failing fast names it and the chain that needs it, without trying older bindings."""
+    roots = _roots("binding")
+    with pytest.raises(UnsupportedTargetError) as caught:
+        resolve(_finder(http, index, "macos-arm64-3.12"), roots, fail_fast=True)
+    message = str(caught.value)
+    assert "linux-only has no file for it (no wheel for this platform)" in message
+    assert "binding 2.0 ← binding in [project.dependencies]" in message
+    # Without fail_fast it is an ordinary resolution error, after trying binding 1.0 too.
+    with pytest.raises(ResolutionError) as plain:
+        resolve(_finder(http, index, "macos-arm64-3.12"), roots)
+    assert not isinstance(plain.value, UnsupportedTargetError)
+    # Where the wheels are, nothing fails.
+    linux = resolve(_finder(http, index, "linux-aarch64-3.12"), roots, fail_fast=True)
+    assert _pins(linux) == {"binding": "2.0", "linux-only": "1.0"}
+
+
+def test_speculation_after_the_run_closed_is_dropped_not_a_traceback(
+    index: PackageIndex, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """A fetch's callback that wants more after the command closed its HTTP client (an
+    error ended the run) is dropped: no "cannot schedule new futures after shutdown"."""
+    import logging
+    import threading
+
+    client = Http()
+    finder = Finder(client, IndexConfig((index.url,)), parse_target("linux-x86_64-3.12"),
+                    speculate=True)  # fmt: skip
+    errors: list[BaseException | None] = []
+
+    def hook(args: threading.ExceptHookArgs) -> None:
+        errors.append(args.exc_value)
+
+    threading.excepthook = hook
+    try:
+        finder.project("delta")  # resolved once, with speculation running
+        client.close()
+        finder.prefetch([Requirement("top"), Requirement("alpha[fast]")])
+        finder.metadata_fetcher.sizes.probe([])
+    finally:
+        threading.excepthook = threading.__excepthook__
+    logging.shutdown()
+    assert errors == []
+    assert "Traceback" not in capfd.readouterr().err
