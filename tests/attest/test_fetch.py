@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.attest.test_identities import ATTESTATIONS, GCB, GCB_IDENTITY, GCB_SHA256
+from tests.attest.test_identities import GCB, GCB_IDENTITY, GCB_SHA256
+from tests.conftest import ATTESTATIONS
 from tests.support.lockfixtures import write_project
 from tests.support.pkgindex import Dist, build_dists, serve_json_index
 from tumbler.attest.fetch import integrity_url
