@@ -4,14 +4,13 @@ Two questions, in order. Input drift (:func:`tumbler.resolver.inputs.input_drift
 project's requirements, ``requires-python``, indexes, options or target change since the
 lock was made? That needs neither the network nor a resolver. Content drift: does a fresh
 lock (existing pins as preferences) differ from the committed one? Each package that
-differs is one line, ``changed httpx (version,wheels)``, sorted; the same facts come as
-JSON or Markdown.
+differs is one line, ``changed httpx (version,wheels)``, sorted; :mod:`tumbler.cli.views.check`
+renders the verdict as text, JSON or Markdown.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -22,7 +21,7 @@ if TYPE_CHECKING:
 
     from tumbler.lockfile.diff import LockDiff, PackageChange
 
-__all__ = ["CheckResult", "check_json", "check_markdown", "check_text", "content_drift"]
+__all__ = ["CheckResult", "Drift", "content_drift", "drift_of"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,57 +116,4 @@ def content_drift(committed: Pylock, fresh: Pylock) -> tuple[Drift, ...]:
     # surface-version are not compared (the input drift says the version changed).
     return drift_of(
         dataclasses.replace(diff, packages=packages, surfaces=surface_changes(committed, fresh))
-    )
-
-
-def check_text(result: CheckResult) -> str:
-    """The verdict for a terminal."""
-    if result.ok:
-        return f"{result.lock} is up to date"
-    lines = [f"{result.lock} is out of date"]
-    if result.inputs:
-        lines.append("inputs changed:")
-        lines.extend(f"  {line}" for line in result.inputs)
-    if result.content:
-        lines.append("content changed:")
-        lines.extend(f"  {drift}" for drift in result.content)
-    if result.skipped:
-        lines.append(f"content not compared: {result.skipped}")
-    lines.append("run 'tumbler lock' to update it")
-    return "\n".join(lines)
-
-
-def check_markdown(result: CheckResult) -> str:
-    """The verdict as Markdown, for a CI summary."""
-    if result.ok:
-        return f"✅ `{result.lock}` is up to date\n"
-    lines = [f"❌ `{result.lock}` is out of date", ""]
-    if result.inputs:
-        lines += ["**Inputs changed**", ""]
-        lines += [f"- {line}" for line in result.inputs]
-        lines.append("")
-    if result.content:
-        lines += ["**Content changed**", "", "| change | package | fields |", "|---|---|---|"]
-        lines += [f"| {d.kind} | `{d.subject}` | {', '.join(d.fields)} |" for d in result.content]
-        lines.append("")
-    if result.skipped:
-        lines += [f"Content not compared: {result.skipped}", ""]
-    lines.append("Run `tumbler lock` to update it.")
-    return "\n".join(lines) + "\n"
-
-
-def check_json(result: CheckResult) -> str:
-    """The verdict as JSON."""
-    return json.dumps(
-        {
-            "lock": result.lock,
-            "up_to_date": result.ok,
-            "inputs": list(result.inputs),
-            "content": [
-                {"kind": d.kind, "subject": d.subject, "fields": list(d.fields)}
-                for d in result.content
-            ],
-            "skipped": result.skipped,
-        },
-        indent=2,
     )
