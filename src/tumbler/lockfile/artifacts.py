@@ -2,7 +2,7 @@
 whether a file read is the one the lock records (size and every hash, I7).
 
 Install, ``validate --verify-files``, surfaces and attestations all speak it; nothing
-here downloads (see :mod:`tumbler.install.fetch`) or stores (:mod:`tumbler.net.store`).
+here downloads (see :mod:`tumbler.installing.fetch`) or stores (:mod:`tumbler.net.store`).
 """
 
 from __future__ import annotations

@@ -166,9 +166,7 @@ class TumblerPackageTool:
         """A typed view of ``table``; wrongly typed keys and malformed surface entries (a
         token outside the vocabulary, ...) are warned about and ignored: the table is
         advisory (R38), so it never stops an install; ``diff`` and ``lock --check`` refuse
-        it (:func:`tumbler.surface.members.entries_of`)."""
-        from tumbler.lockfile.tables import parse_entries
-
+        it (:func:`entries_of`)."""
         problems = _check(table, "direct", bool, where, "R38")
         bad = {p.location.rsplit(".", 1)[-1] for p in problems}
         surface: tuple[SurfaceEntry, ...] = ()

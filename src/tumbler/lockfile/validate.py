@@ -2,7 +2,7 @@
 
 Loading gives the static findings (packaging's and tumbler's rules); for each target asked
 for, the install-time selection adds its own (I1-I6); a ``verify`` step given by the
-caller (``validate --verify-files``: :func:`tumbler.install.verify.verify_files`) checks
+caller (``validate --verify-files``: :func:`tumbler.installing.verify.verify_files`) checks
 the files each selection chose (I7).
 """
 

@@ -18,7 +18,7 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from tumbler.cli.views.install import outcome_json, outcome_text, refusal_json
-    from tumbler.install.pipeline import InstallOptions, InstallRefused, run_install
+    from tumbler.installing.pipeline import InstallOptions, InstallRefused, run_install
 
     options = InstallOptions(
         lock=Path(args.lock),

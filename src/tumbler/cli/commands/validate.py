@@ -71,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
         targets = [parse_target(spec) for spec in args.environment or ("host",)]
     verify: Verify | None = None
     if args.verify_files:  # its HTTP stack costs start-up; only load it when asked
-        from tumbler.install.verify import verify_files
+        from tumbler.installing.verify import verify_files
 
         verify = verify_files
     reports: list[FileReport] = []

@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
-from tumbler.install.plan import Action
+from tumbler.installing.plan import Action
 
 if TYPE_CHECKING:
     from tumbler.cli.views.findings import Style
-    from tumbler.install.pipeline import InstallOutcome, InstallRefused
-    from tumbler.install.plan import Step
+    from tumbler.installing.pipeline import InstallOutcome, InstallRefused
+    from tumbler.installing.plan import Step
 
 __all__ = ["outcome_json", "outcome_text", "refusal_json"]
 

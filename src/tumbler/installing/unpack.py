@@ -251,7 +251,7 @@ def install_staged(
     """Install a staged wheel into ``interpreter``'s environment; the paths written.
 
     Every path is appended to ``written`` as it is written, so that on failure the caller
-    knows what to take away (:func:`tumbler.install.apply.apply_plan` does).
+    knows what to take away (:func:`tumbler.installing.apply.apply_plan` does).
     """
     from installer.utils import Scheme as SchemeName
 

@@ -15,8 +15,8 @@ from packaging.pylock import (
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
-from tumbler.install.installed import Installed
-from tumbler.install.plan import Action, direct_url, make_plan
+from tumbler.installing.installed import Installed
+from tumbler.installing.plan import Action, direct_url, make_plan
 
 HASH = {"sha256": "ab" * 32}
 

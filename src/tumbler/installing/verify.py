@@ -1,17 +1,17 @@
 """I/O edge for ``validate --verify-files``: fetch what a selection chose and check it (I7).
 
-The files are obtained as ``tumbler install`` obtains them (:mod:`tumbler.install.fetch`): ``path``
-read from the lock's directory, else ``url`` downloaded, in parallel, and every size and
-``hashlib`` hash compared. Unlike install, the store is not consulted: the question is
-whether each URL serves the recorded bytes, so each is downloaded (into temporary files).
-Source trees (``vcs``, ``directory``) have no file to check.
-"""
+The files are obtained as ``tumbler install`` obtains them
+(:mod:`tumbler.installing.fetch`): ``path`` read from the lock's directory, else ``url``
+downloaded, in parallel, and every size and ``hashlib`` hash compared. Unlike install, the
+store is not consulted: the question is whether each URL serves the recorded bytes, so each
+is downloaded (into temporary files). Source trees (``vcs``, ``directory``) have no file to
+check."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from tumbler.install.fetch import fetch_all
+from tumbler.installing.fetch import fetch_all
 from tumbler.lockfile.artifacts import location_of, need_for
 
 if TYPE_CHECKING:

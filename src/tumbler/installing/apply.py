@@ -2,7 +2,7 @@
 
 Every wheel is ready and verified before this runs. First the distributions being
 replaced or removed are moved into a stash beside the environment
-(:class:`~tumbler.install.installed.Stash`); then each wheel is installed with ``installer``
+(:class:`~tumbler.installing.installed.Stash`); then each wheel is installed with ``installer``
 (RECORD, ``INSTALLER``, entry-point scripts, ``direct_url.json`` for direct sources),
 several at once. If anything fails, every file written is deleted and the stash is
 put back, so the environment is as it was; on success the stash is dropped.
@@ -22,12 +22,12 @@ from typing import TYPE_CHECKING, Any
 from installer.exceptions import InstallerError
 
 from tumbler.errors import TumblerError
-from tumbler.install.installed import Stash, prune
-from tumbler.install.unpack import Staged, install_staged
+from tumbler.installing.installed import Stash, prune
+from tumbler.installing.unpack import Staged, install_staged
 
 if TYPE_CHECKING:
     from tumbler.env.interpreter import Interpreter
-    from tumbler.install.plan import Plan, Step
+    from tumbler.installing.plan import Plan, Step
 
 __all__ = ["InstallFailed", "apply_plan"]
 
@@ -79,7 +79,7 @@ def apply_plan(
     plan: Plan, ready: list[Ready], interpreter: Interpreter, *, compile_bytecode: bool = False
 ) -> None:
     """Replace, remove and install as ``plan`` says; undo everything on failure."""
-    from tumbler.install.plan import Action
+    from tumbler.installing.plan import Action
 
     keep = (interpreter.prefix, *(Path(p) for p in interpreter.scheme.values()))
     stash_root = Path(tempfile.mkdtemp(prefix=".tumbler-stash-", dir=interpreter.site_dirs[0]))

@@ -13,10 +13,10 @@ import pytest
 
 from tests.support.pkgindex import Dist, build_wheel
 from tumbler.env.interpreter import inspect_python
-from tumbler.install.apply import InstallFailed, Ready, apply_plan
-from tumbler.install.installed import find_installed
-from tumbler.install.plan import Action, Plan, Step
-from tumbler.install.unpack import Staged, install_staged, stage, staged
+from tumbler.installing.apply import InstallFailed, Ready, apply_plan
+from tumbler.installing.installed import find_installed
+from tumbler.installing.plan import Action, Plan, Step
+from tumbler.installing.unpack import Staged, install_staged, stage, staged
 from tumbler.net.cache import Cache
 
 

@@ -566,7 +566,7 @@ def test_progress_is_drawn_while_fetching_and_installing(
     """On a terminal the CLI passes a Progress; each stage shows its line, then erases it."""
     import io
 
-    from tumbler.install.pipeline import InstallOptions, run_install
+    from tumbler.installing.pipeline import InstallOptions, run_install
     from tumbler.progress import Progress
 
     lock = tumbler_lock(cli, write_project(tmp_path / "p", ["beta", "sdist-only"]), index)
@@ -587,9 +587,9 @@ def test_many_wheels_are_unpacked_in_worker_processes(
 ) -> None:
     """Past a threshold (24 wheels) unpacking moves to worker processes; lowered here so
     three wheels take that path, with the same result."""
-    import tumbler.install.pipeline
+    import tumbler.installing.pipeline
 
-    monkeypatch.setattr(tumbler.install.pipeline, "_PROCESS_UNPACK_FROM", 1)
+    monkeypatch.setattr(tumbler.installing.pipeline, "_PROCESS_UNPACK_FROM", 1)
     lock = tumbler_lock(cli, write_project(tmp_path / "p", ["beta[fast]", "clitool"]), index)
     venv = tmp_path / "venv"
     run = install(cli, lock, venv)

@@ -5,13 +5,15 @@
    or ``.venv`` beside the lock; its interpreter reports markers, tags and scheme
    (:mod:`tumbler.env.interpreter`).
 3. **select**: the standard's install algorithm (I1-I6) through ``packaging.pylock``
-   (:mod:`tumbler.lockfile.select`), with the chosen extras and groups; every problem is a finding.
-4. **plan**: compare with what is installed (:mod:`tumbler.install.plan`); ``--dry-run`` stops here.
+   (:mod:`tumbler.lockfile.select`), with the chosen extras and groups; every problem is a
+   finding.
+4. **plan**: compare with what is installed (:mod:`tumbler.installing.plan`); ``--dry-run``
+   stops here.
 5. **fetch**: every file the plan installs, in parallel, verified (size and every hash)
-   into the content-addressed store (:mod:`tumbler.install.fetch`). One bad file refuses all.
+   into the content-addressed store (:mod:`tumbler.installing.fetch`). One bad file refuses all.
 6. **build**: sdists, ``vcs`` checkouts at ``commit-id``, directories and source archives
    become wheels through PEP 517 on the target interpreter (:mod:`tumbler.index.build`).
-7. **apply**: all or nothing (:mod:`tumbler.install.apply`).
+7. **apply**: all or nothing (:mod:`tumbler.installing.apply`).
 
 Nothing touches the environment before step 7, so any refusal leaves it as it was.
 """
@@ -34,7 +36,7 @@ from packaging.utils import canonicalize_name
 
 from tumbler.errors import TumblerError, UsageError
 from tumbler.findings import Finding, Severity, sort_findings
-from tumbler.install.apply import Ready
+from tumbler.installing.apply import Ready
 from tumbler.lockfile.artifacts import source_kind
 
 if TYPE_CHECKING:
@@ -43,8 +45,8 @@ if TYPE_CHECKING:
     from packaging.pylock import Package, Pylock
 
     from tumbler.env.interpreter import Interpreter
-    from tumbler.install.plan import Plan, Step
-    from tumbler.install.unpack import Staged
+    from tumbler.installing.plan import Plan, Step
+    from tumbler.installing.unpack import Staged
     from tumbler.lockfile.artifacts import Artifact, Need
     from tumbler.lockfile.model import Lock
     from tumbler.net.cache import Cache
@@ -244,7 +246,7 @@ def _showing(
 
 def run_install(options: InstallOptions) -> InstallOutcome:
     """Install (or sync) ``options.lock`` into the chosen environment."""
-    from tumbler.install.plan import make_plan
+    from tumbler.installing.plan import make_plan
     from tumbler.lockfile.load import load_valid
     from tumbler.lockfile.select import select
     from tumbler.lockfile.source import read_source
@@ -269,7 +271,7 @@ def run_install(options: InstallOptions) -> InstallOutcome:
         raise _refuse(unsupported, f"{options.lock} needs sources this install cannot use")
     if options.verify_attestations:
         _verify_attestations(pylock, chosen, options, cache)
-    from tumbler.install.installed import find_installed
+    from tumbler.installing.installed import find_installed
 
     # A venv still to be made holds nothing yet (its base interpreter's packages are not in it).
     installed = {} if where.created else find_installed(interpreter.site_dirs)
@@ -284,7 +286,7 @@ def run_install(options: InstallOptions) -> InstallOutcome:
     if options.dry_run:
         pass
     elif plan.changes:
-        from tumbler.install.apply import apply_plan
+        from tumbler.installing.apply import apply_plan
 
         with tempfile.TemporaryDirectory(prefix="tumbler-wheels-") as scratch:
             job = _Job(options, base, interpreter, Path(scratch), cache)
@@ -389,7 +391,7 @@ class _Job:
 def _prepare(job: _Job, plan: Plan, pylock: Pylock) -> list[Ready]:
     """Every installing step's wheel, fetched, verified, built and staged; refuse on any
     problem. A wheel already staged in the cache (under the lock's hash) is not fetched."""
-    from tumbler.install.plan import direct_url
+    from tumbler.installing.plan import direct_url
     from tumbler.lockfile.artifacts import location_of, need_for
     from tumbler.net.http import Http
 
@@ -425,8 +427,8 @@ def _prepare(job: _Job, plan: Plan, pylock: Pylock) -> list[Ready]:
 def _fetch(job: _Job, http: Http, needs: list[Need]) -> tuple[dict[str, Path], dict[str, Staged]]:
     """Files by location (sdists, source archives), and wheels staged by location; a wheel
     staged earlier is neither fetched nor read again (its size is still compared)."""
-    from tumbler.install.fetch import fetch_all
-    from tumbler.install.unpack import stage, staged
+    from tumbler.installing.fetch import fetch_all
+    from tumbler.installing.unpack import stage, staged
     from tumbler.lockfile.artifacts import compare
 
     cache_root = job.cache.root
@@ -493,8 +495,8 @@ def _is_wheel(need: Need) -> bool:
 def _built(job: _Job, step: Step, local: Path | None) -> Ready:
     """Build ``step``'s source into a wheel for the target interpreter, and stage it."""
     from tumbler.index.build import build_wheel
-    from tumbler.install.plan import direct_url
-    from tumbler.install.unpack import stage
+    from tumbler.installing.plan import direct_url
+    from tumbler.installing.unpack import stage
     from tumbler.lockfile.artifacts import digest_file
 
     artifact = step.artifact

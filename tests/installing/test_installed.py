@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tumbler.install.installed import Stash, find_installed, record_paths
+from tumbler.installing.installed import Stash, find_installed, record_paths
 
 
 def fake_dist(site: Path, name: str, version: str, *, direct: dict[str, str] | None = None) -> None:

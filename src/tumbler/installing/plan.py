@@ -1,12 +1,13 @@
 """Pure core of install and sync: what to add, change, keep and remove.
 
 :func:`make_plan` compares what the lock selects (``(package, source)`` pairs, from
-:mod:`tumbler.lockfile.select`) with what the environment has (:mod:`tumbler.install.installed`). A
-distribution is kept when its version and its origin match: installed from an index for
-a wheel or sdist, the same commit for ``vcs``, the same hashes for ``archive``, the same
-editable path for an editable ``directory``. A non-editable directory is always rebuilt:
-its files may have changed under the same version. ``sync`` also removes what the lock
-does not select, except the environment's own installer (pip), which a lock rarely names.
+:mod:`tumbler.lockfile.select`) with what the environment has
+(:mod:`tumbler.installing.installed`). A distribution is kept when its version and its
+origin match: installed from an index for a wheel or sdist, the same commit for ``vcs``, the
+same hashes for ``archive``, the same editable path for an editable ``directory``. A non-
+editable directory is always rebuilt: its files may have changed under the same version.
+``sync`` also removes what the lock does not select, except the environment's own installer
+(pip), which a lock rarely names.
 
 :func:`direct_url` is the ``direct_url.json`` a direct-URL install records (I11).
 """
@@ -27,7 +28,7 @@ if TYPE_CHECKING:
 
     from packaging.pylock import Package
 
-    from tumbler.install.installed import Installed
+    from tumbler.installing.installed import Installed
     from tumbler.lockfile.artifacts import Artifact
 
 __all__ = ["Action", "Plan", "Step", "direct_url", "make_plan"]
