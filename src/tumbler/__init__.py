@@ -19,13 +19,12 @@ Importing :mod:`tumbler` imports nothing else: each call imports the stage it ru
 
 from __future__ import annotations
 
-import importlib
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
     from datetime import datetime
+    from pathlib import Path
 
     from tumbler.errors import TumblerError
     from tumbler.findings import Finding
@@ -56,6 +55,8 @@ def __getattr__(name: str) -> Any:
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'tumbler' has no attribute {name!r}")
+    import importlib
+
     return getattr(importlib.import_module(module), name)
 
 
@@ -107,6 +108,8 @@ def diff(old: str | Path, new: str | Path) -> LockDiff:
 
 
 def _lock_options(project: str | Path, settings: dict[str, Any]) -> LockOptions:
+    from pathlib import Path
+
     from tumbler.project.pyproject import parse_datetime
     from tumbler.resolver.workflow import LockOptions
 
@@ -196,6 +199,8 @@ def install(
     """Install (``sync``: and remove what the lock does not select) the lock at ``lock``
     into ``venv`` or ``python``'s environment (``tumbler install``); a refusal raises
     :class:`~tumbler.installing.pipeline.InstallRefused` with its findings."""
+    from pathlib import Path
+
     from tumbler.installing.pipeline import InstallOptions, run_install
 
     return run_install(
