@@ -183,22 +183,22 @@ def test_requirement_include_spellings(tmp_path: Path, spelling: str) -> None:
 
 
 def test_includes_are_relative_to_the_including_file(tmp_path: Path) -> None:
-    write(tmp_path, "reqs/base.in", "-r common/shared.in\nbase-only\n")
-    write(tmp_path, "reqs/common/shared.in", "-r ../../outside.in\nshared\n")
+    write(tmp_path, "reqs/base.in", "-r common/nested.in\nbase-only\n")
+    write(tmp_path, "reqs/common/nested.in", "-r ../../outside.in\nnested\n")
     write(tmp_path, "outside.in", "outside\n")
     top = write(tmp_path, "app/requirements.in", "-r ../reqs/base.in\ntop\n")
     result = read_requirements(top)
-    assert reqs(result.requirements) == ["outside", "shared", "base-only", "top"]
+    assert reqs(result.requirements) == ["outside", "nested", "base-only", "top"]
     assert origins(result.requirements) == [
         "../outside.in:1",
-        "../reqs/common/shared.in:2",
+        "../reqs/common/nested.in:2",
         "../reqs/base.in:2",
         "requirements.in:2",
     ]
     assert result.files == (
         top,
         tmp_path / "reqs/base.in",
-        tmp_path / "reqs/common/shared.in",
+        tmp_path / "reqs/common/nested.in",
         tmp_path / "outside.in",
     )
 
