@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, TextIO
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
-__all__ = ["Progress", "wanted"]
+__all__ = ["Progress", "notice", "wanted"]
 
 _FRAMES = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 _CLEAR = "\r\x1b[2K"
@@ -72,3 +72,19 @@ class Progress:
             with contextlib.suppress(OSError, ValueError):
                 self._stream.write(_CLEAR)
                 self._stream.flush()
+
+
+def notice(message: str, stream: TextIO | None = None) -> None:
+    """``tumbler: note: message`` on stderr, now, whatever the stream is (a terminal, a CI
+    log): what a user waiting on tumbler should know (a slow index)."""
+    import sys
+
+    target = stream if stream is not None else sys.stderr
+    with contextlib.suppress(OSError, ValueError):
+        target.write(f"{_CLEAR if _is_terminal(target) else ''}tumbler: note: {message}\n")
+        target.flush()
+
+
+def _is_terminal(stream: TextIO) -> bool:
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty())

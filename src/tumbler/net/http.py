@@ -41,9 +41,30 @@ if TYPE_CHECKING:
     from tumbler.net.cache import Cache
     from tumbler.net.transport import CurlTransport, Exchange
 
-__all__ = ["Http", "Response"]
+__all__ = ["DEFAULT_TIMEOUT", "Http", "Response", "http_timeout"]
 
 _RETRY_STATUS = (429, 500, 502, 503, 504)
+#: Seconds, unless ``TUMBLER_HTTP_TIMEOUT`` says otherwise: a dead index fails in 30 s.
+DEFAULT_TIMEOUT = 10.0
+
+
+def http_timeout() -> float:
+    """``TUMBLER_HTTP_TIMEOUT`` (seconds), else :data:`DEFAULT_TIMEOUT`; a value that is
+    not a positive number is a usage error."""
+    text = os.environ.get("TUMBLER_HTTP_TIMEOUT")
+    if not text:
+        return DEFAULT_TIMEOUT
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 < value < 86400:
+        from tumbler.errors import UsageError
+
+        raise UsageError(f"TUMBLER_HTTP_TIMEOUT={text!r}: expected a number of seconds, e.g. 10")
+    return value
+
+
 _CHUNK = 1 << 20
 
 
@@ -137,8 +158,8 @@ class Http:
         known_urls: Iterable[str] = (),
         workers: int = 24,
         concurrency: int | None = None,
-        timeout: float = 30.0,
-        retries: int = 3,
+        timeout: float | None = None,
+        retries: int = 2,
     ) -> None:
         self.cache = cache
         self.offline = offline
@@ -151,7 +172,9 @@ class Http:
         #: under threads, never used for decisions).
         self.requests = 0
         self.received = 0
-        self._timeout = timeout
+        #: Seconds to connect, and of a transfer below a trickle (``TUMBLER_HTTP_TIMEOUT``);
+        #: a request and its retries end within ``(retries + 1) * timeout``.
+        self._timeout = timeout if timeout is not None else http_timeout()
         self._retries = retries
         self._manager: urllib3.PoolManager | None = None
         self._auth: dict[str, str] = {}
@@ -184,7 +207,7 @@ class Http:
                     num_pools=32,
                     maxsize=self.concurrency,
                     block=False,
-                    timeout=urllib3.Timeout(connect=min(self._timeout, 15.0), read=self._timeout),
+                    timeout=urllib3.Timeout(connect=self._timeout, read=self._timeout),
                     retries=urllib3.Retry(
                         total=self._retries,
                         backoff_factor=0.2,
@@ -219,6 +242,7 @@ class Http:
                         retry_statuses=_RETRY_STATUS,
                         max_connections=self.concurrency,
                         on_bytes=self._count,
+                        on_slow=self._slow,
                     )
                     if wanted and transport.available()
                     else None
@@ -227,6 +251,15 @@ class Http:
 
     def _count(self, received: int) -> None:
         self.received += received
+
+    def _slow(self, host: str, waited: float) -> None:
+        from tumbler.progress import notice
+
+        notice(
+            f"waiting for {host}: no answer for {waited:.0f} s (a request gives up after "
+            f"{self._timeout:g} s of silence, {self._timeout * (self._retries + 1):g} s with "
+            "retries; TUMBLER_HTTP_TIMEOUT)"
+        )
 
     @property
     def executor(self) -> ThreadPoolExecutor:

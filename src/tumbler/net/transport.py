@@ -20,6 +20,7 @@ import contextlib
 import heapq
 import io
 import itertools
+import math
 import os
 import queue
 import select
@@ -71,6 +72,8 @@ class _Job:
     headers_only: bool
     future: Future[Exchange] = field(default_factory=Future)
     attempt: int = 0
+    #: When the first attempt started (``time.monotonic``); retries stop at the budget.
+    first: float = 0.0
 
 
 @dataclass(slots=True)
@@ -79,7 +82,13 @@ class _Running:
     body: Any  # io.BytesIO, or the open file of ``job.into``
     lines: list[bytes] = field(default_factory=list)
     hung_up: bool = False
+    #: When this attempt started, and whether a slow answer was said already.
+    started: float = 0.0
+    said: bool = False
 
+
+#: Bytes a second below which a transfer counts as stalled (over the timeout).
+STALL = 512
 
 #: libcurl's ``CURL_HTTP_VERSION_*`` values as reported by ``CURLINFO_HTTP_VERSION``.
 _VERSIONS = {1: "1.0", 2: "1.1", 3: "2", 30: "3"}
@@ -113,13 +122,17 @@ class CurlTransport:
         retry_statuses: tuple[int, ...],
         max_connections: int,
         on_bytes: Callable[[int], None] | None = None,
+        on_slow: Callable[[str, float], None] | None = None,
     ) -> None:
         import pycurl
 
         self._pycurl = pycurl
         self._user_agent = user_agent
         self._timeout = timeout
+        #: No attempt starts that could not end within this long of the first.
+        self._budget = timeout * (retries + 1) if retries else timeout
         self._retries = retries
+        self._on_slow = on_slow
         self._retry_statuses = retry_statuses
         self._on_bytes = on_bytes
         self._cafile, self._capath = _ca_options()
@@ -184,6 +197,7 @@ class CurlTransport:
                 while multi.perform()[0] == pycurl.E_CALL_MULTI_PERFORM:
                     pass
                 self._collect()
+                self._say_slow()
                 self._wait()
         finally:
             self._fail_all(NetworkError("the HTTP transport was closed"))
@@ -231,7 +245,9 @@ class CurlTransport:
             job.future.set_exception(NetworkError(f"cannot write {job.into}: {error}"))
             return
         curl = pycurl.Curl()
-        running = _Running(job, body)
+        running = _Running(job, body, started=time.monotonic())
+        if not job.first:
+            job.first = running.started
         curl.setopt(pycurl.URL, job.url)
         curl.setopt(pycurl.HTTPHEADER, [f"{k}: {v}" for k, v in job.headers.items()])
         curl.setopt(pycurl.USERAGENT, self._user_agent)
@@ -241,9 +257,11 @@ class CurlTransport:
         curl.setopt(pycurl.PIPEWAIT, 1)
         curl.setopt(pycurl.HTTP_VERSION, pycurl.CURL_HTTP_VERSION_2TLS)
         curl.setopt(pycurl.NOSIGNAL, 1)
-        curl.setopt(pycurl.CONNECTTIMEOUT_MS, int(min(self._timeout, 15.0) * 1000))
-        curl.setopt(pycurl.LOW_SPEED_LIMIT, 1)
-        curl.setopt(pycurl.LOW_SPEED_TIME, max(1, int(self._timeout)))
+        curl.setopt(pycurl.CONNECTTIMEOUT_MS, int(self._timeout * 1000))
+        # A stall: less than STALL bytes a second for ``timeout`` seconds (a server that
+        # answers nothing, or drips a byte at a time).
+        curl.setopt(pycurl.LOW_SPEED_LIMIT, STALL)
+        curl.setopt(pycurl.LOW_SPEED_TIME, max(1, math.ceil(self._timeout)))
         if self._cafile is not None:
             curl.setopt(pycurl.CAINFO, self._cafile)
         if self._capath is not None:
@@ -292,22 +310,40 @@ class CurlTransport:
         body = running.body
         data = b"" if job.into is not None else body.getvalue()
         body.close()
+        host = urlsplit(job.url).netloc.rsplit("@", 1)[-1]
         if error is not None and not running.hung_up:
+            why = f"cannot reach {host}: {error}"
             if job.attempt < self._retries:
-                self._retry(job)
+                self._retry(job, why)
                 return
-            host = urlsplit(job.url).netloc.rsplit("@", 1)[-1]
-            job.future.set_exception(NetworkError(f"cannot reach {host}: {error}"))
+            job.future.set_exception(NetworkError(why))
             return
         if status in self._retry_statuses and job.attempt < self._retries:
-            self._retry(job)
+            self._retry(job, f"{host} answered HTTP {status}")
             return
         job.future.set_result(Exchange(status, _headers(running.lines), data, version))
 
-    def _retry(self, job: _Job) -> None:
+    def _retry(self, job: _Job, why: str) -> None:
+        """Try ``job`` again after a backoff, unless that attempt could not end within the
+        budget; then it fails with ``why``."""
         delay = 0.2 * (2**job.attempt)
+        start = time.monotonic() + delay
+        if start + self._timeout > job.first + self._budget:
+            job.future.set_exception(NetworkError(why))
+            return
         job.attempt += 1
-        heapq.heappush(self._later, (time.monotonic() + delay, next(self._order), job))
+        heapq.heappush(self._later, (start, next(self._order), job))
+
+    def _say_slow(self) -> None:
+        """Tell, once per request, of an answer slower than half the timeout."""
+        if self._on_slow is None:
+            return
+        now = time.monotonic()
+        for running in self._running.values():
+            waited = now - running.started
+            if not running.said and waited >= max(1.0, self._timeout / 2):
+                running.said = True
+                self._on_slow(urlsplit(running.job.url).netloc.rsplit("@", 1)[-1], waited)
 
     def _fail_all(self, error: NetworkError) -> None:
         for curl, running in list(self._running.items()):

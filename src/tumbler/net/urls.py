@@ -6,6 +6,7 @@ fetches (:mod:`tumbler.net.http.http`).
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -13,8 +14,11 @@ __all__ = ["file_path", "redact"]
 
 
 def redact(url: str) -> str:
-    """``url`` without credentials (``user:pass@``)."""
-    parts = urlsplit(url)
+    """``url`` without credentials (``user:pass@``), even when it does not parse."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # a malformed host ("http://[::1/simple"): cut what precedes "@"
+        return re.sub(r"//[^/@]*@", "//", url)
     if "@" not in parts.netloc:
         return url
     return urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]))

@@ -131,11 +131,31 @@ def index_config(
     ]
     urls = _unique([default, *extras])
     declared = _unique([*filter(None, [settings.index_url]), *settings.extra_index_urls])
+    for url in (*urls, *settings.package_indexes.values()):
+        _check_url(url)
     return IndexConfig(
         urls=tuple(urls),
         package_indexes=dict(settings.package_indexes),
         declared=tuple(declared),
     )
+
+
+def _check_url(url: str) -> None:
+    """A usage error naming ``url`` when it is not an http(s) or file URL that parses."""
+    from urllib.parse import urlsplit
+
+    from tumbler.errors import UsageError
+    from tumbler.net.urls import redact
+
+    try:
+        parts = urlsplit(url.strip())
+        parts.port  # noqa: B018  (a bad port or host raises only when read)
+    except ValueError as error:
+        raise UsageError(f"index URL {redact(url)!r} does not parse: {error}") from None
+    if parts.scheme not in ("http", "https", "file") or not (parts.netloc or parts.path):
+        raise UsageError(
+            f"index URL {redact(url)!r} is not an http, https or file URL of a simple index"
+        )
 
 
 def _remote(url: str | None) -> str | None:

@@ -22,6 +22,7 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import NormalizedName, canonicalize_name
 
 from tumbler.errors import InputError
+from tumbler.project.toml import check_bounds
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
@@ -83,6 +84,8 @@ class Settings:
     #: ``no-build = true`` is ``only-binary = [":all:"]``.
     no_binary: tuple[str, ...] = ()
     only_binary: tuple[str, ...] = ()
+    #: Seconds of network silence a request waits (``TUMBLER_HTTP_TIMEOUT`` wins).
+    http_timeout: float | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -148,6 +151,7 @@ def _settings(table: Any, where: str) -> Settings:
         "no-binary",
         "only-binary",
         "no-build",
+        "http-timeout",
     }
     unknown = sorted(set(table) - known)
     if unknown:
@@ -187,6 +191,13 @@ def _settings(table: Any, where: str) -> Settings:
     attestations = table.get("attestations", False)
     if not isinstance(attestations, bool):
         raise InputError(f"{where}.attestations: expected true or false")
+    http_timeout = table.get("http-timeout")
+    if http_timeout is not None and (
+        isinstance(http_timeout, bool)
+        or not isinstance(http_timeout, int | float)
+        or not 0 < http_timeout < 86400
+    ):
+        raise InputError(f"{where}.http-timeout: expected a number of seconds, e.g. 10")
     no_build = table.get("no-build", False)
     if not isinstance(no_build, bool):
         raise InputError(f"{where}.no-build: expected true or false")
@@ -210,6 +221,7 @@ def _settings(table: Any, where: str) -> Settings:
         attestations=attestations,
         no_binary=binary_names(_strings(table.get("no-binary", []), f"{where}.no-binary")),
         only_binary=(":all:",) if no_build else only_binary,
+        http_timeout=None if http_timeout is None else float(http_timeout),
     )
 
 
@@ -275,14 +287,27 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise InputError(f"{path}: no such file") from None
     except (OSError, UnicodeDecodeError) as error:
         raise InputError(f"{path}: cannot read: {error}") from None
+    check_bounds(text.encode("utf-8"), str(path))
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise InputError(f"{path}: not valid TOML: {error}") from None
 
 
+def _first(error: BaseException) -> BaseException:
+    """The first error an exception group holds (packaging groups include-group errors)."""
+    while isinstance(error, BaseExceptionGroup) and error.exceptions:
+        error = error.exceptions[0]
+    return error
+
+
 def _read_pyproject(path: Path) -> Project:
     document = _read_toml(path)
+    if "project" not in document and "dependency-groups" not in document:
+        raise InputError(
+            f"{path}: no [project] table and no [dependency-groups]: nothing to lock (declare "
+            "the dependencies there, or lock a requirements file)"
+        )
     project = document.get("project", {})
     if not isinstance(project, dict):
         raise InputError(f"{path}: [project] must be a table")
@@ -312,8 +337,8 @@ def _read_pyproject(path: Path) -> Project:
     for group in raw_groups:
         try:
             resolved = resolve_dependency_groups(raw_groups, group)
-        except (ValueError, TypeError, LookupError) as error:
-            raise InputError(f"{path}: dependency-groups.{group}: {error}") from None
+        except (ValueError, TypeError, LookupError, ExceptionGroup) as error:
+            raise InputError(f"{path}: dependency-groups.{group}: {_first(error)}") from None
         groups[canonicalize_name(group)] = _expand_self(
             (_requirement(r, f"{path}: dependency-groups.{group}") for r in resolved), name, extras
         )

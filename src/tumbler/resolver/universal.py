@@ -127,10 +127,11 @@ def grid(
     if environments:
         targets = [t for t in targets if any(_accepts(m, t) for m in environments)]
     if not targets:
-        wanted = " or ".join(f"({m})" for m in environments) or "(any platform)"
+        wanted = " or ".join(f"({m})" for m in environments)
         raise UsageError(
             f"no CPython {minors[0]} to {minors[-1]} on Linux, macOS or Windows matches the "
-            f"project's requires-python {requires_python or '(none)'} and {wanted}"
+            f"project's requires-python {requires_python or '(none)'}"
+            + (f" and {wanted}" if wanted else "")
         )
     return tuple(targets)
 

@@ -324,12 +324,16 @@ def _universe(
 
 
 def _http(options: LockOptions, prepared: _Prepared) -> Http:
+    import os
+
     from tumbler.net.http import Http
 
+    setting = prepared.request.project.settings.http_timeout
     return Http(
         cache=prepared.cache,
         offline=options.offline,
         known_urls=prepared.request.indexes.urls,
+        timeout=None if os.environ.get("TUMBLER_HTTP_TIMEOUT") or setting is None else setting,
     )
 
 
