@@ -16,7 +16,7 @@ from tumbler.env.interpreter import inspect_python
 from tumbler.installing.apply import InstallFailed, Ready, apply_plan
 from tumbler.installing.installed import find_installed
 from tumbler.installing.plan import Action, Plan, Step
-from tumbler.installing.unpack import Staged, install_staged, stage, staged
+from tumbler.installing.unpack import Staged, damaged, install_staged, stage, staged
 from tumbler.net.cache import Cache
 
 
@@ -43,7 +43,7 @@ def test_stage_once_then_link_with_record_and_launcher(tmp_path: Path) -> None:
     assert staged(cache, "sha256", first.root.name) == first  # found again by its digest
     assert first.manifest["entry_points"] == [["tool", "tool", "main", "console"]]
     interpreter = inspect_python(venv(tmp_path / "env"))
-    written = install_staged(first, interpreter, {"INSTALLER": b"tumbler\n"})
+    written = install_staged(first, interpreter, {"INSTALLER": b"tumbler\n"}, mode="hardlink")
     site = Path(interpreter.scheme["purelib"])
     module = site / "tool" / "__init__.py"
     assert str(module) in written
@@ -59,6 +59,47 @@ def test_stage_once_then_link_with_record_and_launcher(tmp_path: Path) -> None:
         [str(tmp_path / "env" / "bin" / "tool")], capture_output=True, text=True, check=True
     )
     assert out.stdout == "tool 1.0\n"
+
+
+@pytest.mark.parametrize("mode", ["auto", "copy", "clone"])
+def test_an_edit_to_an_installed_file_never_reaches_the_cache(tmp_path: Path, mode: str) -> None:
+    """The default (a copy-on-write clone where the file system has one, else a copy):
+    appending to an installed file leaves the staged file, and the next environment, as
+    they were; the staged tree stays undamaged."""
+    cache = tmp_path / "cache"
+    first = staged_wheel(Dist("tool", "1.0"), tmp_path, cache)
+    staged_file = first.root / "tree" / "purelib" / "tool" / "__init__.py"
+    before = staged_file.read_bytes()
+    one = inspect_python(venv(tmp_path / "one"))
+    install_staged(first, one, {"INSTALLER": b"tumbler\n"}, mode=mode)
+    installed = Path(one.scheme["purelib"]) / "tool" / "__init__.py"
+    assert installed.stat().st_ino != staged_file.stat().st_ino
+    with installed.open("ab") as handle:
+        handle.write(b"raise SystemExit('edited')\n")
+    assert staged_file.read_bytes() == before
+    assert damaged(first) == []
+    two = inspect_python(venv(tmp_path / "two"))
+    install_staged(first, two, {"INSTALLER": b"tumbler\n"}, mode=mode)
+    assert (Path(two.scheme["purelib"]) / "tool" / "__init__.py").read_bytes() == before
+
+
+def test_a_changed_staged_file_is_found_cheaply_or_by_its_hash(tmp_path: Path) -> None:
+    """An edit shows by size or time (cheap); one that keeps both shows only by hash."""
+    import os
+
+    cache = tmp_path / "cache"
+    first = staged_wheel(Dist("tool", "1.0"), tmp_path, cache)
+    staged_file = first.root / "tree" / "purelib" / "tool" / "__init__.py"
+    stamp = staged_file.stat()
+    text = staged_file.read_bytes()
+    same_size = text[:-2] + b"#\n"
+    staged_file.write_bytes(same_size)
+    assert damaged(first) == ["tool/__init__.py"]  # the time moved
+    os.utime(staged_file, ns=(stamp.st_atime_ns, stamp.st_mtime_ns))
+    assert damaged(first) == []  # size and time as staged: the cheap check is fooled
+    assert damaged(first, full=True) == ["tool/__init__.py"]
+    staged_file.unlink()
+    assert damaged(first) == ["tool/__init__.py"]
 
 
 def test_a_failed_apply_puts_everything_back(tmp_path: Path) -> None:

@@ -50,13 +50,13 @@ class Ready:
 
 
 def _install_one(
-    ready: Ready, interpreter: Interpreter, levels: tuple[int, ...], written: list[str]
+    ready: Ready, interpreter: Interpreter, levels: tuple[int, ...], written: list[str], mode: str
 ) -> None:
     extra = {"INSTALLER": INSTALLER_NAME}
     if ready.direct_url is not None:
         extra["direct_url.json"] = json.dumps(ready.direct_url, sort_keys=True).encode()
     try:
-        install_staged(ready.staged, interpreter, extra, levels=levels, written=written)
+        install_staged(ready.staged, interpreter, extra, levels=levels, written=written, mode=mode)
     except (InstallerError, OSError, ValueError, KeyError) as error:
         raise InstallFailed(
             f"cannot install {ready.step.name} {ready.step.version or ''} from "
@@ -76,9 +76,15 @@ def _undo(paths: list[str], keep: tuple[Path, ...]) -> None:
 
 
 def apply_plan(
-    plan: Plan, ready: list[Ready], interpreter: Interpreter, *, compile_bytecode: bool = False
+    plan: Plan,
+    ready: list[Ready],
+    interpreter: Interpreter,
+    *,
+    compile_bytecode: bool = False,
+    link_mode: str = "auto",
 ) -> None:
-    """Replace, remove and install as ``plan`` says; undo everything on failure."""
+    """Replace, remove and install as ``plan`` says, files put in place by ``link_mode``
+    (:data:`tumbler.installing.unpack.LINK_MODES`); undo everything on failure."""
     from tumbler.installing.plan import Action
 
     keep = (interpreter.prefix, *(Path(p) for p in interpreter.scheme.values()))
@@ -93,7 +99,7 @@ def apply_plan(
         if ready:
             with ThreadPoolExecutor(min(_WORKERS, len(ready))) as pool:
                 futures = [
-                    pool.submit(_install_one, r, interpreter, levels, paths)
+                    pool.submit(_install_one, r, interpreter, levels, paths, link_mode)
                     for r, paths in zip(ready, written, strict=True)
                 ]
                 for future in futures:

@@ -16,7 +16,6 @@ mismatch), so one run reports every bad file and the caller refuses the whole in
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import tempfile
 from pathlib import Path
@@ -68,18 +67,12 @@ def _obtain(
     if store is not None:
         cached = store.lookup(need.hashes)
         if cached is not None:
-            # The store's name is one hash: check the size and any other hash the lock has.
-            algorithm, _ = store.key(need.hashes) or ("", "")
-            rest = {a: v for a, v in need.hashes.items() if a != algorithm}
-            size = cached.stat().st_size
-            if rest:
-                with cached.open("rb") as stream:
-                    size, digests = digest_file(stream, rest)
-                problems = compare(dataclasses.replace(need, hashes=rest), size, digests)
-            else:
-                problems = compare(need, size, {})
-            if not problems:
+            # Checked again whole (its name is only where it was filed): the file is read
+            # for unpacking right after anyway. One that differs is thrown away, fetched
+            # again, and never used.
+            if not check_file(need, cached):
                 return cached, []
+            cached.unlink(missing_ok=True)
     if http is None:
         return None, [_error(need.location, "I6", f"{need.filename}: cannot fetch", "")]
     temp = store.scratch() if store is not None else _temporary()

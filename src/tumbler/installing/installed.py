@@ -22,7 +22,7 @@ from typing import Any
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-__all__ = ["Installed", "Stash", "find_installed", "prune", "record_paths"]
+__all__ = ["Installed", "Stash", "find_installed", "prune", "record_paths", "record_problems"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +91,45 @@ def find_installed(site_dirs: tuple[Path, ...]) -> dict[str, Installed]:
             found = _one(Path(entry.path))
             if found is not None and found.name not in out:
                 out[found.name] = found
+    return out
+
+
+def record_problems(installed: Installed) -> list[tuple[str, str]]:
+    """Every file ``installed``'s RECORD lists with a hash that is missing or differs
+    from it (hash or size), as (path as RECORD gives it, what is wrong); a missing or
+    unreadable RECORD is one problem."""
+    import base64
+    import hashlib
+
+    record = installed.dist_info / "RECORD"
+    try:
+        with record.open(encoding="utf-8", newline="") as handle:
+            rows = list(csv.reader(handle))
+    except (OSError, UnicodeDecodeError, csv.Error) as error:
+        return [(str(record.name), f"RECORD cannot be read: {error}")]
+    base = installed.dist_info.parent
+    out: list[tuple[str, str]] = []
+    for row in rows:
+        if len(row) < 3 or not row[1]:
+            continue  # RECORD itself, bytecode: no hash to compare
+        path, hash_text, size = row[0], row[1], row[2]
+        algorithm, _, expected = hash_text.partition("=")
+        try:
+            hasher = hashlib.new(algorithm)
+            with (base / path).open("rb") as stream:
+                while chunk := stream.read(1 << 20):
+                    hasher.update(chunk)
+        except FileNotFoundError:
+            out.append((path, "missing"))
+            continue
+        except (OSError, ValueError) as error:
+            out.append((path, f"cannot be read: {error}"))
+            continue
+        found = base64.urlsafe_b64encode(hasher.digest()).decode().rstrip("=")
+        if found != expected:
+            actual = (base / path).stat().st_size
+            changed = f"size {actual}, RECORD {size}" if size and str(actual) != size else ""
+            out.append((path, f"changed ({algorithm} differs{'; ' + changed if changed else ''})"))
     return out
 
 

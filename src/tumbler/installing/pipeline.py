@@ -28,7 +28,7 @@ import tempfile
 import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -40,11 +40,12 @@ from tumbler.installing.apply import Ready
 from tumbler.lockfile.artifacts import source_kind
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator, Sequence
+    from collections.abc import Callable, Iterator, Mapping, Sequence
 
     from packaging.pylock import Package, Pylock
 
     from tumbler.env.interpreter import Interpreter
+    from tumbler.installing.installed import Installed
     from tumbler.installing.plan import Plan, Step
     from tumbler.installing.unpack import Staged
     from tumbler.lockfile.artifacts import Artifact, Need
@@ -97,6 +98,14 @@ class InstallOptions:
     verify_attestations: bool = False
     #: Verify against the Sigstore trust root bundled with sigstore (no refresh).
     bundled_trust_root: bool = False
+    #: How files get from the cache into the environment
+    #: (:data:`tumbler.installing.unpack.LINK_MODES`; ``TUMBLER_LINK_MODE``).
+    link_mode: str = "auto"
+    #: Re-hash every cached file before it is used, not only check its size and time.
+    verify_cache: bool = False
+    #: Change nothing; re-hash every installed file of the selected distributions against
+    #: its RECORD and report what differs (``--verify``).
+    verify: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +120,10 @@ class InstallOutcome:
     extras: tuple[str, ...]
     groups: tuple[str, ...]
     seconds: float
+    #: ``--verify``: each installed file that is not what its RECORD says, with why.
+    differences: tuple[tuple[str, str], ...] = ()
+    #: Cached entries found damaged and replaced from the verified wheel.
+    repaired: tuple[str, ...] = ()
 
 
 # --- choosing the environment ---------------------------------------------------------------
@@ -283,19 +296,29 @@ def run_install(options: InstallOptions) -> InstallOutcome:
         editable=options.editable,
         reinstall=options.reinstall,
     )
-    if options.dry_run:
+    differences: tuple[tuple[str, str], ...] = ()
+    repaired: list[str] = []
+    if options.verify:
+        differences = _differences(plan, installed)
+    elif options.dry_run:
         pass
     elif plan.changes:
         from tumbler.installing.apply import apply_plan
 
         with tempfile.TemporaryDirectory(prefix="tumbler-wheels-") as scratch:
-            job = _Job(options, base, interpreter, Path(scratch), cache)
+            job = _Job(options, base, interpreter, Path(scratch), cache, repaired)
             ready = _prepare(job, plan, pylock)
             if where.created:
                 interpreter = _made(where, options, cache)
             try:
                 with _showing(options, f"installing {len(ready)} packages"):
-                    apply_plan(plan, ready, interpreter, compile_bytecode=options.compile)
+                    apply_plan(
+                        plan,
+                        ready,
+                        interpreter,
+                        compile_bytecode=options.compile,
+                        link_mode=options.link_mode,
+                    )
             except BaseException:
                 if where.created:  # a venv this run made holds nothing worth keeping
                     shutil.rmtree(where.path, ignore_errors=True)
@@ -307,11 +330,32 @@ def run_install(options: InstallOptions) -> InstallOutcome:
         interpreter.executable,
         where.created,
         plan,
-        options.dry_run,
+        options.dry_run or options.verify,
         extras,
         groups,
         time.perf_counter() - started,
+        differences=differences,
+        repaired=tuple(repaired),
     )
+
+
+def _differences(plan: Plan, installed: Mapping[str, Installed]) -> tuple[tuple[str, str], ...]:
+    """``--verify``: what the environment has that the lock would not give it: every
+    distribution the plan would change, and every installed file of the others that
+    differs from its RECORD (hash or size), or is missing."""
+    from tumbler.installing.installed import record_problems
+    from tumbler.installing.plan import Action
+
+    out: list[tuple[str, str]] = []
+    for step in plan.changes:
+        now = f"{step.installed_version} installed" if step.installed_version else "not installed"
+        wants = f"the lock has {step.version}" if step.version else "the lock does not select it"
+        out.append((step.name, f"{step.action.value}: {now}, {wants}"))
+    for step in plan.of(Action.KEEP):
+        found = installed.get(step.name)
+        if found is not None:
+            out.extend(record_problems(found))
+    return tuple(out)
 
 
 def _verify_attestations(
@@ -380,6 +424,8 @@ class _Job:
     interpreter: Interpreter
     scratch: Path
     cache: Cache
+    #: Cached entries found damaged (and replaced), by wheel file name.
+    repaired: list[str] = field(default_factory=list)
 
     @property
     def store(self) -> Store:
@@ -421,14 +467,52 @@ def _prepare(job: _Job, plan: Plan, pylock: Pylock) -> list[Ready]:
     if to_build:
         with _showing(job.options, f"building {len(to_build)} packages"):
             ready.extend(_built(job, step, local) for step, local in to_build)
+    mismatched = [f for r in ready for f in _identity(r, index_of)]
+    if mismatched:
+        raise _refuse(mismatched, f"{job.options.lock}: wheels are not what the lock names")
     return ready
+
+
+def _identity(ready: Ready, index_of: Mapping[int, int]) -> list[Finding]:
+    """A wheel whose METADATA or file name names another project or version than its lock
+    entry is refused (as pip refuses it): ``evil-1.0`` must not install ``requests 9.9``."""
+    from packaging.version import InvalidVersion, Version
+
+    from tumbler.lockfile.artifacts import location_of
+
+    step = ready.step
+    assert step.package is not None and step.artifact is not None
+    meta_name, meta_version, file_name, file_version = ready.staged.identity
+    wanted_name, wanted_version = step.package.name, step.package.version
+    said: list[str] = []
+    for origin, name, version in (("METADATA", meta_name, meta_version),
+                                  ("file name", file_name, file_version)):  # fmt: skip
+        try:
+            same_version = wanted_version is None or Version(version) == wanted_version
+        except InvalidVersion:
+            same_version = False
+        if canonicalize_name(name) != wanted_name or not same_version:
+            said.append(f"its {origin} names {name} {version}")
+    if not said:
+        return []
+    wheel = ready.staged.manifest.get("wheel", "its wheel")
+    expected = f"{wanted_name} {wanted_version or ''}".strip()
+    return [
+        Finding(
+            location=location_of(step.package, step.artifact, index_of),
+            rule="R32",
+            severity=Severity.ERROR,
+            message=f"{wheel}: {' and '.join(said)}, not {expected}; refusing the wheel",
+            hint="the file is not the package the lock names: re-lock from a trusted index",
+        )
+    ]
 
 
 def _fetch(job: _Job, http: Http, needs: list[Need]) -> tuple[dict[str, Path], dict[str, Staged]]:
     """Files by location (sdists, source archives), and wheels staged by location; a wheel
     staged earlier is neither fetched nor read again (its size is still compared)."""
     from tumbler.installing.fetch import fetch_all
-    from tumbler.installing.unpack import stage, staged
+    from tumbler.installing.unpack import damaged, stage, staged
     from tumbler.lockfile.artifacts import compare
 
     cache_root = job.cache.root
@@ -438,6 +522,12 @@ def _fetch(job: _Job, http: Http, needs: list[Need]) -> tuple[dict[str, Path], d
     for need in needs:
         key = store.key(need.hashes)
         hit = None if key is None or not _is_wheel(need) else staged(cache_root, *key)
+        if hit is not None and damaged(hit, full=job.options.verify_cache):
+            # Not what was verified when staged: thrown away, staged again from the
+            # wheel (itself checked again), never linked into an environment.
+            shutil.rmtree(hit.root, ignore_errors=True)
+            job.repaired.append(need.filename)
+            hit = None
         if hit is not None:
             if need.size is not None and hit.size != need.size:
                 findings.extend(compare(need, hit.size, {}))

@@ -1,28 +1,32 @@
-"""I/O edge: wheels unpacked once into the cache, then linked into each environment.
+"""I/O edge: wheels unpacked once into the cache, then put into each environment.
 
 ``installer`` does the wheel's work twice over, split in two:
 
 - :func:`stage` runs ``installer.install`` into a staging destination in the cache
   (``unpacked/<algorithm>/<aa>/<digest>/``, named by the wheel's verified hash): every
   file lands under ``tree/<scheme>/<path>`` as installer maps it (root to purelib or
-  platlib, ``.data/*`` to its scheme), with the hash and size installer computed, and a
-  ``manifest.json`` records them, the entry points, and the root scheme. Nothing that
-  depends on the target interpreter (shebangs, launchers) is written there.
+  platlib, ``.data/*`` to its scheme), and a ``manifest.json`` records each file's hash,
+  size and modification time as staged, the entry points, the root scheme, and the name
+  and version the wheel's ``METADATA`` and file name give. Nothing that depends on the
+  target interpreter (shebangs, launchers) is written there.
+- :func:`damaged` checks a staged wheel against its manifest before it is used: every
+  file's size and modification time (cheap), or its hash too (``--verify-cache``). A
+  damaged entry is removed and staged again from the verified wheel.
 - :func:`install_staged` installs a staged wheel into an environment through installer's
   own ``SchemeDictionaryDestination``: scripts (``.data/scripts``, shebangs fixed) and
   entry-point launchers are written by it, ``INSTALLER`` and ``direct_url.json`` too, and
-  its ``finalize_installation`` writes RECORD; every other file is hard-linked from the
-  staged tree (copied where links cannot be made), with the RECORD entry staged for it.
+  its ``finalize_installation`` writes RECORD; every other file is put in place by the
+  link mode (:data:`LINK_MODES`): a copy-on-write clone where the file system has them,
+  else a copy (``auto``, the default: an edit to an installed file never reaches the
+  cache or another environment), or a hard link (``hardlink``: fastest, but the file is
+  shared with the cache, so an edit in place changes every environment that links it).
 
-A warm install therefore reads no wheel at all: it links files, as uv does. Staged
-files are shared with every environment that links them (as with uv's default); tumbler
-never writes through a link, but editing an installed file in place would change the
-cached copy too.
+A warm install therefore reads no wheel at all, as uv's does.
 """
 
 # Linking runs once per installed file (thousands per environment): plain os.path strings
 # there, not pathlib, whose per-call parsing cost more than the link itself.
-# ruff: noqa: PTH100, PTH103, PTH108
+# ruff: noqa: PTH100, PTH103, PTH108, PTH116
 
 from __future__ import annotations
 
@@ -51,12 +55,17 @@ if TYPE_CHECKING:
 
     from tumbler.env.interpreter import Interpreter
 
-__all__ = ["Staged", "install_staged", "stage", "staged"]
+__all__ = ["LINK_MODES", "Staged", "damaged", "install_staged", "stage", "staged"]
 
 _SCHEMES = ("purelib", "platlib", "headers", "scripts", "data")
 _MANIFEST = "manifest.json"
 #: Bumped when the staged layout changes: older entries are then ignored.
-_LAYOUT = 1
+_LAYOUT = 2
+#: How staged files are put into an environment: ``auto`` (clone, else copy), ``clone``
+#: (copy-on-write; a copy where the file system cannot), ``copy``, ``hardlink``.
+LINK_MODES = ("auto", "clone", "copy", "hardlink")
+#: ``FICLONE`` (Linux): make the target share the source's blocks, copy-on-write.
+_FICLONE = 0x40049409
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +79,12 @@ class Staged:
     def size(self) -> int:
         """The size of the wheel file it was unpacked from."""
         return int(self.manifest["wheel_size"])
+
+    @property
+    def identity(self) -> tuple[str, str, str, str]:
+        """(name, version) its METADATA gives, then its file name's."""
+        found = self.manifest.get("identity") or ["", "", "", ""]
+        return (str(found[0]), str(found[1]), str(found[2]), str(found[3]))
 
 
 @dataclass
@@ -127,6 +142,31 @@ def _link(source: str, target: str) -> None:
         os.link(source, target)
 
 
+def _clone(source: str, target: str) -> None:
+    """A copy-on-write clone of ``source`` at ``target`` (OSError where the file system
+    or the platform has none); the file mode as the source's."""
+    import fcntl
+
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(target)
+    with open(source, "rb") as src, open(target, "wb") as dst:  # noqa: PTH123
+        try:
+            fcntl.ioctl(dst.fileno(), _FICLONE, src.fileno())
+        except OSError:
+            dst.close()
+            os.unlink(target)
+            raise
+    shutil.copymode(source, target)
+
+
+def _copy(source: str, target: str) -> None:
+    """A copy of ``source`` at ``target`` with its mode; never through a link."""
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(target)
+    shutil.copyfile(source, target)
+    shutil.copymode(source, target)
+
+
 def _check_inside(path: str) -> None:
     """Refuse a wheel path that would land outside its scheme directory."""
     if "/../" in f"/{path}/" or path.startswith("/") or "\\" in path:
@@ -171,12 +211,18 @@ def stage(wheel: Path, cache_root: Path, algorithm: str, digest: str) -> Staged:
         with WheelFile.open(wheel) as source:
             install(source, destination, additional_metadata={})
             dist_info = source.dist_info_dir
+            identity = [*_metadata_identity(source.read_dist_info("METADATA")),
+                        source.distribution, source.version]  # fmt: skip
+        tree = scratch / "tree"
+        for entry in destination.files:
+            entry.append(os.stat(f"{tree}/{entry[0]}/{entry[1]}").st_mtime_ns)
         manifest = {
             "layout": _LAYOUT,
             "wheel": wheel.name,
             "wheel_size": wheel.stat().st_size,
             "root_scheme": destination.root_scheme,
             "dist_info": dist_info,
+            "identity": identity,
             "files": destination.files,
             "entry_points": destination.entry_points,
         }
@@ -195,14 +241,55 @@ def stage(wheel: Path, cache_root: Path, algorithm: str, digest: str) -> Staged:
     return found
 
 
+def _metadata_identity(text: str) -> tuple[str, str]:
+    """The ``Name`` and ``Version`` a METADATA file gives (empty where missing)."""
+    from email.parser import HeaderParser
+
+    headers = HeaderParser().parsestr(text)
+    return str(headers.get("Name") or ""), str(headers.get("Version") or "")
+
+
+def damaged(staged_wheel: Staged, *, full: bool = False) -> list[str]:
+    """The staged files that are no longer what was staged: missing, or of another size
+    or modification time; with ``full``, of another hash (each file read again)."""
+    tree = staged_wheel.root / "tree"
+    bad: list[str] = []
+    for scheme, path, hash_text, size, _, stamp in staged_wheel.manifest["files"]:
+        where = f"{tree}/{scheme}/{path}"
+        try:
+            found = os.stat(where)
+        except OSError:
+            bad.append(path)
+            continue
+        changed = found.st_size != size or found.st_mtime_ns != stamp
+        if changed or (full and hash_text and _record_hash(where, hash_text) != hash_text):
+            bad.append(path)
+    return bad
+
+
+def _record_hash(path: str, like: str) -> str:
+    """The file's hash as a RECORD writes it (``sha256=<urlsafe base64>``), by the
+    algorithm ``like`` names."""
+    import base64
+    import hashlib
+
+    algorithm = like.partition("=")[0]
+    hasher = hashlib.new(algorithm)
+    with open(path, "rb") as stream:  # noqa: PTH123
+        while chunk := stream.read(1 << 20):
+            hasher.update(chunk)
+    return f"{algorithm}={base64.urlsafe_b64encode(hasher.digest()).decode().rstrip('=')}"
+
+
 @dataclass
 class _Target(SchemeDictionaryDestination):
     """installer's destination for the environment, remembering every path written
     (strings: there are thousands)."""
 
     written: list[str] = field(default_factory=list)
-    #: False once a hard link failed (another file system): copies from then on.
-    link: bool = True
+    #: How files are put in place (:data:`LINK_MODES`); becomes ``copy`` once a clone
+    #: or a link fails (another file system, or none to be had).
+    mode: str = "auto"
 
     def write_to_fs(
         self, scheme: Scheme, path: str, stream: BinaryIO, is_executable: bool
@@ -214,9 +301,9 @@ class _Target(SchemeDictionaryDestination):
         return super().write_to_fs(scheme, path, stream, is_executable)
 
     def link_all(self, tree: Path, files: Iterable[tuple[str, str]]) -> None:
-        """Put each staged ``tree/<scheme>/<path>`` at ``path`` in ``scheme``: a hard link,
-        else a copy. Plain strings and one ``mkdir`` per new directory: an environment
-        takes thousands of files, and ``pathlib`` per file costs more than the link."""
+        """Put each staged ``tree/<scheme>/<path>`` at ``path`` in ``scheme`` by the link
+        mode. Plain strings and one ``mkdir`` per new directory: an environment takes
+        thousands of files, and ``pathlib`` per file costs more than the link."""
         roots = {k: os.path.abspath(v) for k, v in self.scheme_dict.items()}
         made: set[str] = set()
         base = str(tree)
@@ -229,15 +316,22 @@ class _Target(SchemeDictionaryDestination):
                 os.makedirs(parent, exist_ok=True)
                 made.add(parent)
             self.written.append(target)
-            if self.link:
-                try:
-                    _link(source, target)
-                    continue
-                except OSError:
-                    self.link = False  # another file system, or links refused
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(target)  # never copy through a link into the cache
-            shutil.copy2(source, target)
+            self._place(source, target)
+
+    def _place(self, source: str, target: str) -> None:
+        if self.mode == "hardlink":
+            try:
+                _link(source, target)
+                return
+            except OSError:
+                self.mode = "copy"  # another file system, or links refused
+        elif self.mode in ("auto", "clone"):
+            try:
+                _clone(source, target)
+                return
+            except (OSError, ImportError):
+                self.mode = "copy"  # no copy-on-write here: copies from now on
+        _copy(source, target)
 
 
 def install_staged(
@@ -247,6 +341,7 @@ def install_staged(
     *,
     levels: tuple[int, ...] = (),
     written: list[str] | None = None,
+    mode: str = "auto",
 ) -> list[str]:
     """Install a staged wheel into ``interpreter``'s environment; the paths written.
 
@@ -263,6 +358,7 @@ def install_staged(
         overwrite_existing=True,
         bytecode_optimization_levels=levels,
         written=[] if written is None else written,
+        mode=mode,
     )
     tree = staged_wheel.root / "tree"
     root_scheme = SchemeName(manifest["root_scheme"])
@@ -273,7 +369,7 @@ def install_staged(
             (SchemeName("scripts"), destination.write_script(name, module, attr, section))
         )
     linked: list[tuple[str, str]] = []
-    for scheme, path, hash_text, size, is_executable in manifest["files"]:
+    for scheme, path, hash_text, size, is_executable, _ in manifest["files"]:
         if scheme == "scripts":
             with (tree / scheme / path).open("rb") as stream:
                 entry = destination.write_file(scheme, path, stream, is_executable)

@@ -5,7 +5,16 @@ from __future__ import annotations
 import sys
 from typing import TYPE_CHECKING
 
-from tumbler.cli.common import EXIT_OK, emit, names, output_options, progress, style, trust_root
+from tumbler.cli.common import (
+    EXIT_FINDINGS,
+    EXIT_OK,
+    emit,
+    names,
+    output_options,
+    progress,
+    style,
+    trust_root,
+)
 
 if TYPE_CHECKING:
     import argparse
@@ -15,10 +24,13 @@ __all__ = ["arguments", "run"]
 
 def run(args: argparse.Namespace) -> int:
     """Install or sync the lock."""
+    import os
     from pathlib import Path
 
-    from tumbler.cli.views.install import outcome_json, outcome_text, refusal_json
+    from tumbler.cli.views.install import outcome_json, outcome_text, refusal_json, verify_text
+    from tumbler.errors import UsageError
     from tumbler.installing.pipeline import InstallOptions, InstallRefused, run_install
+    from tumbler.installing.unpack import LINK_MODES
 
     options = InstallOptions(
         lock=Path(args.lock),
@@ -41,7 +53,15 @@ def run(args: argparse.Namespace) -> int:
         progress=progress(args.quiet or args.format == "json"),
         verify_attestations=args.verify_attestations,
         bundled_trust_root=args.bundled_trust_root,
+        link_mode=args.link_mode or os.environ.get("TUMBLER_LINK_MODE") or "auto",
+        verify_cache=args.verify_cache,
+        verify=args.verify,
     )
+    if options.link_mode not in LINK_MODES:
+        raise UsageError(
+            f"link mode {options.link_mode!r} (TUMBLER_LINK_MODE) is not one of "
+            f"{', '.join(LINK_MODES)}"
+        )
     try:
         outcome = run_install(options)
     except InstallRefused as refused:
@@ -57,13 +77,37 @@ def run(args: argparse.Namespace) -> int:
         return refused.exit_code
     if args.format == "json":
         emit(outcome_json(outcome))
+    elif args.verify:
+        emit(verify_text(outcome))
     elif not args.quiet or outcome.dry_run:
         emit(outcome_text(outcome, style(args.color)))
-    return EXIT_OK
+    for name in outcome.repaired:
+        print(f"tumbler: note: the cached copy of {name} had changed: replaced", file=sys.stderr)
+    return EXIT_FINDINGS if outcome.differences else EXIT_OK
 
 
 def arguments(parser: argparse.ArgumentParser) -> None:
     """``install``'s and ``sync``'s options (the same)."""
+    parser.add_argument(
+        "--link-mode",
+        choices=("auto", "clone", "copy", "hardlink"),
+        help="how files go from the cache into the environment: auto (copy-on-write clone "
+        "where the file system has it, else a copy; the default, or TUMBLER_LINK_MODE), clone, "
+        "copy, or hardlink (fastest; the files are shared with the cache, so editing one in "
+        "place changes every environment that has it)",
+    )
+    parser.add_argument(
+        "--verify-cache",
+        action="store_true",
+        help="re-hash every cached file before using it (by default its size and time are "
+        "checked); a changed one is replaced from the verified wheel",
+    )
+    parser.add_argument(
+        "--verify",
+        action="store_true",
+        help="change nothing: re-hash every installed file of the selected distributions "
+        "against its RECORD and list what differs (exit 1)",
+    )
     parser.add_argument(
         "lock",
         nargs="?",

@@ -12,7 +12,12 @@ if TYPE_CHECKING:
     from tumbler.installing.pipeline import InstallOutcome, InstallRefused
     from tumbler.installing.plan import Step
 
-__all__ = ["outcome_json", "outcome_text", "refusal_json"]
+__all__ = [
+    "outcome_json",
+    "outcome_text",
+    "refusal_json",
+    "verify_text",
+]
 
 _SIGN = {
     Action.ADD: "+",
@@ -74,11 +79,24 @@ def _count(number: int) -> str:
     return f"{number} package{'s' if number != 1 else ''}"
 
 
+def verify_text(outcome: InstallOutcome) -> str:
+    """``--verify``: each difference, then the verdict."""
+    where = str(outcome.environment)
+    if not outcome.differences:
+        return f"{where}: every installed file is as its RECORD says, and as the lock says"
+    lines = [f"  {name}: {why}" for name, why in outcome.differences]
+    count = len(outcome.differences)
+    lines.append(f"{where}: {count} difference{'s' if count != 1 else ''} from the lock")
+    return "\n".join(lines)
+
+
 def outcome_json(outcome: InstallOutcome) -> str:
     """The outcome as a JSON document."""
     return json.dumps(
         {
-            "ok": True,
+            "ok": not outcome.differences,
+            "differences": [{"path": p, "problem": w} for p, w in outcome.differences],
+            "repaired": list(outcome.repaired),
             "environment": str(outcome.environment),
             "python": outcome.python,
             "created": outcome.created,
