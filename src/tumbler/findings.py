@@ -58,7 +58,7 @@ def _location_key(location: str) -> tuple[tuple[int, int | str], ...]:
     # "packages[10].wheels[2]" sorts after "packages[9]": compare indexes as numbers.
     parts: list[tuple[int, int | str]] = []
     for segment in location.replace("]", "").replace("[", ".").split("."):
-        parts.append((0, int(segment)) if segment.isdigit() else (1, segment))
+        parts.append((0, int(segment)) if segment.isdecimal() else (1, segment))
     return tuple(parts)
 
 

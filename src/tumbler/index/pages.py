@@ -112,7 +112,7 @@ def _html_row(attributes_text: str, base: str) -> list[Any] | None:
         attributes.get("data-requires-python") or None,
         attributes.get("data-yanked"),
         attributes.get("data-upload-time"),
-        int(size) if size and size.isdigit() else None,
+        int(size) if size and size.isdecimal() else None,
         metadata,
         _absolute(attributes.get("data-provenance"), base),
     ]

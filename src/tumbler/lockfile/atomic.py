@@ -1,11 +1,14 @@
 """I/O edge: write a file atomically (temporary file in the same directory + rename).
 
-A failed or interrupted write leaves the old file exactly as it was.
+A failed or interrupted write leaves the old file exactly as it was. The temporary file
+is named ``.<name>.<pid>.<random>.tmp``; a write removes those an earlier, killed write
+left behind (their process is gone), never one a running writer still owns.
 """
 
 from __future__ import annotations
 
 import contextlib
+import glob
 import os
 import tempfile
 from pathlib import Path
@@ -27,8 +30,11 @@ def write_atomic(path: Path, text: str) -> None:
         mode = path.stat().st_mode & 0o777
     except FileNotFoundError:
         mode = 0o644
+    _remove_stale(path)
     try:
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+        fd, tmp_name = tempfile.mkstemp(
+            prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp", dir=directory
+        )
     except OSError as exc:
         raise InputError(f"{path}: cannot write ({exc.strerror or exc})") from None
     tmp = Path(tmp_name)
@@ -45,3 +51,31 @@ def write_atomic(path: Path, text: str) -> None:
         if isinstance(exc, OSError):  # disk full, path is a directory, ...
             raise InputError(f"{path}: cannot write ({exc.strerror or exc})") from None
         raise
+
+
+def _remove_stale(path: Path) -> None:
+    """Remove the temporary files of ``path`` whose writing process is gone (killed
+    mid-write); files of a live process, or not named by this module, are left alone."""
+    prefix = f".{path.name}."
+    try:
+        found = list(path.parent.glob(f"{glob.escape(prefix)}*.tmp"))
+    except OSError:
+        return
+    for stale in found:
+        pid_text = stale.name[len(prefix) :].split(".", 1)[0]
+        if pid_text.isdecimal() and not _alive(int(pid_text)):
+            with contextlib.suppress(OSError):
+                stale.unlink()
+
+
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` exists (a process we may not signal exists too)."""
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True

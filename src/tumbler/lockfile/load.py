@@ -107,9 +107,16 @@ def _sourceless(packages: object) -> list[int]:
 
 
 def _package_key(raw: object) -> tuple[object, object, object]:
+    """What a package table is looked up by (only strings: any other type, even one that
+    cannot be hashed, stands for no key)."""
     if not isinstance(raw, Mapping):
         return (None, None, None)
-    return (raw.get("name"), raw.get("version"), raw.get("marker"))
+    name, version, marker = (raw.get(k) for k in ("name", "version", "marker"))
+    return (_text_or_none(name), _text_or_none(version), _text_or_none(marker))
+
+
+def _text_or_none(value: object) -> str | None:
+    return value if isinstance(value, str) else None
 
 
 def _build(prepared: Mapping[str, Any], reuse: Loaded | None) -> tuple[Pylock, frozenset[int]]:

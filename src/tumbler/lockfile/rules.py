@@ -204,7 +204,8 @@ def _top_level(doc: Mapping[str, Any], newer: bool) -> Iterator[Finding]:
     default_groups = doc.get("default-groups")
     groups = doc.get("dependency-groups")
     if isinstance(default_groups, list) and isinstance(groups, list):
-        for name in sorted({g for g in default_groups if isinstance(g, str)} & set(groups)):
+        named = {g for g in groups if isinstance(g, str)}
+        for name in sorted({g for g in default_groups if isinstance(g, str)} & named):
             yield _warn(
                 "default-groups",
                 "R15",

@@ -34,7 +34,7 @@ class LockSource:
 
 def _limit() -> int:
     raw = os.environ.get("TUMBLER_MAX_LOCK_BYTES", "")
-    return int(raw) if raw.isdigit() else MAX_LOCK_BYTES
+    return int(raw) if raw.isdecimal() else MAX_LOCK_BYTES
 
 
 def _too_big(origin: str, size: int, limit: int) -> InputError:

@@ -111,7 +111,7 @@ _CONCURRENCY = 16
 
 def _concurrency() -> int:
     text = os.environ.get("TUMBLER_CONCURRENCY", "")
-    return int(text) if text.isdigit() and int(text) > 0 else _CONCURRENCY
+    return int(text) if text.isdecimal() and int(text) > 0 else _CONCURRENCY
 
 
 #: Threads of :attr:`Http.leaf_executor`.
@@ -510,9 +510,9 @@ def _size_of(status: int, headers: Mapping[str, str]) -> int | None:
     ``Content-Range``, or the length of a whole-file answer from a server ignoring ranges."""
     if status == 206:
         total = headers.get("content-range", "").rpartition("/")[2]
-        return int(total) if total.isdigit() else None
+        return int(total) if total.isdecimal() else None
     length = headers.get("content-length", "")
-    return int(length) if status == 200 and length.isdigit() else None
+    return int(length) if status == 200 and length.isdecimal() else None
 
 
 def _cached_response(url: str, meta: Mapping[str, Any], body: bytes) -> Response:
