@@ -9,6 +9,11 @@ never in the repository). Then, per tool:
   untimed) for every timed run: downloads, unpacking and installing;
 - **warm**: the cache filled by one untimed run, then a new venv for every timed run.
 
+tumbler's default puts files in place as copies (copy-on-write clones where the file
+system has them) after checking each cached file's size and time; ``--tools`` can add
+``tumbler-hardlink`` (hard links, the behaviour before issue 22) and
+``tumbler-verify-cache`` (every cached file re-hashed first).
+
 Each tool gets its own cache directory. After the first run of each tool the installed
 set is compared with what ``packaging.pylock`` selects (a tool that installs something
 else is reported, not timed silently). pip runs with its defaults (it compiles bytecode;
@@ -42,6 +47,12 @@ WORK = REPO / "bench" / "results" / "install"
 BIN = REPO / ".venv" / "bin"
 DEFAULT_DATE = "2026-10-01T00:00:00Z"
 TOOLS = ("tumbler", "uv", "pip")
+#: tumbler's other ways of putting cached files in place (issue 22): the old hard links,
+#: and every cached file re-hashed before use.
+VARIANTS = {
+    "tumbler-hardlink": ("--link-mode", "hardlink"),
+    "tumbler-verify-cache": ("--verify-cache",),
+}
 
 
 def log(message: str) -> None:
@@ -55,9 +66,9 @@ def _env() -> dict[str, str]:
 
 def command(tool: str, lock: Path, venv: Path, cache: Path) -> list[str]:
     python = str(venv / "bin" / "python")
-    if tool == "tumbler":
+    if tool == "tumbler" or tool in VARIANTS:
         return [str(BIN / "tumbler"), "install", str(lock), "--venv", str(venv),
-                "--cache-dir", str(cache), "-q"]  # fmt: skip
+                "--cache-dir", str(cache), "-q", *VARIANTS.get(tool, ())]  # fmt: skip
     if tool == "uv":
         return [str(BIN / "uv"), "pip", "install", "-q", "-r", str(lock), "--python", python,
                 "--cache-dir", str(cache)]  # fmt: skip
@@ -161,7 +172,7 @@ def main() -> None:
         return
     print(f"install into a fresh venv; median seconds (--exclude-newer {args.exclude_newer})")
     head = ("project", "pkgs", "tool", "cold", "warm", "cold/tumbler", "warm/tumbler")
-    print("{:<8} {:>4} {:<8} {:>7} {:>7} {:>13} {:>13}".format(*head))
+    print("{:<8} {:>4} {:<20} {:>7} {:>7} {:>13} {:>13}".format(*head))
     for project, (count, rows) in results.items():
         base = rows.get("tumbler")
         for tool, row in rows.items():
@@ -173,7 +184,7 @@ def main() -> None:
                 ratios = f"{rc:>12.2f}x {rw:>12.2f}x"
             else:
                 ratios = f"{'':>13} {'':>13}"
-            print(f"{project:<8} {count:>4} {tool:<8} {cold:>7.2f} {warm:>7.2f} {ratios}")
+            print(f"{project:<8} {count:>4} {tool:<20} {cold:>7.2f} {warm:>7.2f} {ratios}")
     print("targets: pip/tumbler >= 3.0 (cold and warm); tumbler/uv <= 2.0, i.e. uv/tumbler >= 0.5")
     print("pip compiles bytecode by default; tumbler and uv do not (tumbler: --compile-bytecode)")
 

@@ -137,3 +137,29 @@ def test_interpreter_answers_are_cached_by_fingerprint(tmp_path: Path) -> None:
         *sys.version_info[:2]
     )
     assert Path(first.scheme["scripts"]) == tmp_path / "env" / "bin"
+
+
+@pytest.mark.parametrize("mode", ["auto", "hardlink"])
+def test_two_wheels_writing_the_same_files_at_once_each_leave_whole_files(
+    tmp_path: Path, mode: str
+) -> None:
+    """As mlflow and mlflow-skinny do: both ship ``shared/...``; installed at the same time
+    (the apply step's threads), every file ends up whole, from one of them."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    cache = tmp_path / "cache"
+    files = tuple((f"shared/m{i}.py", f"VALUE = {i}\n" * 50) for i in range(400))
+    one = staged_wheel(Dist("one", "1.0", modules=files), tmp_path / "a", cache)
+    two = staged_wheel(Dist("two", "1.0", modules=files), tmp_path / "b", cache)
+    interpreter = inspect_python(venv(tmp_path / "env"))
+    with ThreadPoolExecutor(2) as pool:
+        futures = [
+            pool.submit(install_staged, w, interpreter, {"INSTALLER": b"t\n"}, mode=mode)
+            for w in (one, two)
+        ]
+        for future in futures:
+            future.result()
+    site = Path(interpreter.scheme["purelib"])
+    for path, text in files:
+        assert (site / path).read_text() == text
+    assert not list(site.rglob("*.tumbler-tmp"))

@@ -26,7 +26,7 @@ A warm install therefore reads no wheel at all, as uv's does.
 
 # Linking runs once per installed file (thousands per environment): plain os.path strings
 # there, not pathlib, whose per-call parsing cost more than the link itself.
-# ruff: noqa: PTH100, PTH103, PTH108, PTH116
+# ruff: noqa: PTH100, PTH103, PTH105, PTH108, PTH116
 
 from __future__ import annotations
 
@@ -37,6 +37,7 @@ import json
 import os
 import shutil
 import tempfile
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
@@ -134,37 +135,50 @@ class _Staging(SchemeDictionaryDestination):
 
 def _link(source: str, target: str) -> None:
     """Hard-link ``source`` at ``target``, replacing a file already there (one of the
-    distribution this one replaces, or another's that shares the path)."""
+    distribution this one replaces, or another's that shares the path) in one rename."""
     try:
         os.link(source, target)
     except FileExistsError:
-        os.unlink(target)
-        os.link(source, target)
+        scratch = _scratch_name(target)
+        os.link(source, scratch)
+        os.replace(scratch, target)
 
 
 def _clone(source: str, target: str) -> None:
     """A copy-on-write clone of ``source`` at ``target`` (OSError where the file system
-    or the platform has none); the file mode as the source's."""
+    or the platform has none), with the source's mode; in one rename (see :func:`_copy`)."""
     import fcntl
 
-    with contextlib.suppress(FileNotFoundError):
-        os.unlink(target)
-    with open(source, "rb") as src, open(target, "wb") as dst:  # noqa: PTH123
-        try:
+    scratch = _scratch_name(target)
+    try:
+        with open(source, "rb") as src, open(scratch, "wb") as dst:  # noqa: PTH123
             fcntl.ioctl(dst.fileno(), _FICLONE, src.fileno())
-        except OSError:
-            dst.close()
-            os.unlink(target)
-            raise
-    shutil.copymode(source, target)
+        shutil.copymode(source, scratch)
+        os.replace(scratch, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(scratch)
+        raise
 
 
 def _copy(source: str, target: str) -> None:
-    """A copy of ``source`` at ``target`` with its mode; never through a link."""
-    with contextlib.suppress(FileNotFoundError):
-        os.unlink(target)
-    shutil.copyfile(source, target)
-    shutil.copymode(source, target)
+    """A copy of ``source`` at ``target`` with its mode, in one rename: never through a
+    link, and two wheels writing the same path at once (``mlflow`` and ``mlflow-skinny``)
+    each leave a whole file."""
+    scratch = _scratch_name(target)
+    try:
+        shutil.copyfile(source, scratch)
+        shutil.copymode(source, scratch)
+        os.replace(scratch, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(scratch)
+        raise
+
+
+def _scratch_name(target: str) -> str:
+    """A name beside ``target`` no other thread or process writes."""
+    return f"{target}.{os.getpid()}-{threading.get_ident()}.tumbler-tmp"
 
 
 def _check_inside(path: str) -> None:
