@@ -167,9 +167,11 @@ def check(
     index_url: str | None = None,
     exclude_newer: datetime | str | None = None,
     offline: bool = False,
+    full: bool = False,
 ) -> CheckResult:
     """Whether the lock of ``project`` is what locking gives now (``tumbler lock
-    --check``): ``result.ok``, else the input and content drift, one line each."""
+    --check``): ``result.ok``, else the input and content drift, one line each. ``full``:
+    always compare with a fresh lock from the index (``--check --full``)."""
     from tumbler.resolver.workflow import run_check
 
     return run_check(
@@ -180,6 +182,7 @@ def check(
                 "index_url": index_url,
                 "exclude_newer": exclude_newer,
                 "offline": offline,
+                "full": full,
             },
         )
     )

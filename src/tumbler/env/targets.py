@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import platform
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from packaging import tags
@@ -23,7 +23,7 @@ from packaging.version import InvalidVersion, Version
 from tumbler.errors import UsageError
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Callable, Mapping, Sequence
 
     from packaging.tags import Tag
 
@@ -36,6 +36,7 @@ __all__ = [
     "parse_target",
     "platform_of",
     "python_splits",
+    "tag_masks",
     "target_marker",
     "target_name",
 ]
@@ -60,7 +61,15 @@ class Target:
 
     name: str
     environment: dict[str, str]
-    tags: tuple[Tag, ...]
+    #: The tags, or how to list them when first asked (a tag list is slow to build and
+    #: the gate needs few of them).
+    supported: tuple[Tag, ...] | Callable[[], tuple[Tag, ...]] = field(compare=False)
+
+    @property
+    def tags(self) -> tuple[Tag, ...]:
+        """The tags a wheel may carry to install here, best first."""
+        supported = self.supported
+        return supported if isinstance(supported, tuple) else supported()
 
 
 def _platform_tags(name: str) -> list[str]:
@@ -87,6 +96,13 @@ def parse_target(spec: str) -> Target:
     """The target named by ``spec`` (``host`` or ``<os>-<arch>[-<python>]``)."""
     if spec == "host":
         return _host()
+    return _named_target(spec)
+
+
+@functools.lru_cache(maxsize=1024)
+def _named_target(spec: str) -> Target:
+    """A named target, made once per run (its tag list is long to build; targets are
+    never changed)."""
     match = _SPEC.match(spec)
     if match is None or match["platform"] not in PLATFORMS:
         known = ", ".join(sorted(PLATFORMS))
@@ -99,15 +115,22 @@ def parse_target(spec: str) -> Target:
     major, minor = parts[:2]
     patch = parts[2] if len(parts) == 3 else 0
     environment = marker_environment(match["platform"], python)
-    platforms = _platform_tags(match["platform"])
+    shown = f"{major}.{minor}" + (f".{patch}" if patch else "")
+    supported = functools.partial(_supported, match["platform"], major, minor)
+    return Target(f"{match['platform']}-{shown}", environment, supported)
+
+
+@functools.lru_cache(maxsize=256)
+def _supported(platform_name: str, major: int, minor: int) -> tuple[Tag, ...]:
+    """The tags a CPython minor version installs on a platform, best first (the same
+    for every patch release)."""
+    platforms = _platform_tags(platform_name)
     version = (major, minor)
     interpreter = f"cp{major}{minor}"
-    supported = [
+    return (
         *tags.cpython_tags(version, [interpreter], platforms),
         *tags.compatible_tags(version, interpreter, platforms),
-    ]
-    shown = f"{major}.{minor}" + (f".{patch}" if patch else "")
-    return Target(f"{match['platform']}-{shown}", environment, tuple(supported))
+    )
 
 
 def platform_of(environment: Mapping[str, str]) -> str | None:
@@ -241,3 +264,14 @@ def marker_python_splits(marker_text: str) -> frozenset[Version]:
             continue
         out |= python_splits(specifier)
     return frozenset(out)
+
+
+def tag_masks(targets: Sequence[Target]) -> dict[str, int]:
+    """Each tag (``cp312-cp312-manylinux_2_17_x86_64``) any of ``targets`` supports → the
+    targets supporting it, as a mask (bit ``i`` for ``targets[i]``)."""
+    out: dict[str, int] = {}
+    for bit, target in enumerate(targets):
+        for tag in target.tags:
+            text = str(tag)
+            out[text] = out.get(text, 0) | 1 << bit
+    return out

@@ -24,8 +24,10 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
 
+from tumbler.env.markers import holds
 from tumbler.env.targets import python_splits
 from tumbler.errors import NetworkError
+from tumbler.index.binaries import Binaries
 from tumbler.index.metadata import MetadataFetcher
 from tumbler.index.pages import (
     ACCEPT,
@@ -70,31 +72,6 @@ NO_WHEEL = "no wheel for this platform"
 #: Why wheels and sdists are passed over by the binary policy.
 NO_BINARY = "wheels not allowed (--no-binary)"
 ONLY_BINARY = "sdists not allowed (--only-binary)"
-#: Every package, in ``--no-binary`` / ``--only-binary``.
-ALL = ":all:"
-
-
-@dataclass(frozen=True, slots=True)
-class Binaries:
-    """Which packages may use wheels and which sdists (pip's and uv's ``--no-binary`` and
-    ``--only-binary``, ``:all:`` for every package; a name beats ``:all:``)."""
-
-    no_binary: frozenset[str] = frozenset()
-    only_binary: frozenset[str] = frozenset()
-
-    def wheels(self, name: NormalizedName) -> bool:
-        """Whether ``name`` may be installed from a wheel."""
-        if name in self.only_binary:
-            return True
-        return name not in self.no_binary and ALL not in self.no_binary
-
-    def sdists(self, name: NormalizedName) -> bool:
-        """Whether ``name`` may be built from its sdist."""
-        if name in self.no_binary:
-            return True
-        return name not in self.only_binary and ALL not in self.only_binary
-
-
 _T = TypeVar("_T")
 _R = TypeVar("_R")
 
@@ -134,6 +111,7 @@ class Listing:
     """
 
     __slots__ = (
+        "_files",
         "_grouped",
         "_grouping",
         "_page",
@@ -162,6 +140,19 @@ class Listing:
         self._grouping = threading.Lock()
         #: Versions found without grouping the page (each such search reads the page).
         self._picked: dict[Version, list[Row]] = {}
+        #: Each row's file, read once for every target (by row identity, the row kept).
+        self._files: dict[int, tuple[Row, IndexFile | None]] = {}
+
+    def file(
+        self, row: Row, parts: tuple[str, Version, frozenset[Tag]] | None = None
+    ) -> IndexFile | None:
+        """The :class:`IndexFile` of ``row`` (None when it is not a file of this project)."""
+        known = self._files.get(id(row))
+        if known is not None and known[0] is row:
+            return known[1]
+        made = index_file(row, self.name, self.index or "", parts)
+        self._files[id(row)] = (row, made)
+        return made
 
     @property
     def versions(self) -> list[tuple[Version, list[Row]]]:
@@ -293,6 +284,14 @@ class Catalog:
         #: Per project, the patch releases the ``Requires-Python`` of its files judged so
         #: far tells apart (``3.11.4``): where a newer release starts or stops fitting.
         self.splits: dict[NormalizedName, set[Version]] = defaultdict(set)
+        #: (tag list number, wheel file name) → whether the wheel fits those tags.
+        self.tag_verdicts: dict[tuple[int, str], bool] = {}
+        self._tag_lists: dict[tuple[Tag, ...], int] = {}
+
+    def tags_id(self, tags: tuple[Tag, ...]) -> int:
+        """A small number naming this list of tags (the same for equal lists)."""
+        with self.lock:
+            return self._tag_lists.setdefault(tuple(tags), len(self._tag_lists))
 
 
 class Finder:
@@ -326,6 +325,7 @@ class Finder:
         self.speculate = not http.offline if speculate is None else speculate
         self._python = Version(target.environment["python_full_version"])
         self._tag_rank: dict[Tag, int] = {tag: i for i, tag in enumerate(target.tags)}
+        self._tags_id = self.catalog.tags_id(target.tags)
         self._lock = threading.Lock()
         self._projects: dict[NormalizedName, Future[Project]] = {}
         self._expanded: set[tuple[str, str, frozenset[str]]] = set()
@@ -346,6 +346,14 @@ class Finder:
         """The project ``name`` (blocking until its pages are in)."""
         return self._wait(self._project_future(canonicalize_name(name)))
 
+    def known_metadata(self, index: str, name: str, version: Version) -> CoreMetadata | None:
+        """The core metadata this run read for a release, if it read it (never fetches)."""
+        key = (index, canonicalize_name(name), version)
+        future = self.catalog.metadata.get(key)
+        if future is None or not future.done() or future.exception() is not None:
+            return None
+        return future.result()
+
     def release_files(self, name: str, version: Version) -> list[IndexFile]:
         """Every file of ``name`` ``version`` its index lists (any platform), from the page
         the resolution read."""
@@ -353,7 +361,7 @@ class Finder:
         listing = self._listing(normalized)
         if not listing.found or listing.index is None:
             return []
-        files = (index_file(r, normalized, listing.index) for r in listing.rows(version) or [])
+        files = (listing.file(r) for r in listing.rows(version) or [])
         return [f for f in files if f is not None]
 
     def _project_future(self, name: NormalizedName) -> Future[Project]:
@@ -468,11 +476,11 @@ class Finder:
             if not allowed(project.name):
                 reasons[NO_BINARY if parts[2] else ONLY_BINARY] += 1
                 continue
-            if parts[2] and not any(tag in self._tag_rank for tag in parts[2]):
+            if parts[2] and not self._fits_tags(row.filename, parts[2]):
                 # Decided by the name alone: the row's attributes need not be read.
                 reasons[NO_WHEEL] += 1
                 continue
-            file = index_file(row, project.name, project.index or "", parts)
+            file = project.listing.file(row, parts)
             if file is None:
                 continue
             if self.exclude_newer is not None and file.upload_time is None:
@@ -500,7 +508,7 @@ class Finder:
             parts = file_name_parts(row.filename)
             if parts is None or parts[0] != project.name or not parts[2]:
                 continue
-            file = index_file(row, project.name, project.index or "", parts)
+            file = project.listing.file(row, parts)
             if file is None or (
                 self.exclude_newer is not None
                 and file.upload_time is not None
@@ -510,8 +518,18 @@ class Finder:
             wheels.append(file)
         return min(wheels, key=lambda f: (f.yanked is not None, f.filename), default=None)
 
+    def _fits_tags(self, filename: str, tags: frozenset[Tag]) -> bool:
+        """Whether a wheel with these tags installs on the target (remembered per file
+        name for every target with the same tags: patch releases of one minor version)."""
+        key = (self._tags_id, filename)
+        verdict = self.catalog.tag_verdicts.get(key)
+        if verdict is None:
+            verdict = any(tag in self._tag_rank for tag in tags)
+            self.catalog.tag_verdicts[key] = verdict
+        return verdict
+
     def _unusable(self, file: IndexFile, name: NormalizedName) -> str | None:
-        if file.is_wheel and not any(tag in self._tag_rank for tag in file.tags):
+        if file.is_wheel and not self._fits_tags(file.filename, file.tags):
             return NO_WHEEL
         if file.requires_python is not None:
             if splits := python_splits(file.requires_python):
@@ -625,7 +643,7 @@ class Finder:
                 wanted = self._followed.get(key)
                 if wanted is None:
                     wanted = any(
-                        marker.evaluate({**environment, "extra": extra})
+                        holds(marker, environment, extra)
                         for environment in self._environments
                         for extra in extras or {""}
                     )

@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import functools
 import html
 import json
 import re
@@ -306,8 +307,12 @@ def group_rows(rows: list[Row]) -> list[tuple[Version, list[Row]]]:
     return sorted(by_version.items(), key=lambda item: item[0], reverse=True)
 
 
+@functools.cache
 def file_name_parts(filename: str) -> tuple[str, Version, frozenset[Tag]] | None:
-    """Project, version and wheel tags (empty for an sdist) from a file name, or None."""
+    """Project, version and wheel tags (empty for an sdist) from a file name, or None.
+
+    Remembered by name: a universal lock judges the same files for every target (a
+    thousand targets' worth of wheel names parsed once; the values are immutable)."""
     try:
         if filename.endswith(".whl"):
             project, version, _, tags = parse_wheel_filename(filename)

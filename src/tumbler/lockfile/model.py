@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from packaging.version import Version
+
 from tumbler.lockfile.tables import TumblerLockTool, TumblerPackageTool, lock_tool, package_tool
 
 if TYPE_CHECKING:
@@ -16,7 +18,10 @@ if TYPE_CHECKING:
 
     from packaging.pylock import Package, Pylock
 
-__all__ = ["Lock"]
+__all__ = ["LOCK_VERSION", "Lock"]
+
+#: The ``lock-version`` tumbler writes.
+LOCK_VERSION = Version("1.0")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -122,13 +122,26 @@ def static_findings(
 
 def _dependencies(packages: list[Any]) -> Iterator[Finding]:
     """R23: each ``dependencies`` table must pick out one package entry, key by key."""
-    entries = [p for p in packages if isinstance(p, dict)]
+    by_name: dict[object, list[Mapping[str, Any]]] = {}
+    unnamed: list[Mapping[str, Any]] = []
+    for entry in packages:
+        if isinstance(entry, dict):
+            name = entry.get("name")
+            if _hashable(name):
+                by_name.setdefault(name, []).append(entry)
+            else:
+                unnamed.append(entry)
     for index, package in enumerate(packages):
         if not isinstance(package, dict) or not isinstance(package.get("dependencies"), list):
             continue
         for number, dependency in enumerate(package["dependencies"]):
             if not isinstance(dependency, dict):
                 continue
+            name = dependency.get("name")
+            if "name" in dependency and _hashable(name):
+                entries = by_name.get(name, [])
+            else:
+                entries = [e for group in by_name.values() for e in group] + unnamed
             matches = sum(1 for entry in entries if _picks(dependency, entry))
             if matches > 1:
                 shown = ", ".join(f"{k} = {v!r}" for k, v in dependency.items())
@@ -139,6 +152,10 @@ def _dependencies(packages: list[Any]) -> Iterator[Finding]:
                     "identify one entry",
                     "add the keys that tell them apart (version, or the source table)",
                 )
+
+
+def _hashable(value: object) -> bool:
+    return isinstance(value, str | int | float | bool) or value is None
 
 
 def _picks(dependency: Mapping[str, Any], entry: Mapping[str, Any]) -> bool:

@@ -14,8 +14,6 @@ import dataclasses
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from tumbler.lockfile.diff import ChangeKind, diff_locks, surface_changes
-
 if TYPE_CHECKING:
     from packaging.pylock import Pylock
 
@@ -47,6 +45,11 @@ class CheckResult:
     content: tuple[Drift, ...]
     #: Why the content could not be compared (e.g. offline with a cold cache), if so.
     skipped: str | None = None
+    #: How the content was compared: ``records`` (the lock checked against the project
+    #: and the index's records, no resolution) or ``re-lock`` (a fresh lock compared).
+    method: str = "re-lock"
+    #: Entries checked without the index's record of their release (not at hand).
+    unrecorded: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -71,6 +74,8 @@ def _subject(change: PackageChange) -> str:
 
 def drift_of(diff: LockDiff) -> tuple[Drift, ...]:
     """A :class:`LockDiff` as sorted one-line drifts."""
+    from tumbler.lockfile.diff import ChangeKind
+
     out: list[Drift] = []
     lock_fields = tuple(dict.fromkeys(f.field for f in diff.lock))
     if lock_fields:
@@ -97,6 +102,8 @@ _WHERE_FOUND = ("index", ".url", ".upload-time")
 def _what_installs(change: PackageChange) -> PackageChange | None:
     """``change`` without the fields that only say where its files were found; None when
     nothing else changed."""
+    from tumbler.lockfile.diff import ChangeKind
+
     if change.kind is not ChangeKind.CHANGED:
         return change
     kept = tuple(f for f in change.fields if not f.field.endswith(_WHERE_FOUND))
@@ -108,6 +115,8 @@ def _what_installs(change: PackageChange) -> PackageChange | None:
 def content_drift(committed: Pylock, fresh: Pylock) -> tuple[Drift, ...]:
     """How ``fresh`` differs from ``committed`` in what gets installed, ignoring the
     recorded inputs and where the same files were found."""
+    from tumbler.lockfile.diff import diff_locks, surface_changes
+
     diff = diff_locks(
         dataclasses.replace(committed, tool=None), dataclasses.replace(fresh, tool=None)
     )

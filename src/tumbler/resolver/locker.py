@@ -12,7 +12,7 @@ are asked for with HEAD requests (cached by hash).
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from packaging.markers import Marker
@@ -22,11 +22,13 @@ from packaging.specifiers import SpecifierSet
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
 
-from tumbler.env.targets import marker_python_splits, mode_name, python_splits, target_marker
+from tumbler.env.targets import marker_python_splits, python_splits, target_marker
 from tumbler.errors import UnsupportedTargetError
-from tumbler.index.finder import Binaries, Catalog, Finder
-from tumbler.lockfile.tables import LockInputs, Unavailable, tool_table
+from tumbler.index.finder import Catalog, Finder
+from tumbler.lockfile.model import LOCK_VERSION
+from tumbler.lockfile.tables import Unavailable, tool_table
 from tumbler.net.urls import redact
+from tumbler.resolver.request import LockRequest, lock_inputs
 from tumbler.resolver.resolve import Req, resolve, roots_reaching, settle
 from tumbler.resolver.universal import (
     FLOOR,
@@ -43,53 +45,16 @@ from tumbler.resolver.universal import (
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
-    from datetime import date, datetime
-    from pathlib import Path
+    from datetime import date
 
     from tumbler.env.targets import Target
     from tumbler.index.direct import DirectSource
     from tumbler.index.pages import IndexFile
     from tumbler.net.http import Http
-    from tumbler.project.indexes import IndexConfig
     from tumbler.project.pyproject import Project
     from tumbler.resolver.resolve import Candidate, Resolution
 
 __all__ = ["LockRequest", "lock", "lock_inputs"]
-
-LOCK_VERSION = Version("1.0")
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class LockRequest:
-    """Everything :func:`lock` needs besides the network."""
-
-    project: Project
-    target: Target
-    indexes: IndexConfig
-    lock_dir: Path
-    cache_dir: Path
-    exclude_newer: datetime | None = None
-    prereleases: str = "if-necessary"
-    #: Versions an existing lock pins: kept unless they must change.
-    preferences: Mapping[NormalizedName, Version] | None = None
-    #: Release every preference (``--upgrade``) or these (``--upgrade-package``).
-    upgrade: bool = False
-    upgrade_packages: frozenset[NormalizedName] = frozenset()
-    #: A universal lock's targets (see :mod:`tumbler.resolver.universal`); empty for one target.
-    universe: tuple[Target, ...] = ()
-    #: The ``environments`` markers a universal lock was asked for: every target they
-    #: select must lock. None (``--universal`` alone): a target of the default grid that
-    #: cannot lock is left out, with a note, and ``environments`` state what is covered.
-    environments: tuple[Marker, ...] = ()
-    #: The day a universal lock's Python versions count as released on (its grid is made
-    #: again with patch-release splits found while resolving).
-    today: date | None = None
-    #: Which packages may use wheels and which sdists (``--no-binary``, ``--only-binary``).
-    binaries: Binaries = field(default_factory=Binaries)
-    #: Record each package's API surface (``--surface``, ``surface.md``).
-    surface: bool = False
-    #: Record each package's PEP 740 publisher identities (``--attestations``).
-    attestations: bool = False
 
 
 def _roots(project: Project, environment: Mapping[str, str]) -> dict[str, list[Req]]:
@@ -696,30 +661,4 @@ def _build(solved: _Solved, sizes: Mapping[str, int]) -> Pylock:
         created_by="tumbler",
         packages=packages,
         tool=tool_table(lock_inputs(request)),
-    )
-
-
-def lock_inputs(request: LockRequest) -> LockInputs:
-    """What ``request`` locks from, as ``[tool.tumbler]`` records it (for the gate too)."""
-    import os
-
-    from tumbler.lockfile.tables import SURFACE_VERSION
-
-    path = request.project.path
-    try:
-        relative = os.path.relpath(path.resolve(), request.lock_dir.resolve()).replace(os.sep, "/")
-    except ValueError:
-        relative = path.as_posix()
-    return LockInputs.of(
-        request.project,
-        relative_path=relative,
-        indexes=[redact(u) for u in request.indexes.declared],
-        target="universal" if request.universe else mode_name(request.target),
-        environments=[str(m) for m in request.environments],
-        exclude_newer=request.exclude_newer,
-        prereleases=request.prereleases,
-        surface_version=SURFACE_VERSION if request.surface else None,
-        attestations=request.attestations,
-        no_binary=sorted(request.binaries.no_binary),
-        only_binary=sorted(request.binaries.only_binary),
     )

@@ -23,6 +23,7 @@ from packaging.specifiers import SpecifierSet
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
 
+from tumbler.env.markers import holds
 from tumbler.errors import ResolutionError, UnsupportedTargetError
 from tumbler.index.finder import NO_WHEEL, ONLY_BINARY
 
@@ -56,10 +57,17 @@ class Req:
 
     @classmethod
     def of(cls, requirement: Requirement, origin: str | None = None) -> Req:
-        """The resolver's view of ``requirement`` (its marker already evaluated)."""
+        """The resolver's view of ``requirement`` (its marker already evaluated).
+
+        Remembered per requirement object: the metadata a universal lock's targets share
+        yields the same requirements for each of them."""
+        key = (id(requirement), origin)
+        known = _MADE.get(key)
+        if known is not None and known[0] is requirement:
+            return known[1]
         shown = Requirement(str(requirement))
         shown.marker = None
-        return cls(
+        made = cls(
             name=canonicalize_name(requirement.name),
             extras=frozenset(canonicalize_name(e) for e in requirement.extras),
             specifier=requirement.specifier,
@@ -67,11 +75,17 @@ class Req:
             url=requirement.url,
             text=str(shown),
         )
+        _MADE[key] = (requirement, made)  # the requirement is kept: its id stays its own
+        return made
 
     @property
     def key(self) -> str:
         """The resolver identifier: ``name`` or ``name[a,b]``."""
         return _key(self.name, self.extras)
+
+
+#: ``Req.of`` results by requirement object (and origin), with the object kept alive.
+_MADE: dict[tuple[int, str | None], tuple[Requirement, Req]] = {}
 
 
 def _key(name: str, extras: frozenset[str]) -> str:
@@ -140,7 +154,7 @@ class _Provider(resolvelib.AbstractProvider):  # type: ignore[type-arg]
         self.constraints = constraints
         self.directs = directs
         self._satisfied: dict[tuple[int, Version], tuple[Req, bool]] = {}
-        self.environment: dict[str, Any] = dict(finder.target.environment)
+        self.environment: Mapping[str, str] = finder.target.environment
         self.dependencies: dict[Candidate, tuple[Req, ...]] = {}
         #: Project → the first requirement that asked for it and the candidate that asked.
         self.required_by: dict[NormalizedName, tuple[Req, Candidate | None]] = {}
@@ -274,7 +288,7 @@ class _Provider(resolvelib.AbstractProvider):  # type: ignore[type-arg]
 
 
 def requirements_of(
-    candidate: Candidate, metadata: CoreMetadata, environment: Mapping[str, Any]
+    candidate: Candidate, metadata: CoreMetadata, environment: Mapping[str, str]
 ) -> tuple[Req, ...]:
     """What ``candidate`` requires where the marker values are ``environment``: its
     Requires-Python (plain node), the plain node at the same version (extras node), and
@@ -299,17 +313,10 @@ def requirements_of(
                 text=f"{candidate.name}=={candidate.version}",
             )
         )
-    values = dict(environment)
     for requirement in metadata.requires_dist:
         marker = requirement.marker
         if marker is not None:
-            wanted = False
-            for extra in candidate.extras or {""}:
-                values["extra"] = extra
-                if marker.evaluate(values):
-                    wanted = True
-                    break
-            if not wanted:
+            if not any(holds(marker, environment, e) for e in candidate.extras or ("",)):
                 continue
         elif candidate.extras:
             continue  # the plain node carries the unconditional dependencies
@@ -459,7 +466,7 @@ def settle(
     """
     constraints = constraints or {}
     directs = directs or {}
-    environment = dict(finder.target.environment)
+    environment = finder.target.environment
     python = Version(environment["python_full_version"])
     asked: dict[str, list[Req]] = defaultdict(list)
     chosen: dict[str, Candidate] = {}

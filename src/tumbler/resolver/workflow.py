@@ -19,14 +19,17 @@ from tumbler.errors import NetworkError, TumblerError, UsageError
 from tumbler.lockfile.tables import recorded_inputs
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
     from datetime import date, datetime
     from pathlib import Path
 
     from packaging.markers import Marker
-    from packaging.pylock import Pylock
+    from packaging.pylock import PackageSdist, PackageWheel, Pylock
 
     from tumbler.env.targets import Target
-    from tumbler.index.finder import Binaries, Finder
+    from tumbler.index.binaries import Binaries
+    from tumbler.index.facts import Needs, ReleaseFacts
+    from tumbler.index.finder import Finder
     from tumbler.lockfile.source import LockSource
     from tumbler.lockfile.tables import LockInputs
     from tumbler.net.cache import Cache
@@ -34,7 +37,8 @@ if TYPE_CHECKING:
     from tumbler.progress import Progress
     from tumbler.project.pyproject import Project
     from tumbler.resolver.check import CheckResult
-    from tumbler.resolver.locker import LockRequest
+    from tumbler.resolver.gate import GateVerdict
+    from tumbler.resolver.request import LockRequest
 
 __all__ = ["LockOptions", "LockOutcome", "run_check", "run_lock"]
 
@@ -73,6 +77,9 @@ class LockOptions:
     no_binary: tuple[str, ...] = ()
     only_binary: tuple[str, ...] = ()
     no_build: bool = False
+    #: ``lock --check --full``: always compare with a fresh lock from the index (new and
+    #: yanked files, every hash re-read), never the resolver-free gate alone.
+    full: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,7 +141,7 @@ def _prepare(options: LockOptions) -> _Prepared:
     from tumbler.net.cache import Cache, default_cache_dir
     from tumbler.project.indexes import index_config
     from tumbler.project.pyproject import PRERELEASE_POLICIES, read_project
-    from tumbler.resolver.locker import LockRequest
+    from tumbler.resolver.request import LockRequest
 
     project = read_project(options.project)
     output = _output(options, project)
@@ -185,7 +192,7 @@ def _prepare(options: LockOptions) -> _Prepared:
 
 def _binaries(options: LockOptions, project: Project) -> Binaries:
     """The binary policy: the command line's, else the project's."""
-    from tumbler.index.finder import Binaries
+    from tumbler.index.binaries import Binaries
     from tumbler.project.pyproject import binary_names
 
     settings = project.settings
@@ -409,6 +416,7 @@ def run_lock(options: LockOptions) -> LockOutcome:
     try:
         with _progress(options, "locking", http):
             pylock, finder = lock(request, http)
+            _keep_facts(pylock, finder, prepared.cache)
         if request.attestations:
             with _progress(options, "reading provenance", http):
                 pylock, attestation_notes = _identities(pylock, finder, http, prepared.cache)
@@ -441,12 +449,13 @@ def run_check(options: LockOptions) -> CheckResult:
 
     from tumbler.resolver.check import CheckResult, content_drift
     from tumbler.resolver.inputs import input_drift
-    from tumbler.resolver.locker import lock, lock_inputs
+    from tumbler.resolver.request import lock_inputs
 
     prepared = _prepare(options)
     output, request = prepared.output, prepared.request
     shown = str(output)
-    committed = _parsed(prepared.old)  # an invalid lock is refused here
+    # An invalid lock is refused here (the preparation only set it aside).
+    committed = prepared.existing or _parsed(prepared.old)
     if committed is None:
         return CheckResult(shown, ("no lock file: run 'tumbler lock' to create it",), ())
     current = lock_inputs(request)
@@ -455,6 +464,12 @@ def run_check(options: LockOptions) -> CheckResult:
         inputs: tuple[str, ...] = ("the lock records no tumbler inputs (not made by tumbler lock)",)
     else:
         inputs = tuple(input_drift(recorded, current))
+    if not inputs and not options.full:
+        verdict = _gate(prepared, committed, options)
+        if verdict is not None and verdict.consistent:
+            return CheckResult(shown, (), (), method="records", unrecorded=verdict.unrecorded)
+    from tumbler.resolver.locker import lock
+
     request = dataclasses.replace(request, preferences=_preferences(committed))
     http = _http(options, prepared)
     try:
@@ -464,6 +479,7 @@ def run_check(options: LockOptions) -> CheckResult:
                 fresh, _ = _identities(fresh, finder, http, prepared.cache)
             if request.surface:
                 fresh, _ = _surfaces(fresh, request, http, prepared.cache)
+            _keep_facts(fresh, finder, prepared.cache)
     except NetworkError as error:
         if not inputs:
             raise
@@ -475,3 +491,177 @@ def run_check(options: LockOptions) -> CheckResult:
     finally:
         http.close()
     return CheckResult(shown, inputs, content_drift(committed, fresh))
+
+
+def _keep_facts(pylock: Pylock, finder: Finder, cache: Cache) -> None:
+    """Keep what the index said about each locked release (its files, its metadata), for
+    the next gate to check the lock against offline (:mod:`tumbler.index.facts`)."""
+    from tumbler.index.facts import encode, store_facts
+
+    sizes: dict[str, int] = {}
+    for package in pylock.packages:
+        files: list[PackageWheel | PackageSdist] = [*(package.wheels or ())]
+        files += [package.sdist] if package.sdist else []
+        for file in files:
+            if file.url and file.size is not None:
+                sizes[file.url] = file.size
+    for package in pylock.packages:
+        if package.version is None or package.index is None:
+            continue
+        metadata = finder.known_metadata(str(package.index), package.name, package.version)
+        listed = finder.release_files(package.name, package.version)
+        if listed:
+            record = encode(listed, sizes, metadata)
+            store_facts(cache, str(package.index), package.name, str(package.version), record)
+
+
+def _gate(prepared: _Prepared, committed: Pylock, options: LockOptions) -> GateVerdict | None:
+    """The resolver-free gate's verdict on ``committed`` (None when it cannot judge: the
+    lock records surfaces or identities not at hand)."""
+    from tumbler.index.facts import read_facts
+    from tumbler.lockfile.tables import lock_tool
+    from tumbler.resolver.gate import GateInput, verify
+
+    request = prepared.request
+    if request.attestations:
+        return None  # identities are compared by the full check
+    facts = [
+        read_facts(prepared.cache, str(p.index), p.name, str(p.version))
+        if p.index is not None and p.version is not None
+        else None
+        for p in committed.packages
+    ]
+    tool = lock_tool(committed)
+    universe = _gate_universe(request, committed, facts)
+    verdict = verify(
+        GateInput(
+            pylock=committed,
+            roots=_tables(request.project),
+            universe=universe,
+            tags=_tag_masks(universe, prepared.cache),
+            facts=facts,
+            unavailable=tool.unavailable if tool is not None else (),
+            exclude_newer=request.exclude_newer,
+            header=_header(request),
+            environments=_environments_for(request) if request.universe else None,
+        )
+    )
+    if verdict.consistent and request.surface and not _surfaces_hold(prepared, committed):
+        return None
+    return verdict
+
+
+def _tag_masks(universe: Sequence[Target], cache: Cache) -> dict[str, int]:
+    """:func:`~tumbler.env.targets.tag_masks` of ``universe``, kept in the cache: the tag
+    lists of three dozen targets take longer to build than the rest of the gate."""
+    import hashlib
+    import json
+
+    import packaging
+
+    from tumbler.env.targets import tag_masks
+
+    names = "\n".join(t.name for t in universe)
+    key = hashlib.sha256(f"{packaging.__version__}\n{names}".encode()).hexdigest()
+    kept = cache.get_blob("tags", key)
+    if kept is not None:
+        try:
+            found = json.loads(kept)
+        except ValueError:
+            found = None
+        if isinstance(found, dict):
+            return found
+    made = tag_masks(universe)
+    cache.put_blob("tags", key, json.dumps(made, separators=(",", ":")).encode())
+    return made
+
+
+def _tables(project: Project) -> dict[str, tuple[Needs, ...]]:
+    """The project's requirements per table (``""``, ``extra:<name>``, ``group:<name>``)."""
+    from tumbler.index.facts import Needs
+
+    tables = {"": tuple(map(Needs.of, project.dependencies))}
+    tables.update({f"extra:{k}": tuple(map(Needs.of, v)) for k, v in project.extras.items()})
+    tables.update({f"group:{k}": tuple(map(Needs.of, v)) for k, v in project.groups.items()})
+    return tables
+
+
+def _header(request: LockRequest) -> dict[str, object]:
+    from tumbler.lockfile.model import LOCK_VERSION
+    from tumbler.resolver.universal import header_requires_python
+
+    project = request.project
+    python = project.requires_python
+    if request.universe:
+        python = header_requires_python(python)
+    return {
+        "extras": [canonicalize_name(e) for e in sorted(project.extras)],
+        "dependency-groups": sorted(project.groups),
+        "default-groups": ["default"] if project.default_groups else [],
+        "requires-python": None if python is None else str(python),
+        "created-by": "tumbler",
+        "lock-version": str(LOCK_VERSION),
+    }
+
+
+def _gate_universe(
+    request: LockRequest, committed: Pylock, facts: Sequence[ReleaseFacts | None]
+) -> tuple[Target, ...]:
+    """The targets to check: the one target, or the universal grid cut wherever the lock
+    or its releases' records tell patch releases apart."""
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
+    from tumbler.env.targets import marker_python_splits, python_splits
+    from tumbler.resolver.universal import grid
+
+    if not request.universe:
+        return (request.target,)
+    cuts: set[Version] = set()
+    for marker in committed.environments or ():
+        cuts |= marker_python_splits(str(marker))
+    for package, record in zip(committed.packages, facts, strict=True):
+        if package.marker is not None:
+            cuts |= marker_python_splits(str(package.marker))
+        texts = [str(package.requires_python) if package.requires_python else ""]
+        if record is not None:
+            texts += [record.requires_python or ""]
+            texts += [n.marker for n in record.requires_dist or () if n.marker]
+        for text in texts:
+            if "python_full_version" in text:
+                cuts |= marker_python_splits(text)
+            elif text and text[0] in "<>=!~":
+                try:
+                    cuts |= python_splits(SpecifierSet(text))
+                except InvalidSpecifier:
+                    continue
+    return grid(
+        request.project.requires_python,
+        request.environments,
+        today=request.today or _today(request.exclude_newer),
+        splits=cuts,
+    )
+
+
+def _environments_for(request: LockRequest) -> Callable[[Sequence[Target]], list[str]]:
+    from tumbler.resolver.universal import environments_of
+
+    def environments(served: Sequence[Target]) -> list[str]:
+        return sorted(str(m) for m in environments_of(served, [*request.universe, *served]))
+
+    return environments
+
+
+def _surfaces_hold(prepared: _Prepared, committed: Pylock) -> bool:
+    """Whether the lock's API surfaces are what the cached surfaces give (False when a
+    surface is not at hand: the full check then reads it)."""
+    from tumbler.lockfile.diff import surface_changes
+    from tumbler.net.http import Http
+
+    http = Http(cache=prepared.cache, offline=True)
+    try:
+        fresh, _ = _surfaces(committed, prepared.request, http, prepared.cache)
+    except TumblerError:
+        return False
+    finally:
+        http.close()
+    return not surface_changes(committed, fresh)

@@ -52,7 +52,12 @@ def run(args: argparse.Namespace) -> int:
         no_binary=tuple(args.no_binary or ()),
         only_binary=tuple(args.only_binary or ()),
         no_build=args.no_build,
+        full=args.full,
     )
+    if args.full and not args.check:
+        from tumbler.errors import UsageError
+
+        raise UsageError("--full goes with --check")
     if args.check:
         from tumbler.cli.views.check import check_json, check_markdown, check_text
 
@@ -107,6 +112,13 @@ def arguments(parser: argparse.ArgumentParser) -> None:
         "--check",
         action="store_true",
         help="write nothing; exit 1 and say what drifted if the lock is not what locking gives now",
+    )
+    parser.add_argument(
+        "--full",
+        action="store_true",
+        help="with --check: compare with a fresh lock from the index (new and yanked files, "
+        "every hash re-read) even when the lock checks out against the project and the "
+        "cached index records",
     )
     parser.add_argument("--index-url", metavar="URL", help="the default package index (simple API)")
     parser.add_argument(

@@ -60,6 +60,8 @@ def check_json(result: CheckResult) -> str:
                 for d in result.content
             ],
             "skipped": result.skipped,
+            "method": result.method,
+            "unrecorded": list(result.unrecorded),
         },
         indent=2,
     )

@@ -1,0 +1,155 @@
+"""What the index said about a release, kept small for the gate to read back offline.
+
+``tumbler lock`` reads each locked release's files from its project page and its core
+metadata; :func:`store_facts` keeps that as one small record per release (in the cache,
+under ``blob/release``). ``lock --check`` then verifies a committed lock against these
+records without a page parse, a metadata parse or the network: each locked file's hash and
+size, the release's Requires-Python and Requires-Dist (see :mod:`tumbler.resolver.gate`).
+
+A record is what the index said when it was read, not what it says now: seeing a file
+yanked or added since is the full check's job (``lock --check --full``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from packaging.utils import canonicalize_name
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
+    from datetime import datetime
+
+    from packaging.requirements import Requirement
+
+    from tumbler.index.metadata import CoreMetadata
+    from tumbler.index.pages import IndexFile
+    from tumbler.net.cache import Cache
+
+__all__ = ["FileFacts", "Needs", "ReleaseFacts", "encode", "read_facts", "store_facts"]
+
+_KIND = "release"
+#: Bumped when the record's shape changes (older records are then not read).
+_SHAPE = 2
+
+
+@dataclass(frozen=True, slots=True)
+class FileFacts:
+    """One file of a release as its project page listed it."""
+
+    filename: str
+    url: str
+    sha256: str | None
+    size: int | None
+    yanked: bool
+    upload_time: str | None
+    requires_python: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Needs:
+    """One requirement, in the pieces ``packaging`` parsed it into (kept so that reading
+    it back parses no requirement: a marker is parsed only if its verdict is not known)."""
+
+    name: str
+    extras: tuple[str, ...]
+    specifier: str
+    marker: str | None
+    url: str | None
+
+    @classmethod
+    def of(cls, requirement: Requirement) -> Needs:
+        """The pieces of ``requirement`` (name and extras normalised)."""
+        return cls(
+            canonicalize_name(requirement.name),
+            tuple(sorted(canonicalize_name(e) for e in requirement.extras)),
+            str(requirement.specifier),
+            None if requirement.marker is None else str(requirement.marker),
+            requirement.url,
+        )
+
+    def __str__(self) -> str:
+        extras = f"[{','.join(self.extras)}]" if self.extras else ""
+        where = f" @ {self.url}" if self.url else self.specifier
+        return f"{self.name}{extras}{where}" + (f"; {self.marker}" if self.marker else "")
+
+
+@dataclass(frozen=True, slots=True)
+class ReleaseFacts:
+    """A release's files and the core metadata resolution read for it."""
+
+    files: Mapping[str, FileFacts]
+    requires_dist: tuple[Needs, ...] | None
+    requires_python: str | None
+
+
+def _key(index: str, name: str, version: str) -> str:
+    return hashlib.sha256(f"{_SHAPE}\n{index}\n{name}\n{version}".encode()).hexdigest()
+
+
+def _time(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.isoformat()
+
+
+def encode(
+    files: Iterable[IndexFile], sizes: Mapping[str, int], metadata: CoreMetadata | None
+) -> bytes:
+    """The record of one release, as stored."""
+    rows = [
+        [
+            f.filename,
+            f.url,
+            f.hashes.get("sha256"),
+            f.size if f.size is not None else sizes.get(f.url),
+            f.yanked is not None,
+            _time(f.upload_time),
+            None if f.requires_python is None else str(f.requires_python),
+        ]
+        for f in sorted(files, key=lambda f: f.filename)
+    ]
+    record: dict[str, Any] = {"files": rows}
+    if metadata is not None:
+        record["requires-dist"] = [
+            list(dataclasses.astuple(Needs.of(r))) for r in metadata.requires_dist
+        ]
+        record["requires-python"] = (
+            None if metadata.requires_python is None else str(metadata.requires_python)
+        )
+    return json.dumps(record, separators=(",", ":")).encode()
+
+
+def store_facts(cache: Cache, index: str, name: str, version: str, record: bytes) -> None:
+    """Keep ``record`` (see :func:`encode`) for the release, unless it is kept already."""
+    key = _key(index, name, version)
+    if cache.get_blob(_KIND, key) != record:
+        cache.put_blob(_KIND, key, record)
+
+
+def read_facts(cache: Cache, index: str, name: str, version: str) -> ReleaseFacts | None:
+    """The kept record of the release, or None (never read, or unreadable)."""
+    data = cache.get_blob(_KIND, _key(index, name, version))
+    if data is None:
+        return None
+    try:
+        record = json.loads(data)
+        files = {
+            row[0]: FileFacts(row[0], row[1], row[2], row[3], bool(row[4]), row[5], row[6])
+            for row in record["files"]
+        }
+        requires = record.get("requires-dist")
+        return ReleaseFacts(
+            files=files,
+            requires_dist=None if requires is None else tuple(_needs(row) for row in requires),
+            requires_python=record.get("requires-python"),
+        )
+    except (ValueError, KeyError, IndexError, TypeError):
+        return None
+
+
+def _needs(row: list[Any]) -> Needs:
+    name, extras, specifier, marker, url = row
+    return Needs(str(name), tuple(map(str, extras)), str(specifier), marker, url)
