@@ -7,6 +7,7 @@ turns these into one clear line and an exit code; anything else escaping is a bu
 from __future__ import annotations
 
 __all__ = [
+    "CacheError",
     "InputError",
     "LockInvalidError",
     "NetworkError",
@@ -64,3 +65,8 @@ class ResolutionError(TumblerError):
 
 class UnsupportedTargetError(ResolutionError):
     """A package the target needs has no file for it at all (a universal lock's target)."""
+
+
+class CacheError(TumblerError):
+    """The cache changed under a running command (another process cleaned it): run again
+    (exit 2)."""

@@ -15,6 +15,7 @@ kept, to explain a failed resolution.
 from __future__ import annotations
 
 import functools
+import hashlib
 import threading
 from collections import Counter, defaultdict
 from concurrent.futures import Future
@@ -28,6 +29,7 @@ from tumbler.env.markers import holds
 from tumbler.env.targets import python_splits
 from tumbler.errors import NetworkError
 from tumbler.index.binaries import Binaries
+from tumbler.index.compact import CompactPage, keep_page, kept_page
 from tumbler.index.metadata import MetadataFetcher
 from tumbler.index.pages import (
     ACCEPT,
@@ -42,7 +44,7 @@ from tumbler.index.pages import (
 from tumbler.net.urls import redact
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Iterator, Mapping
+    from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
     from datetime import datetime
 
     from packaging.requirements import Requirement
@@ -111,9 +113,11 @@ class Listing:
     """
 
     __slots__ = (
+        "_by_version",
         "_files",
         "_grouped",
         "_grouping",
+        "_keep",
         "_page",
         "_picked",
         "_targeted",
@@ -130,16 +134,23 @@ class Listing:
         page: Callable[[], list[Row]] | None = None,
         targeted: Callable[[Version], list[Row] | None] | None = None,
         index: str | None = None,
+        compact: CompactPage | None = None,
+        keep: Callable[[list[tuple[Version, Sequence[Row]]]], None] | None = None,
     ) -> None:
         self.name = name
         self.found = found
         self.index = index
         self._page = page
         self._targeted = targeted
-        self._grouped: list[tuple[Version, list[Row]]] | None = None
+        #: Called with the grouped page once it is parsed (to keep its compact form).
+        self._keep = keep
+        self._grouped: list[tuple[Version, Sequence[Row]]] | None = (
+            None if compact is None else compact.versions
+        )
+        self._by_version: dict[Version, Sequence[Row]] | None = None
         self._grouping = threading.Lock()
         #: Versions found without grouping the page (each such search reads the page).
-        self._picked: dict[Version, list[Row]] = {}
+        self._picked: dict[Version, Sequence[Row]] = {}
         #: Each row's file, read once for every target (by row identity, the row kept).
         self._files: dict[int, tuple[Row, IndexFile | None]] = {}
 
@@ -155,20 +166,25 @@ class Listing:
         return made
 
     @property
-    def versions(self) -> list[tuple[Version, list[Row]]]:
+    def versions(self) -> list[tuple[Version, Sequence[Row]]]:
         """Every version on the page with its rows, newest first."""
         grouped = self._grouped
         if grouped is None:
             with self._grouping:  # speculation and resolution may both get here first
                 if self._grouped is None:
-                    page = self._page
-                    self._grouped = group_rows(page()) if page is not None else []
+                    page, keep = self._page, self._keep
+                    made: list[tuple[Version, Sequence[Row]]] = []
+                    if page is not None:
+                        made = list(group_rows(page()))
+                    if keep is not None:
+                        keep(made)
+                    self._grouped = made
                     # The rows keep what they need: let the page's bytes go.
-                    self._page = self._targeted = None
+                    self._page = self._targeted = self._keep = None
                 grouped = self._grouped
         return grouped
 
-    def rows(self, version: Version) -> list[Row] | None:
+    def rows(self, version: Version) -> Sequence[Row] | None:
         """The rows of ``version``, if the page lists it."""
         picked = self._picked.get(version)
         if picked is not None:
@@ -179,10 +195,10 @@ class Listing:
             if rows:
                 self._picked[version] = rows
                 return rows
-        for candidate, rows in self.versions:
-            if candidate == version:
-                return rows
-        return None
+        by_version = self._by_version
+        if by_version is None:
+            by_version = self._by_version = dict(self.versions)
+        return by_version.get(version)
 
 
 class Project:
@@ -194,7 +210,7 @@ class Project:
     def __init__(
         self,
         listing: Listing,
-        judge: Callable[[Project, Version, list[Row]], Release | str] | None = None,
+        judge: Callable[[Project, Version, Sequence[Row]], Release | str] | None = None,
     ) -> None:
         self.listing = listing
         self._judge = judge
@@ -215,7 +231,7 @@ class Project:
         """The index the project's files come from."""
         return self.listing.index
 
-    def _verdict(self, version: Version, rows: list[Row]) -> Release | str:
+    def _verdict(self, version: Version, rows: Sequence[Row]) -> Release | str:
         verdict = self._judged.get(version)
         if verdict is None:
             assert self._judge is not None
@@ -448,6 +464,10 @@ class Finder:
     def _fetch_listing(self, name: NormalizedName) -> Listing:
         for index in self.indexes.for_package(name):
             url = page_url(index, name)
+            shown = redact(index).rstrip("/")
+            kept = self._kept(url)
+            if kept is not None:
+                return Listing(name, found=True, index=shown, compact=kept)
             response = self.http.fetch_cached(url, {"Accept": ACCEPT})
             if response.status == 404:
                 continue
@@ -456,16 +476,33 @@ class Finder:
             body, kind = response.body, response.headers.get("content-type", "")
             if "json" not in kind and b"<a" not in body and b"<A" not in body:
                 continue  # an empty HTML page: the project has no files here
-            return Listing(
-                name,
-                found=True,
-                page=functools.partial(parse_page, body, kind, url),
-                targeted=functools.partial(version_rows, body, kind, url),
-                index=redact(index).rstrip("/"),
-            )
+            return self._listed(name, shown, url, body, kind)
         return Listing(name, found=False)
 
-    def _judge(self, project: Project, version: Version, rows: list[Row]) -> Release | str:
+    def _kept(self, url: str) -> CompactPage | None:
+        """The compact form of the page at ``url`` when the cache answers for it without
+        the server and keeps its compact form: the page body is then not even read."""
+        cache, digest = self.http.cache, self.http.cached_digest(url)
+        return None if cache is None or digest is None else kept_page(cache, digest)
+
+    def _listed(
+        self, name: NormalizedName, shown: str, url: str, body: bytes, kind: str
+    ) -> Listing:
+        """The listing of a fetched page, parsed when first needed; its compact form is
+        kept then (:mod:`tumbler.index.compact`), or read back if kept already."""
+        cache = self.http.cache
+        page = functools.partial(parse_page, body, kind, url)
+        targeted = functools.partial(version_rows, body, kind, url)
+        if cache is None:
+            return Listing(name, found=True, page=page, targeted=targeted, index=shown)
+        digest = hashlib.sha256(body).hexdigest()
+        compact = kept_page(cache, digest)
+        if compact is not None:
+            return Listing(name, found=True, index=shown, compact=compact)
+        keep = functools.partial(keep_page, cache, digest)
+        return Listing(name, found=True, page=page, targeted=targeted, index=shown, keep=keep)
+
+    def _judge(self, project: Project, version: Version, rows: Sequence[Row]) -> Release | str:
         usable: list[IndexFile] = []
         reasons: Counter[str] = Counter()
         for row in rows:
@@ -499,7 +536,7 @@ class Finder:
         stand_in = None if usable[0].is_wheel else self._stand_in(project, rows)
         return Release(project.name, version, tuple(usable), project.index or "", yanked, stand_in)
 
-    def _stand_in(self, project: Project, rows: list[Row]) -> IndexFile | None:
+    def _stand_in(self, project: Project, rows: Sequence[Row]) -> IndexFile | None:
         """A wheel of the release for another platform, for its core metadata: core
         metadata describes the release, so building the sdist to learn it is waste (and
         fails where the build needs a compiler the machine lacks)."""

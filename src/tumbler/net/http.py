@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import hashlib
 import netrc
 import os
 import threading
@@ -501,8 +502,23 @@ class Http:
                 cache.put_response(url, fresh, cached[1])
                 return _cached_response(url, fresh, cached[1])
         if response.status in (200, 404) and cache is not None:
-            cache.put_response(url, _meta(response, response.status), response.body)
+            meta = _meta(response, response.status)
+            meta["sha256"] = hashlib.sha256(response.body).hexdigest()
+            cache.put_response(url, meta, response.body)
         return response
+
+    def cached_digest(self, url: str) -> str | None:
+        """The sha256 of the 200 answer :meth:`fetch_cached` would give for ``url`` from
+        the cache without asking the server (offline, or still fresh), when recorded:
+        what was made from that body may then be used without reading it."""
+        cache = self.cache
+        if cache is None:
+            return None
+        meta = cache.get_response_meta(url)
+        if meta is None or meta.get("status") != 200 or not (self.offline or _fresh(meta)):
+            return None
+        digest = meta.get("sha256")
+        return digest if isinstance(digest, str) else None
 
 
 def _size_of(status: int, headers: Mapping[str, str]) -> int | None:
