@@ -82,15 +82,17 @@ class Row:
 
 def run(argv: list[str], cwd: Path, env: dict[str, str]) -> Sample:
     """Run ``argv``; its wall time, CPU time and peak memory (exit 2 on failure)."""
-    started = time.perf_counter()
-    child = subprocess.Popen(argv, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(child.pid, 0)
-    wall = time.perf_counter() - started
-    out, err = child.communicate()
-    code = os.waitstatus_to_exitcode(status)
-    if code != 0:
-        print(f"failed ({code}): {' '.join(argv)}\n{err.decode()[-2000:]}", file=sys.stderr)
-        sys.exit(2)
+    with tempfile.TemporaryFile() as errors:
+        started = time.perf_counter()
+        child = subprocess.Popen(argv, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=errors)
+        _, status, usage = os.wait4(child.pid, 0)
+        wall = time.perf_counter() - started
+        code = os.waitstatus_to_exitcode(status)
+        if code != 0:
+            errors.seek(0)
+            shown = errors.read().decode(errors="replace")[-2000:]
+            print(f"failed ({code}): {' '.join(argv)}\n{shown}", file=sys.stderr)
+            sys.exit(2)
     return Sample(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024)
 
 
