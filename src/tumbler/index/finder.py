@@ -118,12 +118,14 @@ class Listing:
         "_grouped",
         "_grouping",
         "_keep",
+        "_portable",
         "_page",
         "_picked",
         "_targeted",
         "found",
         "index",
         "name",
+        "shared",
     )
 
     def __init__(
@@ -153,6 +155,23 @@ class Listing:
         self._picked: dict[Version, Sequence[Row]] = {}
         #: Each row's file, read once for every target (by row identity, the row kept).
         self._files: dict[int, tuple[Row, IndexFile | None]] = {}
+        self._portable: dict[Version, bool] = {}
+        #: Verdicts on portable releases, by (version, (implementation, Python)).
+        self.shared: dict[tuple[Version, tuple[str, str]], Release | str] = {}
+
+    def portable(self, version: Version, rows: Sequence[Row]) -> bool:
+        """Whether every wheel of ``version`` runs on any platform (``*-none-any``): what
+        a target makes of the release then depends on its Python alone."""
+        known = self._portable.get(version)
+        if known is None:
+            known = True
+            for row in rows:
+                parts = file_name_parts(row.filename)
+                if parts is not None and any(t.platform != "any" for t in parts[2]):
+                    known = False
+                    break
+            self._portable[version] = known
+        return known
 
     def file(
         self, row: Row, parts: tuple[str, Version, frozenset[Tag]] | None = None
@@ -340,6 +359,11 @@ class Finder:
         self.preferences = dict(preferences or {})
         self.speculate = not http.offline if speculate is None else speculate
         self._python = Version(target.environment["python_full_version"])
+        #: What a portable release's verdict depends on besides the release.
+        self._python_key = (
+            target.environment.get("implementation_name", ""),
+            target.environment["python_full_version"],
+        )
         self._tag_rank: dict[Tag, int] = {tag: i for i, tag in enumerate(target.tags)}
         self._tags_id = self.catalog.tags_id(target.tags)
         self._lock = threading.Lock()
@@ -503,6 +527,22 @@ class Finder:
         return Listing(name, found=True, page=page, targeted=targeted, index=shown, keep=keep)
 
     def _judge(self, project: Project, version: Version, rows: Sequence[Row]) -> Release | str:
+        """The release of ``version`` as the target sees it, or why it cannot use it.
+
+        A release whose wheels all run on any platform (``py3-none-any``) looks the same
+        to every target with the same Python: judged once for all of them."""
+        listing = project.listing
+        if not listing.portable(version, rows):
+            return self._judged_here(project, version, rows)
+        key = (version, self._python_key)
+        verdict = listing.shared.get(key)
+        if verdict is None:
+            verdict = listing.shared[key] = self._judged_here(project, version, rows)
+        return verdict
+
+    def _judged_here(
+        self, project: Project, version: Version, rows: Sequence[Row]
+    ) -> Release | str:
         usable: list[IndexFile] = []
         reasons: Counter[str] = Counter()
         for row in rows:

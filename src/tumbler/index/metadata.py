@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import marshal
 import re
 import tempfile
 import threading
@@ -61,6 +62,55 @@ class CoreMetadata:
     requires_dist: tuple[Requirement, ...]
     requires_python: SpecifierSet | None
     provides_extra: frozenset[NormalizedName]
+
+
+#: The cache's kind for core metadata already parsed (see :func:`_to_parsed`).
+_PARSED = "metadata-parsed"
+_PARSED_SHAPE = 1
+
+
+def _to_parsed(metadata: CoreMetadata) -> bytes:
+    """``metadata`` as kept: what resolution reads from it, as plain strings."""
+    return marshal.dumps(
+        (
+            _PARSED_SHAPE,
+            str(metadata.name),
+            metadata.version,
+            [str(r) for r in metadata.requires_dist],
+            None if metadata.requires_python is None else str(metadata.requires_python),
+            sorted(metadata.provides_extra),
+        )
+    )
+
+
+def _from_parsed(data: bytes | None) -> CoreMetadata | None:
+    """The metadata kept by :func:`_to_parsed`, or None when absent or not of this shape."""
+    if data is None:
+        return None
+    try:
+        shape, name, version, requires, python, extras = marshal.loads(data)
+        if shape != _PARSED_SHAPE:
+            return None
+        return CoreMetadata(
+            name=canonicalize_name(name),
+            version=version,
+            requires_dist=tuple(_requirement(t) for t in requires),
+            requires_python=None if python is None else SpecifierSet(python),
+            provides_extra=frozenset(extras),
+        )
+    except (ValueError, EOFError, TypeError, InvalidRequirement, InvalidSpecifier):
+        return None
+
+
+#: Requirements by text: releases share most of theirs (``typing-extensions>=4``).
+_REQUIREMENTS: dict[str, Requirement] = {}
+
+
+def _requirement(text: str) -> Requirement:
+    known = _REQUIREMENTS.get(text)
+    if known is None:
+        known = _REQUIREMENTS[text] = Requirement(text)
+    return known
 
 
 def parse_metadata(data: bytes, origin: str) -> CoreMetadata:
@@ -259,14 +309,23 @@ class MetadataFetcher:
         return digest if digest else hashlib.sha256(file.url.encode()).hexdigest()
 
     def get(self, file: IndexFile) -> CoreMetadata:
-        """The core metadata of ``file`` (a wheel or an sdist)."""
+        """The core metadata of ``file`` (a wheel or an sdist): from the cache's parsed
+        form when it has one (no e-mail parse), else read, parsed and both kept."""
         key = self._key(file)
-        data = self._cache.get_blob("metadata", key) if self._cache is not None else None
+        cache = self._cache
+        if cache is not None:
+            parsed = _from_parsed(cache.get_blob(_PARSED, key))
+            if parsed is not None:
+                return parsed
+        data = cache.get_blob("metadata", key) if cache is not None else None
         if data is None:
             data = self._wheel(file) if file.is_wheel else self._sdist(file)
-            if self._cache is not None:
-                self._cache.put_blob("metadata", key, data)
-        return parse_metadata(data, file.filename)
+            if cache is not None:
+                cache.put_blob("metadata", key, data)
+        metadata = parse_metadata(data, file.filename)
+        if cache is not None:
+            cache.put_blob(_PARSED, key, _to_parsed(metadata))
+        return metadata
 
     def _tail(self, file: IndexFile) -> Response:
         response, total = fetch_tail(self._http, file.url)

@@ -27,11 +27,12 @@ import sys
 import tempfile
 import threading
 import time
-from concurrent.futures import ProcessPoolExecutor
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from installer.exceptions import InstallerError
 from packaging.utils import canonicalize_name
 
 from tumbler.errors import TumblerError, UsageError
@@ -512,7 +513,7 @@ def _fetch(job: _Job, http: Http, needs: list[Need]) -> tuple[dict[str, Path], d
     """Files by location (sdists, source archives), and wheels staged by location; a wheel
     staged earlier is neither fetched nor read again (its size is still compared)."""
     from tumbler.installing.fetch import fetch_all
-    from tumbler.installing.unpack import damaged, stage, staged
+    from tumbler.installing.unpack import damaged, staged
     from tumbler.lockfile.artifacts import compare
 
     cache_root = job.cache.root
@@ -536,30 +537,21 @@ def _fetch(job: _Job, http: Http, needs: list[Need]) -> tuple[dict[str, Path], d
     # Unpacking is CPU work: as many at once as there are cores, while the other workers
     # go on downloading; with many wheels to unpack, in worker processes (no shared GIL).
     cores = os.cpu_count() or 2
-    unpacking = threading.BoundedSemaphore(cores)
     missing = [n for n in needs if n.location not in found]
     many = sum(_is_wheel(n) for n in missing) >= _PROCESS_UNPACK_FROM
-    pool = _process_pool(cores) if many else None
+    with _unpacker(cores, processes=many) as unpack:
 
-    def then(need: Need, path: Path) -> Staged | None:
-        key = store.key(need.hashes)
-        if key is None or not _is_wheel(need):
-            return None
-        wheel = _named(path, need.filename, job)
-        with unpacking:
-            if pool is not None:
-                return pool.submit(stage, wheel, cache_root, *key).result()
-            return stage(wheel, cache_root, *key)
+        def then(need: Need, path: Path) -> Staged | None:
+            key = store.key(need.hashes)
+            if key is None or not _is_wheel(need):
+                return None
+            return unpack(_named(path, need.filename, job), cache_root, *key)
 
-    def status() -> str:
-        return f"{http.received / 1e6:.1f} MB"
+        def status() -> str:
+            return f"{http.received / 1e6:.1f} MB"
 
-    try:
         with _showing(job.options, f"fetching {len(missing)} files", status):
             files, fetched, problems = fetch_all(missing, http, store, then=then)
-    finally:
-        if pool is not None:
-            pool.shutdown(wait=True)
     findings.extend(problems)
     if findings:
         raise _refuse(findings, f"{job.options.lock}: files failed verification")
@@ -571,11 +563,27 @@ def _fetch(job: _Job, http: Http, needs: list[Need]) -> tuple[dict[str, Path], d
 _PROCESS_UNPACK_FROM = 24
 
 
-def _process_pool(cores: int) -> ProcessPoolExecutor:
-    import multiprocessing
+@contextlib.contextmanager
+def _unpacker(cores: int, *, processes: bool) -> Iterator[Callable[[Path, Path, str, str], Staged]]:
+    """Stage wheels ``cores`` at a time: in worker processes, reaped before this returns
+    (also on an error or an interrupt), or in the calling threads."""
+    from tumbler.installing.unpack import stage
+    from tumbler.installing.workers import Workers
 
-    # spawn, not fork: this process has threads (downloads) that a fork would copy mid-flight.
-    return ProcessPoolExecutor(cores, mp_context=multiprocessing.get_context("spawn"))
+    if processes:
+        with Workers(cores) as workers:
+            yield workers.stage
+        return
+    unpacking = threading.BoundedSemaphore(cores)
+
+    def unpack(wheel: Path, cache_root: Path, algorithm: str, digest: str) -> Staged:
+        with unpacking:
+            try:
+                return stage(wheel, cache_root, algorithm, digest)
+            except (zipfile.BadZipFile, InstallerError) as error:
+                raise ValueError(str(error) or type(error).__name__) from None
+
+    yield unpack
 
 
 def _is_wheel(need: Need) -> bool:

@@ -26,7 +26,7 @@ A warm install therefore reads no wheel at all, as uv's does.
 
 # Linking runs once per installed file (thousands per environment): plain os.path strings
 # there, not pathlib, whose per-call parsing cost more than the link itself.
-# ruff: noqa: PTH100, PTH103, PTH105, PTH108, PTH116
+# ruff: noqa: PTH100, PTH102, PTH103, PTH105, PTH108, PTH116
 
 from __future__ import annotations
 
@@ -67,6 +67,10 @@ _LAYOUT = 2
 LINK_MODES = ("auto", "clone", "copy", "hardlink")
 #: ``FICLONE`` (Linux): make the target share the source's blocks, copy-on-write.
 _FICLONE = 0x40049409
+#: Whether clones may work here: False once one failed for want of them (by these errors),
+#: so that each later wheel does not try again (one process installs into one place).
+_CLONES = [True]
+_NO_CLONE = frozenset({errno.EOPNOTSUPP, errno.EXDEV, errno.EINVAL, errno.ENOTTY, errno.ENOSYS})
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,10 +165,21 @@ def _clone(source: str, target: str) -> None:
         raise
 
 
-def _copy(source: str, target: str) -> None:
+def _copy(source: str, target: str, mode: int | None = None) -> None:
     """A copy of ``source`` at ``target`` with its mode, in one rename: never through a
     link, and two wheels writing the same path at once (``mlflow`` and ``mlflow-skinny``)
-    each leave a whole file."""
+    each leave a whole file.
+
+    With ``mode`` (the staged file's, known from the manifest) a ``target`` not there yet
+    is written in place, created exclusively: one ``open`` each, the bytes copied by the
+    kernel, no ``stat``, ``chmod`` or rename. Whoever finds it already there (``EEXIST``)
+    writes a scratch file and renames it over, so the last writer's whole file stays."""
+    if mode is not None:
+        try:
+            _copy_new(source, target, mode)
+            return
+        except FileExistsError:
+            pass
     scratch = _scratch_name(target)
     try:
         shutil.copyfile(source, scratch)
@@ -174,6 +189,61 @@ def _copy(source: str, target: str) -> None:
         with contextlib.suppress(OSError):
             os.unlink(scratch)
         raise
+
+
+#: Flags for a file copied into an environment: created here, never opened through a link.
+_CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+#: Whether ``copy_file_range`` works here (False once it did not: old kernels, some file
+#: systems, another platform).
+_RANGE = [hasattr(os, "copy_file_range")]
+
+
+def _copy_new(source: str, target: str, mode: int) -> None:
+    """Copy ``source`` to ``target``, which must not exist (``FileExistsError``), with
+    ``mode`` (less the umask)."""
+    given = os.open(source, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+    try:
+        made = os.open(target, _CREATE, mode)
+        try:
+            _pump(given, made)
+        except BaseException:
+            os.close(made)
+            with contextlib.suppress(OSError):
+                os.unlink(target)
+            raise
+        os.close(made)
+    finally:
+        os.close(given)
+
+
+def _pump(given: int, made: int) -> None:
+    """Every byte of ``given`` into ``made`` (both at offset 0), in the kernel where it can."""
+    if _RANGE[0]:
+        try:
+            while os.copy_file_range(given, made, 1 << 30):
+                pass
+            return
+        except OSError as error:
+            if error.errno not in (errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP):
+                raise
+            _RANGE[0] = False
+            os.lseek(given, 0, os.SEEK_SET)
+            os.lseek(made, 0, os.SEEK_SET)
+            os.ftruncate(made, 0)
+    with open(given, "rb", closefd=False) as reader, open(made, "wb", closefd=False) as writer:
+        shutil.copyfileobj(reader, writer)
+
+
+def _make_directory(path: str) -> None:
+    """``path`` made: one ``mkdir`` when its parent is there (``os.makedirs`` first asks
+    whether the parent exists); something already at ``path`` is left for the file
+    written into it to fail on, if it is not a directory."""
+    try:
+        os.mkdir(path)
+    except FileExistsError:
+        pass
+    except FileNotFoundError:
+        os.makedirs(path, exist_ok=True)
 
 
 def _scratch_name(target: str) -> str:
@@ -314,25 +384,26 @@ class _Target(SchemeDictionaryDestination):
             target.unlink()  # never write through a hard link into the cache
         return super().write_to_fs(scheme, path, stream, is_executable)
 
-    def link_all(self, tree: Path, files: Iterable[tuple[str, str]]) -> None:
+    def link_all(self, tree: Path, files: Iterable[tuple[str, str, bool]]) -> None:
         """Put each staged ``tree/<scheme>/<path>`` at ``path`` in ``scheme`` by the link
-        mode. Plain strings and one ``mkdir`` per new directory: an environment takes
-        thousands of files, and ``pathlib`` per file costs more than the link."""
+        mode (``executable``: its mode as staged). Plain strings and one ``mkdir`` per new
+        directory: an environment takes thousands of files, and ``pathlib`` per file costs
+        more than the link."""
         roots = {k: os.path.abspath(v) for k, v in self.scheme_dict.items()}
         made: set[str] = set()
         base = str(tree)
-        for scheme, path in files:
+        for scheme, path, executable in files:
             _check_inside(path)
             target = f"{roots[scheme]}/{path}"
             source = f"{base}/{scheme}/{path}"
             parent = target.rpartition("/")[0]
             if parent not in made:
-                os.makedirs(parent, exist_ok=True)
+                _make_directory(parent)
                 made.add(parent)
             self.written.append(target)
-            self._place(source, target)
+            self._place(source, target, 0o777 if executable else 0o666)
 
-    def _place(self, source: str, target: str) -> None:
+    def _place(self, source: str, target: str, mode: int) -> None:
         if self.mode == "hardlink":
             try:
                 _link(source, target)
@@ -340,12 +411,16 @@ class _Target(SchemeDictionaryDestination):
             except OSError:
                 self.mode = "copy"  # another file system, or links refused
         elif self.mode in ("auto", "clone"):
-            try:
-                _clone(source, target)
-                return
-            except (OSError, ImportError):
-                self.mode = "copy"  # no copy-on-write here: copies from now on
-        _copy(source, target)
+            if _CLONES[0]:
+                try:
+                    _clone(source, target)
+                    return
+                except OSError as error:
+                    _CLONES[0] = error.errno not in _NO_CLONE
+                except ImportError:
+                    _CLONES[0] = False
+            self.mode = "copy"  # no copy-on-write here: copies from now on
+        _copy(source, target, mode)
 
 
 def install_staged(
@@ -353,7 +428,6 @@ def install_staged(
     interpreter: Interpreter,
     additional_metadata: Mapping[str, bytes],
     *,
-    levels: tuple[int, ...] = (),
     written: list[str] | None = None,
     mode: str = "auto",
 ) -> list[str]:
@@ -370,34 +444,60 @@ def install_staged(
         interpreter=interpreter.executable,
         script_kind="win-amd64" if os.name == "nt" else "posix",
         overwrite_existing=True,
-        bytecode_optimization_levels=levels,
         written=[] if written is None else written,
         mode=mode,
     )
     tree = staged_wheel.root / "tree"
     root_scheme = SchemeName(manifest["root_scheme"])
     dist_info = str(manifest["dist_info"])
-    records: list[tuple[Scheme, RecordEntry]] = []
+    # RECORD rows as (path in its scheme, scheme, hash, size), written at once at the end.
+    rows: list[tuple[str, str, str, str]] = []
     for name, module, attr, section in manifest["entry_points"]:
-        records.append(
-            (SchemeName("scripts"), destination.write_script(name, module, attr, section))
-        )
-    linked: list[tuple[str, str]] = []
+        rows.append(_row("scripts", destination.write_script(name, module, attr, section)))
+    linked: list[tuple[str, str, bool]] = []
     for scheme, path, hash_text, size, is_executable, _ in manifest["files"]:
         if scheme == "scripts":
             with (tree / scheme / path).open("rb") as stream:
-                entry = destination.write_file(scheme, path, stream, is_executable)
+                rows.append(_row(scheme, destination.write_file(scheme, path, stream,
+                                                                is_executable)))  # fmt: skip
         else:
-            entry = RecordEntry.from_elements(path, hash_text, str(size))
-            linked.append((scheme, path))
-        records.append((scheme, entry))
+            rows.append((path, scheme, hash_text, str(size)))
+            linked.append((scheme, path, bool(is_executable)))
     destination.link_all(tree, linked)
     for filename, contents in sorted(additional_metadata.items()):
         path = f"{dist_info}/{filename}"
         with io.BytesIO(contents) as stream:
-            entry = destination.write_file(root_scheme, path, stream, False)
-        records.append((root_scheme, entry))
+            rows.append(_row(root_scheme, destination.write_file(root_scheme, path, stream, False)))
     record_path = f"{dist_info}/RECORD"
-    records.append((root_scheme, RecordEntry(record_path, None, None)))
-    destination.finalize_installation(root_scheme, record_path, records)
+    rows.append((record_path, root_scheme, "", ""))
+    text = _record_text(rows, root_scheme, destination.scheme_dict)
+    with io.BytesIO(text.encode("utf-8")) as stream:
+        destination.write_to_fs(root_scheme, record_path, stream, is_executable=False)
     return destination.written
+
+
+def _row(scheme: str, entry: RecordEntry) -> tuple[str, str, str, str]:
+    size = "" if entry.size is None else str(entry.size)
+    return (entry.path, scheme, _hash_text(entry), size)
+
+
+def _record_text(
+    rows: list[tuple[str, str, str, str]], root_scheme: str, scheme_dict: Mapping[str, str]
+) -> str:
+    """RECORD as installer writes it (rows sorted by path in their scheme; a path in
+    another scheme than the root's relative to the root's directory), in one pass."""
+    import csv
+
+    prefixes = {root_scheme: ""}
+    for scheme in {row[1] for row in rows} - {root_scheme}:
+        if os.name == "nt":
+            relative = os.path.abspath(scheme_dict[scheme])
+        else:
+            relative = os.path.relpath(scheme_dict[scheme], start=scheme_dict[root_scheme])
+        prefixes[scheme] = f"{relative}/".replace(os.sep, "/")
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer, delimiter=",", quotechar='"', lineterminator="\n")
+    rows.sort(key=lambda row: row[0])
+    writer.writerows((f"{prefixes[scheme]}{path}", digest, size)
+                     for path, scheme, digest, size in rows)  # fmt: skip
+    return buffer.getvalue()

@@ -612,6 +612,7 @@ def _solve(
             prereleases=request.prereleases,
             constraints=constraints,
             directs=chosen,
+            fail_fast=fail_fast,
         )
         if settled is not None:
             return _Solved(request, finder, roots, settled)

@@ -229,21 +229,7 @@ class _Provider(resolvelib.AbstractProvider):  # type: ignore[type-arg]
         return matches  # type: ignore[return-value]
 
     def _check_target(self, project: Project, reqs: list[Req]) -> None:
-        """Raise :class:`UnsupportedTargetError` when no release of ``project`` has a file
-        the target can use for platform or Python reasons: backtracking through every
-        version of whatever needs it (fetching, even building, each) cannot help."""
-        if next(project.iter_releases(), None) is not None:
-            return
-        reasons = project.skipped()
-        if not reasons or any(
-            r not in (NO_WHEEL, ONLY_BINARY) and not r.startswith("Requires-Python")
-            for r in reasons
-        ):
-            return
-        parent = self.required_by.get(project.name, (reqs[0], None))[1]
-        chain = _describe_requirement(self, reqs[0], parent)
-        why = "; ".join(sorted(reasons))
-        raise UnsupportedTargetError(f"{project.name} has no file for it ({why}): {chain}")
+        _check_target(project, reqs, self.required_by)
 
     def is_satisfied_by(self, requirement: Req, candidate: Candidate) -> bool:
         if requirement.url is not None and candidate.direct is None:
@@ -324,13 +310,38 @@ def requirements_of(
     return tuple(out)
 
 
-def _describe_requirement(provider: _Provider, requirement: Req, parent: Candidate | None) -> str:
+def _check_target(
+    project: Project,
+    reqs: Sequence[Req],
+    required_by: Mapping[NormalizedName, tuple[Req, Candidate | None]],
+) -> None:
+    """Raise :class:`UnsupportedTargetError` when no release of ``project`` has a file the
+    target can use for platform or Python reasons: backtracking through every version of
+    whatever needs it (fetching, even building, each) cannot help."""
+    if next(project.iter_releases(), None) is not None:
+        return
+    reasons = project.skipped()
+    if not reasons or any(
+        r not in (NO_WHEEL, ONLY_BINARY) and not r.startswith("Requires-Python") for r in reasons
+    ):
+        return
+    parent = required_by.get(project.name, (reqs[0], None))[1]
+    chain = _describe_requirement(required_by, reqs[0], parent)
+    why = "; ".join(sorted(reasons))
+    raise UnsupportedTargetError(f"{project.name} has no file for it ({why}): {chain}")
+
+
+def _describe_requirement(
+    required_by: Mapping[NormalizedName, tuple[Req, Candidate | None]],
+    requirement: Req,
+    parent: Candidate | None,
+) -> str:
     chain = [f"{requirement.text or requirement.name}"]
     seen: set[NormalizedName] = set()
     while parent is not None and parent.name not in seen:
         seen.add(parent.name)
         chain.append(f"{parent.name} {parent.version}")
-        asked = provider.required_by.get(parent.name)
+        asked = required_by.get(parent.name)
         if asked is None:
             break
         requirement, parent = asked
@@ -378,7 +389,7 @@ def _redacted(text: str) -> str:
 def _explain(provider: _Provider, error: resolvelib.ResolutionImpossible) -> str:  # type: ignore[type-arg]
     by_name: dict[NormalizedName, list[str]] = defaultdict(list)
     for cause in error.causes:
-        text = _describe_requirement(provider, cause.requirement, cause.parent)
+        text = _describe_requirement(provider.required_by, cause.requirement, cause.parent)
         if text not in by_name[cause.requirement.name]:
             by_name[cause.requirement.name].append(text)
     lines = ["cannot find versions that satisfy every requirement:"]
@@ -452,9 +463,12 @@ def settle(
     prereleases: str = "if-necessary",
     constraints: Mapping[NormalizedName, SpecifierSet] | None = None,
     directs: Mapping[NormalizedName, DirectSource] | None = None,
+    fail_fast: bool = False,
 ) -> Resolution | None:
     """The resolution :func:`resolve` would find, when it finds it without backtracking;
-    else None (resolve then).
+    else None (resolve then). With ``fail_fast``, a needed project with no file at all for
+    the target raises :class:`~tumbler.errors.UnsupportedTargetError` here, as
+    :func:`resolve` would after searching.
 
     Walks the graph from ``roots`` once, taking for each project the version the finder
     prefers (another target's choice, or the old lock's) when it fits what is asked of it
@@ -472,6 +486,9 @@ def settle(
     chosen: dict[str, Candidate] = {}
     requirements: dict[str, tuple[Req, ...]] = {}
     queue = deque(roots)
+    required_by: dict[NormalizedName, tuple[Req, Candidate | None]] = {}
+    for root in roots:
+        required_by.setdefault(root.name, (root, None))
     while queue:
         requirement = queue.popleft()
         key = requirement.key
@@ -490,6 +507,10 @@ def settle(
             directs=directs,
         )
         if taken is None:
+            if fail_fast and requirement.name not in directs:
+                project = finder.project(requirement.name)
+                if project.found:
+                    _check_target(project, asked[key], required_by)
             return None
         if taken.direct is not None:
             metadata = taken.direct.metadata
@@ -502,6 +523,8 @@ def settle(
                 if not need.specifier.contains(python, prereleases=True):
                     return None
             else:
+                if need.name != taken.name:
+                    required_by.setdefault(need.name, (need, taken))
                 queue.append(need)
         chosen[key] = taken
         requirements[key] = needs

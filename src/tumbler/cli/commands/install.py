@@ -48,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
         build=not args.no_build,
         reinstall=args.reinstall,
         index_url=args.index_url,
-        compile=args.compile_bytecode,
+        compile=args.compile,
         break_system_packages=args.break_system_packages,
         progress=progress(args.quiet or args.format == "json"),
         verify_attestations=args.verify_attestations,
@@ -168,7 +168,12 @@ def arguments(parser: argparse.ArgumentParser) -> None:
         "--index-url", metavar="URL", help="index for build requirements of sources"
     )
     parser.add_argument(
-        "--compile-bytecode", action="store_true", help="compile installed modules to bytecode"
+        "--compile",
+        "--compile-bytecode",
+        dest="compile",
+        action="store_true",
+        help="compile the installed modules to bytecode (.pyc) now, not on first import "
+        "(off by default)",
     )
     parser.add_argument(
         "--break-system-packages",
