@@ -439,7 +439,7 @@ def _lock_one(request: LockRequest, http: Http) -> tuple[Pylock, Finder]:
     (``python_full_version < '3.11.3'``), the lock's ``environments`` cover only the
     releases it was resolved for, and a note says so."""
     catalog = Catalog(http)
-    done = _solve(request, http, catalog, {})
+    done = _solve(request, http, catalog, {}, settling=bool(request.preferences))
     sizes = done.finder.metadata_fetcher.sizes.of(done.files())
     pylock = _build(done, sizes)
     lower, upper = _patch_bounds(request.target, _turning_points(done))
