@@ -117,9 +117,7 @@ def test_a_ghost_entry_is_named(cli: CLI, locked: Path, index: PackageIndex) -> 
         f'hashes = {{ sha256 = "{"0" * 64}" }} }}\n'
     )
     _edit(lock, "\n[tool.tumbler]", ghost + "\n[tool.tumbler]")
-    assert _content(_check(cli, locked, "--offline", index=index.url)) == [
-        "  removed ghost (1.0)"
-    ]
+    assert _content(_check(cli, locked, "--offline", index=index.url)) == ["  removed ghost (1.0)"]
 
 
 def test_a_dropped_dependency_is_named(cli: CLI, locked: Path, index: PackageIndex) -> None:
@@ -141,7 +139,7 @@ def test_a_marker_that_drops_a_needed_package_is_named(
     cli: CLI, locked: Path, index: PackageIndex
 ) -> None:
     lock = locked.parent / "pylock.toml"
-    _edit(lock, 'name = "delta"\n', "name = \"delta\"\nmarker = \"sys_platform == 'plan9'\"\n")
+    _edit(lock, 'name = "delta"\n', 'name = "delta"\nmarker = "sys_platform == \'plan9\'"\n')
     assert _content(_check(cli, locked, "--offline", index=index.url)) == [
         "  changed delta (marker)"
     ]
@@ -256,10 +254,31 @@ def test_a_file_unlike_the_index_record_is_a_problem() -> None:
     other = FileFacts(wheel.filename, wheel.url, "b" * 64, 10, False, None, None)
     problems = verify(
         GateInput(
-            pylock=Pylock.from_dict({"lock-version": "1.0", "created-by": "t", "packages": [table]}),
+            pylock=Pylock.from_dict(
+                {"lock-version": "1.0", "created-by": "t", "packages": [table]}
+            ),
             roots={"": (Needs.of(Requirement("app-lib")),)},
             universe=(LINUX,),
             facts=[ReleaseFacts({wheel.filename: other}, (), None)],
         )
     ).problems
     assert problems == ("app-lib: app_lib-1.2-py3-none-any.whl has another sha256 on the index",)
+
+
+def test_a_dropped_wheel_is_named(
+    cli: CLI, tmp_path: Path, index: PackageIndex, lock_env: None
+) -> None:
+    """The sdist still serves every target: only the record of the files locking takes
+    from the release tells a wheel is missing."""
+    project = write_project(tmp_path / "n", ["native==1.0"], requires_python=">=3.11")
+    base = ("lock", project, "--index-url", index.url, "--exclude-newer", DATE)
+    assert cli(*base, "-q").code == 0
+    lock = project.parent / "pylock.toml"
+    document = tomllib.loads(lock.read_text(encoding="utf-8"))
+    native = next(p for p in document["packages"] if p["name"] == "native")
+    assert len(native["wheels"]) > 1 and "sdist" in native
+    text = lock.read_text(encoding="utf-8")
+    line_start = text.index(f'    {{ name = "{native["wheels"][-1]["name"]}"')
+    line_end = text.index("\n", line_start) + 1
+    lock.write_text(text[:line_start] + text[line_end:], encoding="utf-8")
+    assert _content(cli(*base, "--check", "--offline")) == ["  changed native (wheels)"]

@@ -1,10 +1,11 @@
 """What the index said about a release, kept small for the gate to read back offline.
 
 ``tumbler lock`` reads each locked release's files from its project page and its core
-metadata; :func:`store_facts` keeps that as one small record per release (in the cache,
-under ``blob/release``). ``lock --check`` then verifies a committed lock against these
-records without a page parse, a metadata parse or the network: each locked file's hash and
-size, the release's Requires-Python and Requires-Dist (see :mod:`tumbler.resolver.gate`).
+metadata; :func:`store_facts` keeps, per release, the files the fresh lock took from it
+and that metadata as one small record (in the cache, under ``blob/release``).
+``lock --check`` then verifies a committed lock against these records without a page
+parse, a metadata parse or the network: each locked file's hash and size, the set of
+files, the release's Requires-Python and Requires-Dist (see :mod:`tumbler.resolver.gate`).
 
 A record is what the index said when it was read, not what it says now: seeing a file
 yanked or added since is the full check's job (``lock --check --full``).
@@ -21,20 +22,20 @@ from typing import TYPE_CHECKING, Any
 from packaging.utils import canonicalize_name
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping
+    from collections.abc import Mapping
     from datetime import datetime
 
+    from packaging.pylock import Package, PackageSdist, PackageWheel
     from packaging.requirements import Requirement
 
     from tumbler.index.metadata import CoreMetadata
-    from tumbler.index.pages import IndexFile
     from tumbler.net.cache import Cache
 
 __all__ = ["FileFacts", "Needs", "ReleaseFacts", "encode", "read_facts", "store_facts"]
 
 _KIND = "release"
 #: Bumped when the record's shape changes (older records are then not read).
-_SHAPE = 2
+_SHAPE = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,21 +96,22 @@ def _time(moment: datetime | None) -> str | None:
     return None if moment is None else moment.isoformat()
 
 
-def encode(
-    files: Iterable[IndexFile], sizes: Mapping[str, int], metadata: CoreMetadata | None
-) -> bytes:
-    """The record of one release, as stored."""
+def encode(package: Package, metadata: CoreMetadata | None) -> bytes:
+    """The record of one release as a fresh lock took it from the index: the files it
+    locked (name, url, sha256, size, upload time) and the release's core metadata."""
+    files: list[PackageWheel | PackageSdist] = [*(package.wheels or ())]
+    files += [package.sdist] if package.sdist is not None else []
     rows = [
         [
-            f.filename,
+            str(f.name),
             f.url,
-            f.hashes.get("sha256"),
-            f.size if f.size is not None else sizes.get(f.url),
-            f.yanked is not None,
+            (f.hashes or {}).get("sha256"),
+            f.size,
+            False,
             _time(f.upload_time),
-            None if f.requires_python is None else str(f.requires_python),
+            None,
         ]
-        for f in sorted(files, key=lambda f: f.filename)
+        for f in sorted(files, key=lambda f: str(f.name))
     ]
     record: dict[str, Any] = {"files": rows}
     if metadata is not None:

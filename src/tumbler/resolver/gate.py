@@ -14,7 +14,8 @@ target — it checks, at once for all of them (a bit per target):
 - the entries selected are exactly the ones needed (no stray entry, none missing), each
   entry's recorded ``dependencies`` are the ones its requirements reach, the header is
   what locking writes (``environments`` naming exactly the targets with no problem);
-- each locked file is the file the index listed: same sha256 and size.
+- each entry's files are the ones locking took from the release, each the file the index
+  listed: same sha256 and size.
 
 No problem means a fresh lock with the same pins would be this lock, as far as the data at
 hand tells: the answer is "up to date" with no network and no resolution. Any problem
@@ -411,6 +412,8 @@ def _files(given: GateInput) -> Iterable[str]:
         if facts is None:
             continue
         files: list[Any] = [*(package.wheels or ()), *([package.sdist] if package.sdist else [])]
+        if {str(f.name) for f in files} != set(facts.files):
+            yield f"{package.name}: its files are not the ones locking takes from the release"
         for file in files:
             known = facts.files.get(str(file.name))
             if known is None:

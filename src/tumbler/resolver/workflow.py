@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from packaging.markers import Marker
-    from packaging.pylock import PackageSdist, PackageWheel, Pylock
+    from packaging.pylock import Pylock
 
     from tumbler.env.targets import Target
     from tumbler.index.binaries import Binaries
@@ -494,25 +494,17 @@ def run_check(options: LockOptions) -> CheckResult:
 
 
 def _keep_facts(pylock: Pylock, finder: Finder, cache: Cache) -> None:
-    """Keep what the index said about each locked release (its files, its metadata), for
-    the next gate to check the lock against offline (:mod:`tumbler.index.facts`)."""
+    """Keep what the index said about each locked release (the files a fresh lock takes
+    from it, its metadata), for the next gate to check the lock against offline
+    (:mod:`tumbler.index.facts`)."""
     from tumbler.index.facts import encode, store_facts
 
-    sizes: dict[str, int] = {}
-    for package in pylock.packages:
-        files: list[PackageWheel | PackageSdist] = [*(package.wheels or ())]
-        files += [package.sdist] if package.sdist else []
-        for file in files:
-            if file.url and file.size is not None:
-                sizes[file.url] = file.size
     for package in pylock.packages:
         if package.version is None or package.index is None:
             continue
         metadata = finder.known_metadata(str(package.index), package.name, package.version)
-        listed = finder.release_files(package.name, package.version)
-        if listed:
-            record = encode(listed, sizes, metadata)
-            store_facts(cache, str(package.index), package.name, str(package.version), record)
+        record = encode(package, metadata)
+        store_facts(cache, str(package.index), package.name, str(package.version), record)
 
 
 def _gate(prepared: _Prepared, committed: Pylock, options: LockOptions) -> GateVerdict | None:
