@@ -128,7 +128,7 @@ def prepare(project: str, root: Path) -> Setup:
     setup = Setup(tumbler_dir, uv_dir, cache, environment(cache))
     run(tumbler_lock(setup, "--universal"), tumbler_dir, setup.env)
     run(uv_lock(setup), uv_dir, setup.env)
-    run(tumbler_lock(setup, "--target", "host", "-o", "single.toml"), tumbler_dir, setup.env)
+    run(tumbler_lock(setup, "--target", "host", "-o", "pylock.single.toml"), tumbler_dir, setup.env)
     groups = [a for g in groups_of(project) for a in ("--group", g)]
     run(uv_compile(setup, *groups), uv_dir, setup.env)
     return setup
@@ -146,7 +146,7 @@ def uv_lock(setup: Setup, *extra: str) -> list[str]:
 def uv_compile(setup: Setup, *extra: str) -> list[str]:
     argv = [str(UV), "pip", "compile", "pyproject.toml", "--all-extras", "--python"]
     argv += [sys.executable, "--exclude-newer", DATE, "--cache-dir", str(setup.cache / "uv")]
-    return [*argv, "--format", "pylock.toml", "-o", "single.toml", "-q", *extra]
+    return [*argv, "--format", "pylock.toml", "-o", "pylock.single.toml", "-q", *extra]
 
 
 def groups_of(project: str) -> list[str]:
@@ -165,11 +165,11 @@ def measure(project: str, setup: Setup, repeat: int) -> list[Row]:
         check.tumbler.append(run([*tumbler_lock(setup), "--check", "--index-url", NOWHERE], t, env))
         check.uv.append(run(uv_lock(setup, "--check"), u, env))
         single = rows["single --offline"]
-        (t / "single.toml").unlink()
+        (t / "pylock.single.toml").unlink()
         single.tumbler.append(
-            run(tumbler_lock(setup, "--target", "host", "--offline", "-o", "single.toml"), t, env)
+            run(tumbler_lock(setup, "--target", "host", "--offline", "-o", "pylock.single.toml"), t, env)
         )
-        (u / "single.toml").unlink()
+        (u / "pylock.single.toml").unlink()
         single.uv.append(run(uv_compile(setup, "--offline", *groups), u, env))
         universal = rows["universal --offline"]
         (t / "pylock.toml").unlink()

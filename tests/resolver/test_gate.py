@@ -282,3 +282,36 @@ def test_a_dropped_wheel_is_named(
     line_end = text.index("\n", line_start) + 1
     lock.write_text(text[:line_start] + text[line_end:], encoding="utf-8")
     assert _content(cli(*base, "--check", "--offline")) == ["  changed native (wheels)"]
+
+
+def test_a_one_target_lock_beside_takes_nothing_from_the_gate(
+    cli: CLI, tmp_path: Path, index: PackageIndex, lock_env: None
+) -> None:
+    """Locks of different coverage sharing a cache keep their own records: a one-target
+    lock of the same release (one of its wheels, not all) made after the universal lock
+    does not send the universal lock's gate to a re-lock."""
+    project = write_project(tmp_path / "n", ["native==1.0"], requires_python=">=3.11")
+    base = ("lock", project, "--index-url", index.url, "--exclude-newer", DATE, "-q")
+    assert cli(*base).code == 0
+    host = project.parent / "pylock.host.toml"
+    assert cli(*base, "--target", "linux-x86_64-3.12", "-o", host).code == 0
+    wheels = [
+        len(
+            next(p for p in tomllib.loads(f.read_text())["packages"] if p["name"] == "native")[
+                "wheels"
+            ]
+        )
+        for f in (project.parent / "pylock.toml", host)
+    ]
+    assert wheels[0] > wheels[1] == 1
+    run = cli(*base[:-1], "--check", "--format", "json")
+    assert run.code == 0, run.out
+    assert (_json(run)["method"], _json(run)["doubts"]) == ("records", [])
+
+
+def test_a_doubt_is_said_in_the_json(cli: CLI, locked: Path, index: PackageIndex) -> None:
+    lock = locked.parent / "pylock.toml"
+    _edit(lock, 'name = "delta"\n', 'name = "delta"\nmarker = "sys_platform == \'plan9\'"\n')
+    result = _json(_check(cli, locked, "--offline", "--format", "json", index=index.url))
+    assert result["method"] == "re-lock"
+    assert any("delta" in doubt for doubt in result["doubts"])

@@ -17,12 +17,12 @@ import dataclasses
 import hashlib
 import json
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from packaging.utils import canonicalize_name
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Iterable, Mapping
     from datetime import datetime
 
     from packaging.pylock import Package, PackageSdist, PackageWheel
@@ -31,7 +31,16 @@ if TYPE_CHECKING:
     from tumbler.index.metadata import CoreMetadata
     from tumbler.net.cache import Cache
 
-__all__ = ["FileFacts", "Needs", "ReleaseFacts", "encode", "read_facts", "store_facts"]
+__all__ = [
+    "FileFacts",
+    "Needs",
+    "RecordKey",
+    "ReleaseFacts",
+    "encode",
+    "read_facts",
+    "scope_of",
+    "store_facts",
+]
 
 _KIND = "release"
 #: Bumped when the record's shape changes (older records are then not read).
@@ -88,8 +97,24 @@ class ReleaseFacts:
     requires_python: str | None
 
 
-def _key(index: str, name: str, version: str) -> str:
-    return hashlib.sha256(f"{_SHAPE}\n{index}\n{name}\n{version}".encode()).hexdigest()
+class RecordKey(NamedTuple):
+    """Which record: a release (index, name, version) as a lock of ``scope`` takes it."""
+
+    scope: str
+    index_url: str
+    name: str
+    version: str
+
+
+def _key(key: RecordKey) -> str:
+    return hashlib.sha256("\n".join((str(_SHAPE), *key)).encode()).hexdigest()
+
+
+def scope_of(environments: Iterable[object]) -> str:
+    """What a lock covers, as a record's scope: which files a lock takes from a release
+    depends on it (a one-target lock takes that target's wheels, a universal lock every
+    platform's), so locks of different coverage keep different records."""
+    return "\n".join(sorted(str(m) for m in environments))
 
 
 def _time(moment: datetime | None) -> str | None:
@@ -124,16 +149,17 @@ def encode(package: Package, metadata: CoreMetadata | None) -> bytes:
     return json.dumps(record, separators=(",", ":")).encode()
 
 
-def store_facts(cache: Cache, index: str, name: str, version: str, record: bytes) -> None:
-    """Keep ``record`` (see :func:`encode`) for the release, unless it is kept already."""
-    key = _key(index, name, version)
-    if cache.get_blob(_KIND, key) != record:
-        cache.put_blob(_KIND, key, record)
+def store_facts(cache: Cache, key: RecordKey, record: bytes) -> None:
+    """Keep ``record`` (see :func:`encode`) under ``key`` (its scope: :func:`scope_of`),
+    unless it is kept already."""
+    name = _key(key)
+    if cache.get_blob(_KIND, name) != record:
+        cache.put_blob(_KIND, name, record)
 
 
-def read_facts(cache: Cache, index: str, name: str, version: str) -> ReleaseFacts | None:
-    """The kept record of the release, or None (never read, or unreadable)."""
-    data = cache.get_blob(_KIND, _key(index, name, version))
+def read_facts(cache: Cache, key: RecordKey) -> ReleaseFacts | None:
+    """The record kept under ``key``, or None (never kept, or unreadable)."""
+    data = cache.get_blob(_KIND, _key(key))
     if data is None:
         return None
     try:

@@ -50,6 +50,8 @@ class CheckResult:
     method: str = "re-lock"
     #: Entries checked without the index's record of their release (not at hand).
     unrecorded: tuple[str, ...] = ()
+    #: Why the resolver-free check sent the gate to a re-lock (its problems), if it did.
+    doubts: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:

@@ -464,10 +464,12 @@ def run_check(options: LockOptions) -> CheckResult:
         inputs: tuple[str, ...] = ("the lock records no tumbler inputs (not made by tumbler lock)",)
     else:
         inputs = tuple(input_drift(recorded, current))
+    doubts: tuple[str, ...] = ()
     if not inputs and not options.full:
         verdict = _gate(prepared, committed, options)
         if verdict is not None and verdict.consistent:
             return CheckResult(shown, (), (), method="records", unrecorded=verdict.unrecorded)
+        doubts = verdict.problems if verdict is not None else ()
     from tumbler.resolver.locker import lock
 
     request = dataclasses.replace(request, preferences=_preferences(committed))
@@ -490,35 +492,38 @@ def run_check(options: LockOptions) -> CheckResult:
         return CheckResult(shown, inputs, (), skipped=str(error).splitlines()[0])
     finally:
         http.close()
-    return CheckResult(shown, inputs, content_drift(committed, fresh))
+    return CheckResult(shown, inputs, content_drift(committed, fresh), doubts=doubts)
 
 
 def _keep_facts(pylock: Pylock, finder: Finder, cache: Cache) -> None:
     """Keep what the index said about each locked release (the files a fresh lock takes
     from it, its metadata), for the next gate to check the lock against offline
     (:mod:`tumbler.index.facts`)."""
-    from tumbler.index.facts import encode, store_facts
+    from tumbler.index.facts import RecordKey, encode, scope_of, store_facts
 
+    scope = scope_of(pylock.environments or ())
     for package in pylock.packages:
         if package.version is None or package.index is None:
             continue
         metadata = finder.known_metadata(str(package.index), package.name, package.version)
         record = encode(package, metadata)
-        store_facts(cache, str(package.index), package.name, str(package.version), record)
+        key = RecordKey(scope, str(package.index), package.name, str(package.version))
+        store_facts(cache, key, record)
 
 
 def _gate(prepared: _Prepared, committed: Pylock, options: LockOptions) -> GateVerdict | None:
     """The resolver-free gate's verdict on ``committed`` (None when it cannot judge: the
     lock records surfaces or identities not at hand)."""
-    from tumbler.index.facts import read_facts
+    from tumbler.index.facts import RecordKey, read_facts, scope_of
     from tumbler.lockfile.tables import lock_tool
     from tumbler.resolver.gate import GateInput, verify
 
     request = prepared.request
     if request.attestations:
         return None  # identities are compared by the full check
+    scope = scope_of(committed.environments or ())
     facts = [
-        read_facts(prepared.cache, str(p.index), p.name, str(p.version))
+        read_facts(prepared.cache, RecordKey(scope, str(p.index), p.name, str(p.version)))
         if p.index is not None and p.version is not None
         else None
         for p in committed.packages

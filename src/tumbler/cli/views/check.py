@@ -62,6 +62,7 @@ def check_json(result: CheckResult) -> str:
             "skipped": result.skipped,
             "method": result.method,
             "unrecorded": list(result.unrecorded),
+            "doubts": list(result.doubts),
         },
         indent=2,
     )
