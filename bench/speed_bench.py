@@ -167,7 +167,11 @@ def measure(project: str, setup: Setup, repeat: int) -> list[Row]:
         single = rows["single --offline"]
         (t / "pylock.single.toml").unlink()
         single.tumbler.append(
-            run(tumbler_lock(setup, "--target", "host", "--offline", "-o", "pylock.single.toml"), t, env)
+            run(
+                tumbler_lock(setup, "--target", "host", "--offline", "-o", "pylock.single.toml"),
+                t,
+                env,
+            )
         )
         (u / "pylock.single.toml").unlink()
         single.uv.append(run(uv_compile(setup, "--offline", *groups), u, env))
