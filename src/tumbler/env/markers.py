@@ -27,8 +27,8 @@ if TYPE_CHECKING:
 
 __all__ = ["Environments", "holds"]
 
-#: (id(marker), id(environment), extra) → verdict.
-_VERDICTS: dict[tuple[int, int, str], bool] = {}
+#: (id(environment), extra) → id(marker) → verdict.
+_VERDICTS: dict[tuple[int, str], dict[int, bool]] = {}
 #: What the ids above name, kept alive so an id is never reused for another object.
 _KEPT: dict[int, object] = {}
 #: (marker text, the values it reads, extra) → verdict.
@@ -50,8 +50,12 @@ _LOCK = threading.Lock()
 
 def holds(marker: Marker, environment: Mapping[str, str], extra: str = "") -> bool:
     """Whether ``marker`` holds in ``environment`` with ``extra`` requested ("" for none)."""
-    key = (id(marker), id(environment), extra)
-    verdict = _VERDICTS.get(key)
+    verdicts = _VERDICTS.get((id(environment), extra))
+    if verdicts is None:
+        with _LOCK:
+            _KEPT[id(environment)] = environment
+            verdicts = _VERDICTS.setdefault((id(environment), extra), {})
+    verdict = verdicts.get(id(marker))
     if verdict is None:
         # Environments that agree on what the marker reads share its verdict (targets of a
         # universal lock differ in a value or two; most markers read one of those).
@@ -63,8 +67,7 @@ def holds(marker: Marker, environment: Mapping[str, str], extra: str = "") -> bo
             _SHARED[shared] = verdict
         with _LOCK:
             _KEPT[id(marker)] = marker
-            _KEPT[id(environment)] = environment
-            _VERDICTS[key] = verdict
+            verdicts[id(marker)] = verdict
     return verdict
 
 

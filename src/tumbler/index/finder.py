@@ -20,7 +20,7 @@ import threading
 from collections import Counter, defaultdict
 from concurrent.futures import Future
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeAlias, TypeVar
 
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
@@ -76,6 +76,40 @@ NO_BINARY = "wheels not allowed (--no-binary)"
 ONLY_BINARY = "sdists not allowed (--only-binary)"
 _T = TypeVar("_T")
 _R = TypeVar("_R")
+
+
+class _Settled(Generic[_R]):
+    """A finished result dressed as a future: what a finder that does not speculate hands
+    out (a :class:`~concurrent.futures.Future` carries a lock and a condition, and a
+    universal lock's targets ask for tens of thousands)."""
+
+    __slots__ = ("_error", "_value")
+
+    def __init__(self, value: _R | None, error: BaseException | None = None) -> None:
+        self._value = value
+        self._error = error
+
+    def done(self) -> bool:
+        return True
+
+    def cancelled(self) -> bool:
+        return False
+
+    def exception(self) -> BaseException | None:
+        return self._error
+
+    def result(self) -> _R:
+        if self._error is not None:
+            raise self._error
+        return self._value  # type: ignore[return-value]
+
+    def add_done_callback(self, function: Callable[[_Settled[_R]], object]) -> None:
+        function(self)
+
+
+#: What a finder hands out: a future while speculation may still be running it, else
+#: the settled result.
+_Pending: TypeAlias = "Future[_R] | _Settled[_R]"
 
 
 @dataclass(frozen=True, slots=True)
@@ -305,7 +339,7 @@ class Catalog:
         self.listings: dict[NormalizedName, Future[Listing]] = {}
         #: By release (index, name, version): core metadata describes a release, so the
         #: first target to ask reads it from its best file and the others share it.
-        self.metadata: dict[tuple[str, NormalizedName, Version], Future[CoreMetadata]] = {}
+        self.metadata: dict[tuple[str, NormalizedName, Version], _Pending[CoreMetadata]] = {}
         #: Indexes that gave no upload times although ``exclude_newer`` is set.
         self.untimed_indexes: set[str] = set()
         #: What the run should tell its user (targets a universal lock left out).
@@ -319,8 +353,9 @@ class Catalog:
         #: Per project, the patch releases the ``Requires-Python`` of its files judged so
         #: far tells apart (``3.11.4``): where a newer release starts or stops fitting.
         self.splits: dict[NormalizedName, set[Version]] = defaultdict(set)
-        #: (tag list number, wheel file name) → whether the wheel fits those tags.
-        self.tag_verdicts: dict[tuple[int, str], bool] = {}
+        #: Wheel file name → (the tag lists asked about, those it fits), bit ``n`` for the
+        #: tag list numbered ``n`` (:meth:`tags_id`): two small ints per file name.
+        self.tag_verdicts: dict[str, tuple[int, int]] = {}
         self._tag_lists: dict[tuple[Tag, ...], int] = {}
 
     def tags_id(self, tags: tuple[Tag, ...]) -> int:
@@ -367,7 +402,7 @@ class Finder:
         self._tag_rank: dict[Tag, int] = {tag: i for i, tag in enumerate(target.tags)}
         self._tags_id = self.catalog.tags_id(target.tags)
         self._lock = threading.Lock()
-        self._projects: dict[NormalizedName, Future[Project]] = {}
+        self._projects: dict[NormalizedName, _Pending[Project]] = {}
         self._expanded: set[tuple[str, str, frozenset[str]]] = set()
         #: Queued tasks by their future, for :meth:`_wait` to claim.
         self._claims: dict[Future[Any], Callable[[], None]] = {}
@@ -404,7 +439,7 @@ class Finder:
         files = (listing.file(r) for r in listing.rows(version) or [])
         return [f for f in files if f is not None]
 
-    def _project_future(self, name: NormalizedName) -> Future[Project]:
+    def _project_future(self, name: NormalizedName) -> _Pending[Project]:
         with self._lock:
             future = self._projects.get(name)
             if future is None:
@@ -412,7 +447,7 @@ class Finder:
                 self._projects[name] = future
         return future
 
-    def _submit(self, function: Callable[[_T], _R], argument: _T) -> Future[_R]:
+    def _submit(self, function: Callable[[_T], _R], argument: _T) -> _Pending[_R]:
         """Run ``function`` on the pool, or at once when not speculating (offline: no
         latency to hide, so threads would only add contention).
 
@@ -420,6 +455,11 @@ class Finder:
         waiting thread (see :meth:`_wait`): what resolution needs now never waits behind
         speculation.
         """
+        if not self.speculate:
+            try:
+                return _Settled(function(argument))
+            except Exception as error:  # kept for whoever waits, as a Future keeps it
+                return _Settled(None, error)
         future: Future[_R] = Future()
         claim = threading.Lock()
 
@@ -437,24 +477,21 @@ class Finder:
             else:
                 future.set_result(result)
 
-        if self.speculate:
+        with self._claims_lock:
+            self._claims[future] = run
+        try:
+            self.http.executor.submit(run)
+        except RuntimeError:  # the pool is shut down: the run is over, or leaving
             with self._claims_lock:
-                self._claims[future] = run
-            try:
-                self.http.executor.submit(run)
-            except RuntimeError:  # the pool is shut down: the run is over, or leaving
-                with self._claims_lock:
-                    self._claims.pop(future, None)
-                if not self.http.closed:
-                    raise
-                future.cancel()
-        else:
-            run()
+                self._claims.pop(future, None)
+            if not self.http.closed:
+                raise
+            future.cancel()
         return future
 
-    def _wait(self, future: Future[_R]) -> _R:
+    def _wait(self, future: _Pending[_R]) -> _R:
         """The result of ``future``, running its task here if no worker has started it."""
-        if not future.done():
+        if isinstance(future, Future) and not future.done():
             with self._claims_lock:
                 run = self._claims.pop(future, None)
             if run is not None:
@@ -598,11 +635,13 @@ class Finder:
     def _fits_tags(self, filename: str, tags: frozenset[Tag]) -> bool:
         """Whether a wheel with these tags installs on the target (remembered per file
         name for every target with the same tags: patch releases of one minor version)."""
-        key = (self._tags_id, filename)
-        verdict = self.catalog.tag_verdicts.get(key)
-        if verdict is None:
-            verdict = any(tag in self._tag_rank for tag in tags)
-            self.catalog.tag_verdicts[key] = verdict
+        bit = 1 << self._tags_id
+        known, fits = self.catalog.tag_verdicts.get(filename, (0, 0))
+        if known & bit:
+            return bool(fits & bit)
+        verdict = any(tag in self._tag_rank for tag in tags)
+        # A race between threads may drop a bit: it is worked out again, never wrong.
+        self.catalog.tag_verdicts[filename] = (known | bit, fits | (bit if verdict else 0))
         return verdict
 
     def _unusable(self, file: IndexFile, name: NormalizedName) -> str | None:
@@ -632,7 +671,7 @@ class Finder:
         """The core metadata of ``release`` (blocking)."""
         return self._wait(self._metadata_future(release))
 
-    def _metadata_future(self, release: Release) -> Future[CoreMetadata]:
+    def _metadata_future(self, release: Release) -> _Pending[CoreMetadata]:
         file = release.best
         catalog = self.catalog
         with catalog.lock:
@@ -672,7 +711,7 @@ class Finder:
         self._expand(project, None, frozenset())
 
     def _expand_future(
-        self, future: Future[Project], specifier: SpecifierSet, extras: frozenset[str]
+        self, future: _Pending[Project], specifier: SpecifierSet, extras: frozenset[str]
     ) -> None:
         if not future.cancelled() and future.exception() is None:
             self._expand(future.result(), specifier, extras)
@@ -710,7 +749,7 @@ class Finder:
         future = self._metadata_future(release)
         future.add_done_callback(lambda f: self._follow(f, extras))
 
-    def _follow(self, future: Future[CoreMetadata], extras: frozenset[str]) -> None:
+    def _follow(self, future: _Pending[CoreMetadata], extras: frozenset[str]) -> None:
         if future.cancelled() or future.exception() is not None or self.http.closed:
             return
         for requirement in future.result().requires_dist:

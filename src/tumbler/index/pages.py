@@ -316,13 +316,26 @@ def file_name_parts(filename: str) -> tuple[str, Version, frozenset[Tag]] | None
     try:
         if filename.endswith(".whl"):
             project, version, _, tags = parse_wheel_filename(filename)
-            return project, version, tags
+            return project, version, _interned(tags)
         if filename.endswith((".tar.gz", ".zip")):
             project, version = parse_sdist_filename(filename)
             return project, version, frozenset()
     except (InvalidWheelFilename, InvalidSdistFilename):
         return None
     return None
+
+
+#: One object per distinct tag and per distinct set of tags: a universal lock reads tens
+#: of thousands of wheel names that carry a few hundred different tags.
+_TAGS: dict[Tag, Tag] = {}
+_TAG_SETS: dict[frozenset[Tag], frozenset[Tag]] = {}
+
+
+def _interned(tags: frozenset[Tag]) -> frozenset[Tag]:
+    known = _TAG_SETS.get(tags)
+    if known is None:
+        known = _TAG_SETS.setdefault(tags, frozenset(_TAGS.setdefault(t, t) for t in tags))
+    return known
 
 
 def index_file(
