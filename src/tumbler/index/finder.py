@@ -353,15 +353,41 @@ class Catalog:
         #: Per project, the patch releases the ``Requires-Python`` of its files judged so
         #: far tells apart (``3.11.4``): where a newer release starts or stops fitting.
         self.splits: dict[NormalizedName, set[Version]] = defaultdict(set)
-        #: Wheel file name → (the tag lists asked about, those it fits), bit ``n`` for the
+        #: Wheel file name → (the tag lists known then, those it fits), bit ``n`` for the
         #: tag list numbered ``n`` (:meth:`tags_id`): two small ints per file name.
         self.tag_verdicts: dict[str, tuple[int, int]] = {}
         self._tag_lists: dict[tuple[Tag, ...], int] = {}
+        #: Tag → the tag lists holding it; and every tag list registered, as bits.
+        self._tag_index: dict[Tag, int] = {}
+        self._registered = 0
 
     def tags_id(self, tags: tuple[Tag, ...]) -> int:
         """A small number naming this list of tags (the same for equal lists)."""
+        key = tuple(tags)
         with self.lock:
-            return self._tag_lists.setdefault(tuple(tags), len(self._tag_lists))
+            known = self._tag_lists.get(key)
+            if known is not None:
+                return known
+            number = self._tag_lists[key] = len(self._tag_lists)
+            bit = 1 << number
+            for tag in key:
+                self._tag_index[tag] = self._tag_index.get(tag, 0) | bit
+            self._registered |= bit
+            return number
+
+    def fits(self, filename: str, tags: frozenset[Tag]) -> int:
+        """The tag lists (bit ``n`` for :meth:`tags_id` ``n``) a wheel with ``tags`` installs
+        on: worked out once per file name, again only when new tag lists came since."""
+        registered = self._registered
+        known = self.tag_verdicts.get(filename)
+        if known is not None and known[0] == registered:
+            return known[1]
+        index = self._tag_index
+        mask = 0
+        for tag in tags:
+            mask |= index.get(tag, 0)
+        self.tag_verdicts[filename] = (registered, mask)
+        return mask
 
 
 class Finder:
@@ -635,14 +661,7 @@ class Finder:
     def _fits_tags(self, filename: str, tags: frozenset[Tag]) -> bool:
         """Whether a wheel with these tags installs on the target (remembered per file
         name for every target with the same tags: patch releases of one minor version)."""
-        bit = 1 << self._tags_id
-        known, fits = self.catalog.tag_verdicts.get(filename, (0, 0))
-        if known & bit:
-            return bool(fits & bit)
-        verdict = any(tag in self._tag_rank for tag in tags)
-        # A race between threads may drop a bit: it is worked out again, never wrong.
-        self.catalog.tag_verdicts[filename] = (known | bit, fits | (bit if verdict else 0))
-        return verdict
+        return bool(self.catalog.fits(filename, tags) >> self._tags_id & 1)
 
     def _unusable(self, file: IndexFile, name: NormalizedName) -> str | None:
         if file.is_wheel and not self._fits_tags(file.filename, file.tags):
