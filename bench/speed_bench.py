@@ -156,13 +156,23 @@ def groups_of(project: str) -> list[str]:
     return sorted(data.get("dependency-groups", {}))
 
 
-def measure(project: str, setup: Setup, repeat: int) -> list[Row]:
+def measure(project: str, setup: Setup, repeat: int, *, check_index: str = NOWHERE) -> list[Row]:
     t, u, env = setup.tumbler_dir, setup.uv_dir, setup.env
     groups = [a for g in groups_of(project) for a in ("--group", g)]
     rows = {name: Row(name) for name in TARGETS}
     for _ in range(repeat):
         check = rows["check"]
-        check.tumbler.append(run([*tumbler_lock(setup), "--check", "--index-url", NOWHERE], t, env))
+        check.tumbler.append(
+            run(
+                [
+                    *tumbler_lock(setup),
+                    "--check",
+                    *(["--index-url", check_index] if check_index else []),
+                ],
+                t,
+                env,
+            )
+        )
         check.uv.append(run(uv_lock(setup, "--check"), u, env))
         single = rows["single --offline"]
         (t / "pylock.single.toml").unlink()
@@ -231,6 +241,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--keep", metavar="DIR", help="work in DIR (kept) instead of a temp dir")
+    parser.add_argument(
+        "--check-online",
+        action="store_true",
+        help="let tumbler's check reach the index (for a tumbler whose gate re-locks)",
+    )
     args = parser.parse_args(argv)
     if not UV.exists():
         print(f"uv is not installed at {UV}: run bench/lock_bench.py once", file=sys.stderr)
@@ -243,7 +258,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{project}: locking once to fill the caches", file=sys.stderr)
             setup = prepare(project, root)
             print(f"{project}: {args.repeat} interleaved rounds", file=sys.stderr)
-            results += report(project, measure(project, setup, args.repeat))
+            check_index = "" if args.check_online else NOWHERE
+            results += report(
+                project, measure(project, setup, args.repeat, check_index=check_index)
+            )
     print(json.dumps(results, indent=2) if args.json else table(results))
     return 0
 

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
     from packaging.markers import Marker
 
-__all__ = ["Environments", "holds"]
+__all__ = ["Environments", "holds", "names_read"]
 
 #: (id(environment), extra) → id(marker) → verdict.
 _VERDICTS: dict[tuple[int, str], dict[int, bool]] = {}
@@ -69,6 +69,11 @@ def holds(marker: Marker, environment: Mapping[str, str], extra: str = "") -> bo
             _KEPT[id(marker)] = marker
             verdicts[id(marker)] = verdict
     return verdict
+
+
+def names_read(marker: Marker) -> tuple[str, ...]:
+    """The environment names ``marker`` may read (sorted; ``extra`` is asked apart)."""
+    return _reads(marker)[1]
 
 
 def _reads(marker: Marker) -> tuple[str, tuple[str, ...]]:

@@ -148,6 +148,7 @@ class Listing:
 
     __slots__ = (
         "_by_version",
+        "_entries",
         "_files",
         "_grouped",
         "_grouping",
@@ -190,8 +191,31 @@ class Listing:
         #: Each row's file, read once for every target (by row identity, the row kept).
         self._files: dict[int, tuple[Row, IndexFile | None]] = {}
         self._portable: dict[Version, bool] = {}
+        self._entries: dict[
+            Version, tuple[int, list[tuple[Row, tuple[str, Version, frozenset[Tag]], int]]]
+        ] = {}
         #: Verdicts on portable releases, by (version, (implementation, Python)).
         self.shared: dict[tuple[Version, tuple[str, str]], Release | str] = {}
+
+    def entries(
+        self, version: Version, rows: Sequence[Row], catalog: Catalog
+    ) -> list[tuple[Row, tuple[str, Version, frozenset[Tag]], int]]:
+        """The rows of ``version`` that are files of this project, each with its name's
+        parts and the tag lists it fits (:meth:`Catalog.fits`): worked out once for every
+        target (again only if tag lists were added since)."""
+        registered = catalog.registered
+        known = self._entries.get(version)
+        if known is not None and known[0] == registered:
+            return known[1]
+        made = []
+        for row in rows:
+            parts = file_name_parts(row.filename)
+            if parts is None or parts[0] != self.name:
+                continue
+            fits = catalog.fits(row.filename, parts[2]) if parts[2] else 0
+            made.append((row, parts, fits))
+        self._entries[version] = (registered, made)
+        return made
 
     def portable(self, version: Version, rows: Sequence[Row]) -> bool:
         """Whether every wheel of ``version`` runs on any platform (``*-none-any``): what
@@ -359,7 +383,7 @@ class Catalog:
         self._tag_lists: dict[tuple[Tag, ...], int] = {}
         #: Tag → the tag lists holding it; and every tag list registered, as bits.
         self._tag_index: dict[Tag, int] = {}
-        self._registered = 0
+        self.registered = 0
 
     def tags_id(self, tags: tuple[Tag, ...]) -> int:
         """A small number naming this list of tags (the same for equal lists)."""
@@ -372,13 +396,13 @@ class Catalog:
             bit = 1 << number
             for tag in key:
                 self._tag_index[tag] = self._tag_index.get(tag, 0) | bit
-            self._registered |= bit
+            self.registered |= bit
             return number
 
     def fits(self, filename: str, tags: frozenset[Tag]) -> int:
         """The tag lists (bit ``n`` for :meth:`tags_id` ``n``) a wheel with ``tags`` installs
         on: worked out once per file name, again only when new tag lists came since."""
-        registered = self._registered
+        registered = self.registered
         known = self.tag_verdicts.get(filename)
         if known is not None and known[0] == registered:
             return known[1]
@@ -427,6 +451,8 @@ class Finder:
         )
         self._tag_rank: dict[Tag, int] = {tag: i for i, tag in enumerate(target.tags)}
         self._tags_id = self.catalog.tags_id(target.tags)
+        #: id(a file's Requires-Python) → whether it admits the target's Python.
+        self._admits: dict[int, bool] = {}
         self._lock = threading.Lock()
         self._projects: dict[NormalizedName, _Pending[Project]] = {}
         self._expanded: set[tuple[str, str, frozenset[str]]] = set()
@@ -466,6 +492,9 @@ class Finder:
         return [f for f in files if f is not None]
 
     def _project_future(self, name: NormalizedName) -> _Pending[Project]:
+        known = self._projects.get(name)  # asked for again and again: no lock to read
+        if known is not None:
+            return known
         with self._lock:
             future = self._projects.get(name)
             if future is None:
@@ -608,24 +637,23 @@ class Finder:
     ) -> Release | str:
         usable: list[IndexFile] = []
         reasons: Counter[str] = Counter()
-        for row in rows:
-            parts = file_name_parts(row.filename)
-            if parts is None or parts[0] != project.name:
-                continue
-            allowed = self.binaries.wheels if parts[2] else self.binaries.sdists
-            if not allowed(project.name):
+        listing, name, bit = project.listing, project.name, self._tags_id
+        wheels_allowed = self.binaries.wheels(name)
+        sdists_allowed = self.binaries.sdists(name)
+        for row, parts, fits in listing.entries(version, rows, self.catalog):
+            if not (wheels_allowed if parts[2] else sdists_allowed):
                 reasons[NO_BINARY if parts[2] else ONLY_BINARY] += 1
                 continue
-            if parts[2] and not self._fits_tags(row.filename, parts[2]):
+            if parts[2] and not fits >> bit & 1:
                 # Decided by the name alone: the row's attributes need not be read.
                 reasons[NO_WHEEL] += 1
                 continue
-            file = project.listing.file(row, parts)
+            file = listing.file(row, parts)
             if file is None:
                 continue
             if self.exclude_newer is not None and file.upload_time is None:
                 self.untimed_indexes.add(file.index)
-            reason = self._unusable(file, project.name)
+            reason = self._unusable_here(file, name)
             if reason is None:
                 usable.append(file)
             else:
@@ -637,7 +665,7 @@ class Finder:
         if not yanked:
             usable = [f for f in usable if f.yanked is None]
         stand_in = None if usable[0].is_wheel else self._stand_in(project, rows)
-        return Release(project.name, version, tuple(usable), project.index or "", yanked, stand_in)
+        return Release(name, version, tuple(usable), project.index or "", yanked, stand_in)
 
     def _stand_in(self, project: Project, rows: Sequence[Row]) -> IndexFile | None:
         """A wheel of the release for another platform, for its core metadata: core
@@ -666,11 +694,20 @@ class Finder:
     def _unusable(self, file: IndexFile, name: NormalizedName) -> str | None:
         if file.is_wheel and not self._fits_tags(file.filename, file.tags):
             return NO_WHEEL
-        if file.requires_python is not None:
-            if splits := python_splits(file.requires_python):
-                self.catalog.splits[name].update(splits)
-            if not file.requires_python.contains(self._python, prereleases=True):
-                return f"Requires-Python {file.requires_python}"
+        return self._unusable_here(file, name)
+
+    def _unusable_here(self, file: IndexFile, name: NormalizedName) -> str | None:
+        """Why the target cannot use ``file``, its tags aside (checked already)."""
+        specifier = file.requires_python
+        if specifier is not None:
+            admits = self._admits.get(id(specifier))
+            if admits is None:
+                if splits := python_splits(specifier):
+                    self.catalog.splits[name].update(splits)
+                admits = specifier.contains(self._python, prereleases=True)
+                self._admits[id(specifier)] = admits  # the file (kept) keeps the specifier
+            if not admits:
+                return f"Requires-Python {specifier}"
         if (
             self.exclude_newer is not None
             and file.upload_time is not None

@@ -115,6 +115,20 @@ def _file_fields(file: IndexFile, sizes: Mapping[str, int]) -> dict[str, Any]:
     }
 
 
+#: Each index file's wheel table, made once for every target of the run (by the file's
+#: identity, the file kept; the sizes are the run's).
+_WHEELS: dict[int, tuple[IndexFile, Mapping[str, int], PackageWheel]] = {}
+
+
+def _wheel(file: IndexFile, sizes: Mapping[str, int]) -> PackageWheel:
+    known = _WHEELS.get(id(file))
+    if known is not None and known[0] is file and known[1] is sizes:
+        return known[2]
+    made = PackageWheel(**_file_fields(file, sizes))
+    _WHEELS[id(file)] = (file, sizes, made)
+    return made
+
+
 def _package(
     candidate: Candidate,
     marker: Marker | None,
@@ -137,7 +151,7 @@ def _package(
     release = candidate.release
     assert release is not None
     metadata = finder.metadata(release)
-    wheels = [PackageWheel(**_file_fields(f, sizes)) for f in release.files if f.is_wheel]
+    wheels = [_wheel(f, sizes) for f in release.files if f.is_wheel]
     sdist = release.sdist
     return Package(
         name=candidate.name,

@@ -23,7 +23,7 @@ from packaging.specifiers import SpecifierSet
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
 
-from tumbler.env.markers import holds
+from tumbler.env.markers import holds, names_read
 from tumbler.errors import ResolutionError, UnsupportedTargetError
 from tumbler.index.finder import NO_WHEEL, ONLY_BINARY
 
@@ -274,6 +274,48 @@ class _Provider(resolvelib.AbstractProvider):  # type: ignore[type-arg]
 
 
 def requirements_of(
+    candidate: Candidate, metadata: CoreMetadata, environment: Mapping[str, str]
+) -> tuple[Req, ...]:
+    """What ``candidate`` requires where the marker values are ``environment``: its
+    Requires-Python (plain node), the plain node at the same version (extras node), and
+    the Requires-Dist entries whose markers hold (for one of its extras, if any).
+
+    Remembered per candidate and the values its markers read: a universal lock's targets
+    mostly agree on them (a marker on the Python version reads no platform)."""
+    names = _names_read(metadata)
+    key = (
+        id(metadata),
+        candidate.version,
+        candidate.extras,
+        tuple(environment.get(n) for n in names),
+    )
+    known = _REQUIRES.get(key)
+    if known is not None and known[0] is metadata:
+        return known[1]
+    made = _requirements_of(candidate, metadata, environment)
+    _REQUIRES[key] = (metadata, made)  # the metadata is kept: its id stays its own
+    return made
+
+
+#: requirements_of's answers, by (id(metadata), version, extras, the values read).
+_REQUIRES: dict[
+    tuple[int, Version, frozenset[NormalizedName], tuple[str | None, ...]],
+    tuple[CoreMetadata, tuple[Req, ...]],
+] = {}
+_NAMES: dict[int, tuple[CoreMetadata, tuple[str, ...]]] = {}
+
+
+def _names_read(metadata: CoreMetadata) -> tuple[str, ...]:
+    """The environment names any Requires-Dist marker of ``metadata`` may read."""
+    known = _NAMES.get(id(metadata))
+    if known is not None and known[0] is metadata:
+        return known[1]
+    names = sorted({n for r in metadata.requires_dist if r.marker for n in names_read(r.marker)})
+    _NAMES[id(metadata)] = (metadata, tuple(names))
+    return tuple(names)
+
+
+def _requirements_of(
     candidate: Candidate, metadata: CoreMetadata, environment: Mapping[str, str]
 ) -> tuple[Req, ...]:
     """What ``candidate`` requires where the marker values are ``environment``: its
