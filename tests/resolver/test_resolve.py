@@ -63,6 +63,8 @@ def _pins(resolution: Resolution) -> dict[str, str]:
         (("recent", "churn"), {"churn": "1.0"}),
         (("native",), {"native": "1.0"}),
         (("needs-sdist",), {}),
+        # base 2.0 is taken first; clash then asks base<2: settle learns it and walks again.
+        (("base", "clash"), {}),
     ],
 )
 def test_settle_gives_what_resolve_gives(

@@ -332,7 +332,7 @@ class _Universal:
             self.directs,
             speculate=first,
             fail_fast=True,
-            settling=bool(one.preferences),
+            settling=True,
             also_for=_neighbours(target, self.request.universe) if first else (),
             only=only,
         )
@@ -455,7 +455,7 @@ def _lock_one(request: LockRequest, http: Http) -> tuple[Pylock, Finder]:
     (``python_full_version < '3.11.3'``), the lock's ``environments`` cover only the
     releases it was resolved for, and a note says so."""
     catalog = Catalog(http)
-    done = _solve(request, http, catalog, {}, settling=bool(request.preferences))
+    done = _solve(request, http, catalog, {}, settling=True)
     sizes = done.finder.metadata_fetcher.sizes.of(done.files())
     pylock = _build(done, sizes)
     lower, upper = _patch_bounds(request.target, _turning_points(done))

@@ -498,6 +498,10 @@ def resolve(
     )
 
 
+#: How many times :func:`settle` walks again after learning from a conflict.
+_RELEARN = 8
+
+
 def settle(
     finder: Finder,
     roots: Sequence[Req],
@@ -507,24 +511,70 @@ def settle(
     directs: Mapping[NormalizedName, DirectSource] | None = None,
     fail_fast: bool = False,
 ) -> Resolution | None:
-    """The resolution :func:`resolve` would find, when it finds it without backtracking;
-    else None (resolve then). With ``fail_fast``, a needed project with no file at all for
-    the target raises :class:`~tumbler.errors.UnsupportedTargetError` here, as
+    """The resolution :func:`resolve` would find, when a few greedy walks find it; else
+    None (resolve then). With ``fail_fast``, a needed project with no file at all for the
+    target raises :class:`~tumbler.errors.UnsupportedTargetError` here, as
     :func:`resolve` would after searching.
 
-    Walks the graph from ``roots`` once, taking for each project the version the finder
+    Walks the graph from ``roots``, taking for each project the version the finder
     prefers (another target's choice, or the old lock's) when it fits what is asked of it
-    so far, else the newest that fits, exactly as :func:`resolve` orders candidates. When
-    every later requirement fits what was taken and every release admits the target's
-    Python, resolvelib would take the same candidates and never backtrack; at the first
-    conflict this gives up. A universal lock's targets mostly settle: one linear walk each
-    instead of a backtracking search.
+    so far, else the newest that fits, as :func:`resolve` orders candidates. At a conflict
+    (a later requirement the version taken does not meet: ``websockets<17`` after 17.1 was
+    taken) it walks again from the start with that requirement known in advance, at most
+    :data:`_RELEARN` times. The outcome is kept only when every requirement learned this
+    way is one the final walk asks too: each project then has the newest version meeting
+    everything asked of it in the final graph, which is where resolvelib's search ends
+    (packse's scenarios pass unchanged). Most targets of a universal lock settle in one
+    walk; a fresh one-target lock in a few, instead of a backtracking search.
     """
-    constraints = constraints or {}
-    directs = directs or {}
+    learned: dict[str, list[Req]] = defaultdict(list)
+    for _ in range(_RELEARN + 1):
+        walked = _walk(
+            finder,
+            roots,
+            learned,
+            prereleases=prereleases,
+            constraints=constraints or {},
+            directs=directs or {},
+            fail_fast=fail_fast,
+        )
+        if walked is None:
+            return None
+        if isinstance(walked, Resolution):
+            return walked if _all_asked(learned, walked) else None
+        key, requirement = walked
+        if requirement in learned[key]:
+            return None  # learning it again would walk the same way
+        learned[key].append(requirement)
+    return None
+
+
+def _all_asked(learned: Mapping[str, list[Req]], resolution: Resolution) -> bool:
+    """Whether every learned requirement is asked in ``resolution`` too."""
+    asked: dict[str, set[Req]] = defaultdict(set)
+    for needs in resolution.requirements.values():
+        for need in needs:
+            asked[need.key].add(need)
+    return all(r in asked[key] or r.origin is not None for key, rs in learned.items() for r in rs)
+
+
+def _walk(
+    finder: Finder,
+    roots: Sequence[Req],
+    learned: Mapping[str, list[Req]],
+    *,
+    prereleases: str,
+    constraints: Mapping[NormalizedName, SpecifierSet],
+    directs: Mapping[NormalizedName, DirectSource],
+    fail_fast: bool,
+) -> Resolution | tuple[str, Req] | None:
+    """One greedy walk of :func:`settle`: the resolution, or the conflict met (the key
+    and the requirement the version taken does not meet), or None (it cannot settle)."""
     environment = finder.target.environment
     python = Version(environment["python_full_version"])
     asked: dict[str, list[Req]] = defaultdict(list)
+    for key, requirements_learned in learned.items():
+        asked[key].extend(requirements_learned)
     chosen: dict[str, Candidate] = {}
     requirements: dict[str, tuple[Req, ...]] = {}
     queue = deque(roots)
@@ -538,7 +588,7 @@ def settle(
         taken = chosen.get(key)
         if taken is not None:
             if not _fits(requirement, taken):
-                return None
+                return key, requirement
             continue
         taken = _take(
             finder,
