@@ -315,3 +315,25 @@ def test_a_doubt_is_said_in_the_json(cli: CLI, locked: Path, index: PackageIndex
     result = _json(_check(cli, locked, "--offline", "--format", "json", index=index.url))
     assert result["method"] == "re-lock"
     assert any("delta" in doubt for doubt in result["doubts"])
+
+
+def test_junk_in_the_cache_is_ignored_never_believed(
+    cli: CLI, locked: Path, tmp_path: Path
+) -> None:
+    """Every record the gate and the resolver keep (release facts, tag tables, parsed
+    metadata, compact pages) replaced by junk: the gate still answers, from the lock's own
+    edges, and never with a traceback."""
+    cache = tmp_path / "cache" / "blob"
+    kinds = {"release", "tags", "metadata-parsed", "page"}
+    spoilt = 0
+    for kind in kinds:
+        for entry in (cache / kind).rglob("*"):
+            if entry.is_file():
+                entry.write_bytes(b'{"files": [["x"]], "a": "b"}' if spoilt % 2 else b"\x00junk")
+                spoilt += 1
+    assert spoilt >= 4
+    run = _check(cli, locked, "--format", "json")
+    assert run.code == 0, run.out + run.err
+    result = _json(run)
+    assert result["method"] == "records"
+    assert result["unrecorded"]

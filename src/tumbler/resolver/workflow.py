@@ -566,7 +566,7 @@ def _tag_masks(universe: Sequence[Target], cache: Cache) -> dict[str, int]:
             found = json.loads(kept)
         except ValueError:
             found = None
-        if isinstance(found, dict):
+        if isinstance(found, dict) and all(type(v) is int for v in found.values()):
             return found
     made = tag_masks(universe)
     cache.put_blob("tags", key, json.dumps(made, separators=(",", ":")).encode())
