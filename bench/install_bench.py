@@ -12,7 +12,9 @@ never in the repository). Then, per tool:
 tumbler's default puts files in place as copies (copy-on-write clones where the file
 system has them) after checking each cached file's size and time; ``--tools`` can add
 ``tumbler-hardlink`` (hard links, the behaviour before issue 22) and
-``tumbler-verify-cache`` (every cached file re-hashed first).
+``tumbler-verify-cache`` (every cached file re-hashed first). uv hard-links by default on
+Linux; ``uv-copy`` runs it with ``UV_LINK_MODE=copy``. Each tool is also compared with its
+peer at the same link mode (tumbler with ``uv-copy``, ``tumbler-hardlink`` with ``uv``).
 
 Each tool gets its own cache directory. After the first run of each tool the installed
 set is compared with what ``packaging.pylock`` selects (a tool that installs something
@@ -23,6 +25,7 @@ Targets (issue 5): tumbler at least 3x faster than pip, and within 2x of uv. The
 prints medians and ratios and exits 0 whether or not targets are met.
 
     .venv/bin/python bench/install_bench.py --projects medium,large --repeat 3 --cold-repeat 3
+    .venv/bin/python bench/install_bench.py --tools tumbler,uv-copy,tumbler-hardlink,uv
 """
 
 from __future__ import annotations
@@ -45,6 +48,9 @@ REPO = Path(__file__).resolve().parents[1]
 PROJECTS = REPO / "bench" / "projects"
 WORK = REPO / "bench" / "results" / "install"
 BIN = REPO / ".venv" / "bin"
+#: uv from bench/bench.py's peer venv when it is there, else the repository venv's.
+UV = next((p for p in (REPO / "bench" / ".peers" / "uv" / "bin" / "uv", BIN / "uv") if p.exists()),
+          BIN / "uv")  # fmt: skip
 DEFAULT_DATE = "2026-10-01T00:00:00Z"
 TOOLS = ("tumbler", "uv", "pip")
 #: tumbler's other ways of putting cached files in place (issue 22): the old hard links,
@@ -53,15 +59,20 @@ VARIANTS = {
     "tumbler-hardlink": ("--link-mode", "hardlink"),
     "tumbler-verify-cache": ("--verify-cache",),
 }
+#: uv's link modes other than its default (hard links on Linux), by environment.
+UV_VARIANTS = {"uv-copy": {"UV_LINK_MODE": "copy"}, "uv-clone": {"UV_LINK_MODE": "clone"}}
+#: Each row compared with its peer at the same link mode.
+PEERS = {"tumbler": "uv-copy", "tumbler-hardlink": "uv"}
 
 
 def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def _env() -> dict[str, str]:
+def _env(tool: str = "") -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("UV_", "TUMBLER_"))}
-    return env | {"UV_NO_CONFIG": "1", "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
+    base = {"UV_NO_CONFIG": "1", "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
+    return env | base | UV_VARIANTS.get(tool, {})
 
 
 def command(tool: str, lock: Path, venv: Path, cache: Path) -> list[str]:
@@ -69,8 +80,8 @@ def command(tool: str, lock: Path, venv: Path, cache: Path) -> list[str]:
     if tool == "tumbler" or tool in VARIANTS:
         return [str(BIN / "tumbler"), "install", str(lock), "--venv", str(venv),
                 "--cache-dir", str(cache), "-q", *VARIANTS.get(tool, ())]  # fmt: skip
-    if tool == "uv":
-        return [str(BIN / "uv"), "pip", "install", "-q", "-r", str(lock), "--python", python,
+    if tool == "uv" or tool in UV_VARIANTS:
+        return [str(UV), "pip", "install", "-q", "-r", str(lock), "--python", python,
                 "--cache-dir", str(cache)]  # fmt: skip
     return [str(BIN / "python"), "-m", "pip", "--python", python, "install", "-q", "-r",
             str(lock), "--cache-dir", str(cache)]  # fmt: skip
@@ -81,9 +92,9 @@ def fresh_venv(path: Path) -> None:
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(path)], check=True)
 
 
-def timed(argv: list[str]) -> float:
+def timed(argv: list[str], tool: str) -> float:
     started = time.perf_counter()
-    done = subprocess.run(argv, env=_env(), capture_output=True, text=True, check=False)
+    done = subprocess.run(argv, env=_env(tool), capture_output=True, text=True, check=False)
     elapsed = time.perf_counter() - started
     if done.returncode != 0:
         raise SystemExit(f"{argv[0]} failed ({done.returncode}):\n{done.stdout}{done.stderr}")
@@ -126,7 +137,7 @@ def measure(
         cache = scratch / f"cache-{tool}-cold-{run}"
         shutil.rmtree(cache, ignore_errors=True)
         fresh_venv(venv)
-        cold.append(timed(command(tool, lock, venv, cache)))
+        cold.append(timed(command(tool, lock, venv, cache), tool))
         if run == 0:
             got, want = installed(venv), selected(lock)
             if got != want:
@@ -136,11 +147,11 @@ def measure(
     cache = scratch / f"cache-{tool}-warm"
     shutil.rmtree(cache, ignore_errors=True)
     fresh_venv(venv)
-    timed(command(tool, lock, venv, cache))  # fill the cache, untimed
+    timed(command(tool, lock, venv, cache), tool)  # fill the cache, untimed
     warm: list[float] = []
     for _ in range(repeat):
         fresh_venv(venv)
-        warm.append(timed(command(tool, lock, venv, cache)))
+        warm.append(timed(command(tool, lock, venv, cache), tool))
     shutil.rmtree(cache, ignore_errors=True)
     shutil.rmtree(venv, ignore_errors=True)
     shown = {k: [round(t, 2) for t in v] for k, v in (("cold", cold), ("warm", warm))}
@@ -185,8 +196,24 @@ def main() -> None:
             else:
                 ratios = f"{'':>13} {'':>13}"
             print(f"{project:<8} {count:>4} {tool:<20} {cold:>7.2f} {warm:>7.2f} {ratios}")
+    same_mode(results)
     print("targets: pip/tumbler >= 3.0 (cold and warm); tumbler/uv <= 2.0, i.e. uv/tumbler >= 0.5")
-    print("pip compiles bytecode by default; tumbler and uv do not (tumbler: --compile-bytecode)")
+    print("pip compiles bytecode by default; tumbler and uv do not (tumbler: --compile)")
+
+
+def same_mode(results: dict[str, tuple[int, dict[str, dict[str, list[float]]]]]) -> None:
+    """tumbler against uv at the same link mode (copy: ``tumbler`` / ``uv-copy``; hard
+    links: ``tumbler-hardlink`` / ``uv``): the target is at most 1.0x."""
+    for project, (_, rows) in results.items():
+        for ours, theirs in PEERS.items():
+            if ours not in rows or theirs not in rows:
+                continue
+            cells = []
+            for kind in ("cold", "warm"):
+                a, b = rows[ours][kind], rows[theirs][kind]
+                ratio = statistics.median(a) / statistics.median(b) if a and b else float("nan")
+                cells.append(f"{kind} {ratio:.2f}x")
+            print(f"{project}: {ours} / {theirs} (same link mode): {', '.join(cells)}")
 
 
 if __name__ == "__main__":

@@ -337,3 +337,17 @@ def test_junk_in_the_cache_is_ignored_never_believed(
     result = _json(run)
     assert result["method"] == "records"
     assert result["unrecorded"]
+
+
+def test_a_version_edited_by_hand_is_named_with_a_cold_cache(
+    cli: CLI, locked: Path, index: PackageIndex, tmp_path: Path
+) -> None:
+    """No record at hand, the entry's own files still tell: the version moved, its files
+    did not, and the lock is refused before any gate runs (R32)."""
+    lock = locked.parent / "pylock.toml"
+    _edit(lock, 'name = "delta"\nversion = "', 'name = "delta"\nversion = "9')
+    cold = str(tmp_path / "cold")
+    run = _check(cli, locked, "--format", "json", "--cache-dir", cold, index=index.url)
+    assert run.code == 2, run.out
+    assert "R32" in run.err and "delta-1.0-py3-none-any.whl" in run.err
+    assert "not a valid lock file" in run.err.splitlines()[0]

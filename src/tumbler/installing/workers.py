@@ -10,9 +10,11 @@ waits for, and a pool that must be shut down before :func:`tumbler.leaving.leave
 
 Each worker reads one JSON job a line on its standard input and answers one JSON line on
 the descriptor it was given (its standard output, which it then points at its standard
-error, so nothing a library prints can break the protocol). It ignores ``SIGINT`` (a
-terminal's Ctrl-C reaches the whole process group; the parent decides) and leaves on
-``SIGTERM`` through ``SystemExit``, so a half-staged wheel's scratch directory is removed.
+error, so nothing a library prints can break the protocol). It runs in a session of its
+own, so a terminal's Ctrl-C reaches only the install, which then stops it (it also ignores
+``SIGINT``), and it leaves on ``SIGTERM`` through ``SystemExit``, so a half-staged wheel's
+scratch directory is removed. Should the install die, its worker reads the end of its
+input and leaves too.
 """
 
 from __future__ import annotations
@@ -47,7 +49,14 @@ class Workers:
         self._idle: queue.SimpleQueue[subprocess.Popen[bytes]] = queue.SimpleQueue()
         try:
             for _ in range(count):
-                process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+                process = subprocess.Popen(
+                    command,
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE,
+                    # Out of the terminal's process group: Ctrl-C reaches the install,
+                    # which stops its workers itself (even one still starting up).
+                    start_new_session=os.name == "posix",
+                )
                 self._processes.append(process)
                 self._idle.put(process)
         except BaseException:
