@@ -160,7 +160,7 @@ class Listing:
         "found",
         "index",
         "name",
-        "shared",
+        "portable_verdicts",
     )
 
     def __init__(
@@ -195,7 +195,7 @@ class Listing:
             Version, tuple[int, list[tuple[Row, tuple[str, Version, frozenset[Tag]], int]]]
         ] = {}
         #: Verdicts on portable releases, by (version, (implementation, Python)).
-        self.shared: dict[tuple[Version, tuple[str, str]], Release | str] = {}
+        self.portable_verdicts: dict[tuple[Version, tuple[str, str]], Release | str] = {}
 
     def entries(
         self, version: Version, rows: Sequence[Row], catalog: Catalog
@@ -627,9 +627,9 @@ class Finder:
         if not listing.portable(version, rows):
             return self._judged_here(project, version, rows)
         key = (version, self._python_key)
-        verdict = listing.shared.get(key)
+        verdict = listing.portable_verdicts.get(key)
         if verdict is None:
-            verdict = listing.shared[key] = self._judged_here(project, version, rows)
+            verdict = listing.portable_verdicts[key] = self._judged_here(project, version, rows)
         return verdict
 
     def _judged_here(
