@@ -377,6 +377,9 @@ class Catalog:
         #: Per project, the patch releases the ``Requires-Python`` of its files judged so
         #: far tells apart (``3.11.4``): where a newer release starts or stops fitting.
         self.splits: dict[NormalizedName, set[Version]] = defaultdict(set)
+        #: (project, Requires-Python specifier by identity: its file keeps it) whose
+        #: splits are in already; a universal lock meets each once per target.
+        self.split_seen: set[tuple[NormalizedName, int]] = set()
         #: Wheel file name → (the tag lists known then, those it fits), bit ``n`` for the
         #: tag list numbered ``n`` (:meth:`tags_id`): two small ints per file name.
         self.tag_verdicts: dict[str, tuple[int, int]] = {}
@@ -702,8 +705,11 @@ class Finder:
         if specifier is not None:
             admits = self._admits.get(id(specifier))
             if admits is None:
-                if splits := python_splits(specifier):
-                    self.catalog.splits[name].update(splits)
+                seen = (name, id(specifier))
+                if seen not in self.catalog.split_seen:
+                    self.catalog.split_seen.add(seen)
+                    if splits := python_splits(specifier):
+                        self.catalog.splits[name].update(splits)
                 admits = specifier.contains(self._python, prereleases=True)
                 self._admits[id(specifier)] = admits  # the file (kept) keeps the specifier
             if not admits:
