@@ -46,7 +46,7 @@ from installer import install
 from installer.destinations import SchemeDictionaryDestination
 from installer.records import Hash, RecordEntry
 from installer.sources import WheelFile
-from installer.utils import make_file_executable
+from installer.utils import copyfileobj_with_hashing, make_file_executable
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
@@ -113,7 +113,7 @@ class _Staging(SchemeDictionaryDestination):
             os.makedirs(parent, exist_ok=True)
             self._made.add(parent)
         with open(target, "wb") as handle:  # noqa: PTH123
-            digest, size = _copy_hashing(stream, handle, self.hash_algorithm)
+            digest, size = copyfileobj_with_hashing(stream, handle, self.hash_algorithm)
         if is_executable:
             make_file_executable(Path(target))
         return RecordEntry(path, Hash(self.hash_algorithm, digest), size)
@@ -135,26 +135,6 @@ class _Staging(SchemeDictionaryDestination):
         self, scheme: Scheme, record_file_path: str, records: Iterable[tuple[Scheme, RecordEntry]]
     ) -> None:
         self.root_scheme = scheme
-
-
-#: Bytes read from a wheel member at a time while staging (installer's own is 64 KiB:
-#: four times the Python-level loop for a large extension module).
-_CHUNK = 1 << 20
-
-
-def _copy_hashing(stream: BinaryIO, handle: BinaryIO, algorithm: str) -> tuple[str, int]:
-    """installer's ``copyfileobj_with_hashing`` in larger chunks: (urlsafe base64 digest
-    without padding, size)."""
-    import base64
-    import hashlib
-
-    hasher = hashlib.new(algorithm)
-    size = 0
-    while chunk := stream.read(_CHUNK):
-        hasher.update(chunk)
-        handle.write(chunk)
-        size += len(chunk)
-    return base64.urlsafe_b64encode(hasher.digest()).decode("ascii").rstrip("="), size
 
 
 def _link(source: str, target: str) -> None:
