@@ -1,13 +1,17 @@
-"""tumbler.index.pages: project pages into rows; a malformed page is one clear error."""
+"""tumbler.index.pages: project pages into rows; a malformed page is one clear error; file
+names read as packaging reads them."""
 
 from __future__ import annotations
 
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 
 from tumbler.errors import NetworkError
-from tumbler.index.pages import parse_page
+from tumbler.index.pages import file_name_parts, parse_page
 
 URL = "https://user:secret@example.com/simple/demo/"
 JSON = "application/vnd.pypi.simple.v1+json"
@@ -60,3 +64,36 @@ def test_an_unescaped_greater_than_in_an_attribute_keeps_the_row() -> None:
         version_rows(page, "text/html", "http://index.example.com/simple/a/", Version("1.0")) or []
     )
     assert one.filename == "a-1.0-py3-none-any.whl"
+
+
+def _packaging_parts(filename: str) -> tuple[str, object, frozenset[object]] | None:
+    try:
+        name, version, _, tags = parse_wheel_filename(filename)
+    except InvalidWheelFilename:
+        return None
+    return name, version, tags
+
+
+_PART = st.text(alphabet="abZ09._+!_", min_size=0, max_size=6)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(_PART, min_size=4, max_size=7).map("-".join).map(lambda stem: f"{stem}.whl")
+    | st.sampled_from(
+        [
+            "Foo.Bar-1.0-py3-none-any.whl",
+            "foo__bar-1.0-py3-none-any.whl",
+            "foo-1.0-1build-py3-none-any.whl",
+            "foo-not.a.version!-py3-none-any.whl",
+            "foo-1.0-py2.py3-none-any.whl",
+            "foo-1.0--none-any.whl",
+            "foo-1.0-cp311-abi3-manylinux_2_17_x86_64.manylinux2014_x86_64.whl",
+            "-1.0-py3-none-any.whl",
+        ]
+    )
+)
+def test_wheel_names_read_as_packaging_reads_them(filename: str) -> None:
+    """file_name_parts parses each part of a wheel name once per run: the answer, and
+    what is refused, stay packaging's."""
+    assert file_name_parts(filename) == _packaging_parts(filename)

@@ -1,4 +1,5 @@
-"""tumbler.resolver.resolve: ``settle`` against ``resolve``, and failing fast on a target.
+"""tumbler.resolver.resolve: ``settle`` against ``resolve``, ``replay`` against ``settle``, and
+failing fast on a target.
 
 Both run on the loopback index of tests/support/lockfixtures.py. ``settle`` must give exactly
 what ``resolve`` gives whenever it gives anything, and give up (None) where ``resolve``
@@ -19,7 +20,7 @@ from tumbler.errors import ResolutionError, UnsupportedTargetError
 from tumbler.index.finder import Finder
 from tumbler.net.http import Http
 from tumbler.project.indexes import IndexConfig
-from tumbler.resolver.resolve import Req, Resolution, resolve, settle
+from tumbler.resolver.resolve import Req, Resolution, replay, resolve, settle
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -145,3 +146,73 @@ def test_speculation_after_the_run_closed_is_dropped_not_a_traceback(
     logging.shutdown()
     assert errors == []
     assert "Traceback" not in capfd.readouterr().err
+
+
+def _same(replayed: Resolution | None, settled: Resolution | None) -> None:
+    assert replayed is not None and settled is not None
+    assert _pins(replayed) == _pins(settled)
+    assert (replayed.chosen, replayed.edges) == (settled.chosen, settled.edges)
+    for key, candidate in replayed.candidates.items():  # this target's own releases
+        assert candidate.release == settled.candidates[key].release
+        assert replayed.requirements[key] == settled.requirements[key]
+
+
+def _prefs(resolution: Resolution, **more: str) -> dict[str, str]:
+    return {**_pins(resolution), **more}
+
+
+@pytest.mark.parametrize(
+    ("roots", "targets", "preferred"),
+    [
+        # nothing the graph reads differs between the platforms
+        (("delta", "beta[fast]", "recent"), ("linux-x86_64-3.12", "macos-arm64-3.12"), {}),
+        # recent 2.0 (preferred) fits neither Python 3.11: both take 1.0
+        (("recent", "churn"), ("linux-x86_64-3.11", "windows-amd64-3.11"), {"recent": "2.0"}),
+        # a marker on the platform that holds alike on both (Linux x86_64 and arm64)
+        (("native",), ("linux-x86_64-3.12", "linux-aarch64-3.12"), {"native": "1.0"}),
+    ],
+)
+def test_replay_gives_what_settle_gives_on_the_other_target(
+    http: Http,
+    index: PackageIndex,
+    roots: tuple[str, ...],
+    targets: tuple[str, str],
+    preferred: dict[str, str],
+) -> None:
+    first, then = targets
+    source = _finder(http, index, first, **preferred)
+    done = settle(source, _roots(*roots))
+    assert done is not None and done.roots
+    prefs = _prefs(done, **preferred)
+    replayed = replay(_finder(http, index, then, **prefs), _roots(*roots), done, source)
+    _same(replayed, settle(_finder(http, index, then, **prefs), _roots(*roots)))
+
+
+def test_replay_walks_where_the_other_target_differs(http: Http, index: PackageIndex) -> None:
+    """Each refusal is a case where settling the second target gives another graph."""
+    source = _finder(http, index, "linux-x86_64-3.12")
+    native = settle(source, _roots("native"))
+    assert native is not None and _pins(native) == {"native": "2.0"}
+    # native 2.0 has a Linux x86_64 wheel only: arm64 takes 1.0
+    arm = _finder(http, index, "linux-aarch64-3.12", **_prefs(native))
+    assert replay(arm, _roots("native"), native, source) is None
+    assert _pins(settle(arm, _roots("native")) or native) == {"native": "1.0"}
+    # native's dependency on alpha holds on macOS only
+    linux = _finder(http, index, "linux-aarch64-3.12", native="1.0")
+    on_linux = settle(linux, _roots("native"))
+    assert on_linux is not None
+    mac = _finder(http, index, "macos-arm64-3.12", native="1.0")
+    assert replay(mac, _roots("native"), on_linux, linux) is None
+    assert "alpha" in _pins(settle(mac, _roots("native")) or on_linux)
+    # recent 2.0 (preferred) fits 3.12 but not 3.11, where 1.0 was taken
+    old = _finder(http, index, "linux-x86_64-3.11", recent="2.0")
+    held = settle(old, _roots("recent"))
+    assert held is not None and _pins(held) == {"recent": "1.0"}
+    new = _finder(http, index, "linux-x86_64-3.12", recent="2.0")
+    assert replay(new, _roots("recent"), held, old) is None
+    # other roots, and a resolution that took more than one walk, are never retraced
+    assert replay(new, _roots("recent", "churn"), held, old) is None
+    relearned = settle(_finder(http, index), _roots("base", "clash"))
+    assert relearned is not None and relearned.roots == ()
+    again = _finder(http, index, "macos-arm64-3.12", **_pins(relearned))
+    assert replay(again, _roots("base", "clash"), relearned, source) is None

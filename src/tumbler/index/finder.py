@@ -138,6 +138,10 @@ class Release:
         return next((f for f in self.files if not f.is_wheel), None)
 
 
+#: A row of a release with its file name's parts and the tag lists it fits (bit mask).
+_Entry: TypeAlias = "tuple[Row, tuple[str, Version, frozenset[Tag]], int]"
+
+
 class Listing:
     """A project's page on an index, parsed lazily; the same for every target of a run.
 
@@ -150,6 +154,7 @@ class Listing:
         "_by_version",
         "_entries",
         "_files",
+        "_fitting",
         "_grouped",
         "_grouping",
         "_keep",
@@ -191,15 +196,13 @@ class Listing:
         #: Each row's file, read once for every target (by row identity, the row kept).
         self._files: dict[int, tuple[Row, IndexFile | None]] = {}
         self._portable: dict[Version, bool] = {}
-        self._entries: dict[
-            Version, tuple[int, list[tuple[Row, tuple[str, Version, frozenset[Tag]], int]]]
-        ] = {}
+        self._entries: dict[Version, tuple[int, list[_Entry]]] = {}
         #: Verdicts on portable releases, by (version, (implementation, Python)).
         self.portable_verdicts: dict[tuple[Version, tuple[str, str]], Release | str] = {}
+        #: Per version, the rows each tag list can use (:meth:`fitting`).
+        self._fitting: dict[Version, tuple[int, dict[int, list[_Entry]]]] = {}
 
-    def entries(
-        self, version: Version, rows: Sequence[Row], catalog: Catalog
-    ) -> list[tuple[Row, tuple[str, Version, frozenset[Tag]], int]]:
+    def entries(self, version: Version, rows: Sequence[Row], catalog: Catalog) -> list[_Entry]:
         """The rows of ``version`` that are files of this project, each with its name's
         parts and the tag lists it fits (:meth:`Catalog.fits`): worked out once for every
         target (again only if tag lists were added since)."""
@@ -216,6 +219,36 @@ class Listing:
             made.append((row, parts, fits))
         self._entries[version] = (registered, made)
         return made
+
+    def fitting(
+        self, version: Version, rows: Sequence[Row], catalog: Catalog, bit: int
+    ) -> list[_Entry]:
+        """The :meth:`entries` of ``version`` a target with tag list ``bit`` may use: its
+        sdists and the wheels whose tags it has, in page order. Sorted out once per
+        version for every tag list, so a target judging a release with fifty wheels looks
+        at its own two."""
+        registered = catalog.registered
+        known = self._fitting.get(version)
+        if known is None or known[0] != registered:
+            by_bit: dict[int, list[_Entry]] = {}
+            sdists: list[_Entry] = []
+            for entry in self.entries(version, rows, catalog):
+                fits = entry[2]
+                if not entry[1][2]:
+                    sdists.append(entry)
+                    for listed in by_bit.values():
+                        listed.append(entry)
+                    continue
+                number = 0
+                while fits:
+                    if fits & 1:
+                        by_bit.setdefault(number, list(sdists)).append(entry)
+                    fits >>= 1
+                    number += 1
+            by_bit[-1] = sdists
+            known = self._fitting[version] = (registered, by_bit)
+        by_bit = known[1]
+        return by_bit.get(bit, by_bit[-1])
 
     def portable(self, version: Version, rows: Sequence[Row]) -> bool:
         """Whether every wheel of ``version`` runs on any platform (``*-none-any``): what
@@ -361,6 +394,8 @@ class Catalog:
         self.fetcher = MetadataFetcher(http, http.cache)
         self.lock = threading.Lock()
         self.listings: dict[NormalizedName, Future[Listing]] = {}
+        #: The listings fetched, for finders to read without the lock.
+        self.ready: dict[NormalizedName, Listing] = {}
         #: By release (index, name, version): core metadata describes a release, so the
         #: first target to ask reads it from its best file and the others share it.
         self.metadata: dict[tuple[str, NormalizedName, Version], _Pending[CoreMetadata]] = {}
@@ -458,6 +493,8 @@ class Finder:
         self._admits: dict[int, bool] = {}
         self._lock = threading.Lock()
         self._projects: dict[NormalizedName, _Pending[Project]] = {}
+        #: Projects loaded, by the name they were asked for with.
+        self._ready: dict[str, Project] = {}
         self._expanded: set[tuple[str, str, frozenset[str]]] = set()
         #: Queued tasks by their future, for :meth:`_wait` to claim.
         self._claims: dict[Future[Any], Callable[[], None]] = {}
@@ -474,7 +511,12 @@ class Finder:
 
     def project(self, name: str) -> Project:
         """The project ``name`` (blocking until its pages are in)."""
-        return self._wait(self._project_future(canonicalize_name(name)))
+        known = self._ready.get(name)  # a resolution asks for each project again and again
+        if known is not None:
+            return known
+        project = self._wait(self._project_future(canonicalize_name(name)))
+        self._ready[name] = project
+        return project
 
     def known_metadata(self, index: str, name: str, version: Version) -> CoreMetadata | None:
         """The core metadata this run read for a release, if it read it (never fetches)."""
@@ -565,6 +607,9 @@ class Finder:
     def _listing(self, name: NormalizedName) -> Listing:
         """The catalog's listing of ``name``, fetched here if no finder has asked yet."""
         catalog = self.catalog
+        ready = catalog.ready.get(name)  # read without the lock: set once, never changed
+        if ready is not None:
+            return ready
         with catalog.lock:
             future = catalog.listings.get(name)
             mine = future is None
@@ -578,6 +623,7 @@ class Finder:
             future.set_exception(error)
             raise
         future.set_result(listing)
+        catalog.ready[name] = listing
         return listing
 
     def _fetch_listing(self, name: NormalizedName) -> Listing:
@@ -638,6 +684,41 @@ class Finder:
     def _judged_here(
         self, project: Project, version: Version, rows: Sequence[Row]
     ) -> Release | str:
+        """:meth:`_judge` for this target: its usable files from the rows its tags fit;
+        when none is usable, :meth:`_judged_every_row` says why."""
+        usable: list[IndexFile] = []
+        listing, name = project.listing, project.name
+        wheels_allowed = self.binaries.wheels(name)
+        sdists_allowed = self.binaries.sdists(name)
+        for row, parts, _ in listing.fitting(version, rows, self.catalog, self._tags_id):
+            if not (wheels_allowed if parts[2] else sdists_allowed):
+                continue
+            file = listing.file(row, parts)
+            if file is None:
+                continue
+            if self.exclude_newer is not None and file.upload_time is None:
+                self.untimed_indexes.add(file.index)
+            if self._unusable_here(file, name) is None:
+                usable.append(file)
+        if not usable:
+            return self._judged_every_row(project, version, rows)
+        return self._release(project, version, rows, usable)
+
+    def _release(
+        self, project: Project, version: Version, rows: Sequence[Row], usable: list[IndexFile]
+    ) -> Release:
+        usable.sort(key=self._file_rank)
+        yanked = all(f.yanked is not None for f in usable)
+        if not yanked:
+            usable = [f for f in usable if f.yanked is None]
+        stand_in = None if usable[0].is_wheel else self._stand_in(project, rows)
+        return Release(project.name, version, tuple(usable), project.index or "", yanked, stand_in)
+
+    def _judged_every_row(
+        self, project: Project, version: Version, rows: Sequence[Row]
+    ) -> Release | str:
+        """Why the target can use no file of ``version``: the most common reason over
+        every row (a wheel for another platform, Requires-Python, ...)."""
         usable: list[IndexFile] = []
         reasons: Counter[str] = Counter()
         listing, name, bit = project.listing, project.name, self._tags_id
@@ -663,12 +744,7 @@ class Finder:
                 reasons[reason] += 1
         if not usable:
             return reasons.most_common(1)[0][0] if reasons else "no files"
-        usable.sort(key=self._file_rank)
-        yanked = all(f.yanked is not None for f in usable)
-        if not yanked:
-            usable = [f for f in usable if f.yanked is None]
-        stand_in = None if usable[0].is_wheel else self._stand_in(project, rows)
-        return Release(name, version, tuple(usable), project.index or "", yanked, stand_in)
+        return self._release(project, version, rows, usable)
 
     def _stand_in(self, project: Project, rows: Sequence[Row]) -> IndexFile | None:
         """A wheel of the release for another platform, for its core metadata: core

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
 
     from packaging.tags import Tag
+    from packaging.utils import NormalizedName
 
 
 __all__ = [
@@ -315,6 +316,13 @@ def file_name_parts(filename: str) -> tuple[str, Version, frozenset[Tag]] | None
     thousand targets' worth of wheel names parsed once; the values are immutable)."""
     try:
         if filename.endswith(".whl"):
+            if filename.count("-") == 4:  # no build tag: the usual shape, by its parts
+                name_part, version_part, python, abi, platform = filename[:-4].split("-")
+                return (
+                    _wheel_name(name_part),
+                    _wheel_version(version_part),
+                    _wheel_tags(f"{python}-{abi}-{platform}"),
+                )
             project, version, _, tags = parse_wheel_filename(filename)
             return project, version, _interned(tags)
         if filename.endswith((".tar.gz", ".zip")):
@@ -323,6 +331,27 @@ def file_name_parts(filename: str) -> tuple[str, Version, frozenset[Tag]] | None
     except (InvalidWheelFilename, InvalidSdistFilename):
         return None
     return None
+
+
+# A page repeats each part of its wheel names across files (the project, one version per
+# release, the same tag triples per release): packaging parses each distinct part once.
+# Each helper parses a stand-in file name with only that part varying, so packaging's
+# own rules accept or refuse it (InvalidWheelFilename).
+
+
+@functools.cache
+def _wheel_name(part: str) -> NormalizedName:
+    return parse_wheel_filename(f"{part}-0-py3-none-any.whl")[0]
+
+
+@functools.cache
+def _wheel_version(part: str) -> Version:
+    return parse_wheel_filename(f"x-{part}-py3-none-any.whl")[1]
+
+
+@functools.cache
+def _wheel_tags(part: str) -> frozenset[Tag]:
+    return _interned(parse_wheel_filename(f"x-0-{part}.whl")[3])
 
 
 #: One object per distinct tag and per distinct set of tags: a universal lock reads tens

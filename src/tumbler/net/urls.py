@@ -15,6 +15,8 @@ __all__ = ["file_path", "redact"]
 
 def redact(url: str) -> str:
     """``url`` without credentials (``user:pass@``), even when it does not parse."""
+    if "@" not in url:
+        return url  # nothing to take out (and no parse: locks redact every file's URL)
     try:
         parts = urlsplit(url)
     except ValueError:  # a malformed host ("http://[::1/simple"): cut what precedes "@"

@@ -29,7 +29,7 @@ from tumbler.lockfile.model import LOCK_VERSION
 from tumbler.lockfile.tables import Unavailable, tool_table
 from tumbler.net.urls import redact
 from tumbler.resolver.request import LockRequest, lock_inputs
-from tumbler.resolver.resolve import Req, resolve, roots_reaching, settle
+from tumbler.resolver.resolve import Req, replay, resolve, roots_reaching, settle
 from tumbler.resolver.universal import (
     FLOOR,
     admits_older,
@@ -280,6 +280,9 @@ class _Universal:
         self.left: list[_Left] = []
         #: Each locked candidate's turning points (:func:`_candidate_points`).
         self.points: dict[Candidate, frozenset[Version]] = {}
+        #: Settled resolutions of every origin, by the target's platform and by its Python,
+        #: each the latest: a later target may retrace one (:func:`resolve.replay`).
+        self.settled: dict[tuple[str, str], tuple[Resolution, Finder]] = {}
 
     def solve(self, target: Target) -> None:
         """Resolve ``target``; when it cannot be locked, say why in :attr:`left`. Extras
@@ -325,7 +328,7 @@ class _Universal:
             upgrade_packages=frozenset(),
         )
         first = not self.solved
-        return _solve(
+        done = _solve(
             one,
             self.http,
             self.catalog,
@@ -335,7 +338,32 @@ class _Universal:
             settling=True,
             also_for=_neighbours(target, self.request.universe) if first else (),
             only=only,
+            retrace=self._retrace(target) if only is None else (),
         )
+        if only is None and done.resolution.roots:
+            for key in _kin(target):
+                self.settled[key] = (done.resolution, done.finder)
+        return done
+
+    def _retrace(self, target: Target) -> list[tuple[Resolution, Finder]]:
+        """The settled resolutions ``target`` tries to retrace, with the finders that
+        found them: its platform's latest (the same markers on ``sys_platform``, the same
+        wheels), then its Python's."""
+        out: list[tuple[Resolution, Finder]] = []
+        for key in _kin(target):
+            known = self.settled.get(key)
+            if known is not None and all(known[0] is not o[0] for o in out):
+                out.append(known)
+        return out
+
+
+def _kin(target: Target) -> tuple[tuple[str, str], tuple[str, str]]:
+    """Keys of the targets most likely to resolve like ``target``: its platform, its Python."""
+    env = target.environment
+    return (
+        ("platform", f"{env['sys_platform']}-{env['platform_machine']}"),
+        ("python", env["python_full_version"]),
+    )
 
 
 def _today() -> date:
@@ -593,11 +621,13 @@ def _solve(
     settling: bool = False,
     also_for: Sequence[Mapping[str, str]] = (),
     only: frozenset[str] | None = None,
+    retrace: Sequence[tuple[Resolution, Finder]] = (),
 ) -> _Solved:
     """Resolve ``request`` for its one target (``directs``: sources resolved already);
     ``settling``: first try :func:`resolve.settle` (what resolving gives when it need
-    not backtrack); ``only``: the origins to resolve (``""``, ``extra:NAME``,
-    ``group:NAME``), all by default."""
+    not backtrack), and before it ``retrace``: other targets' settled resolutions, one of
+    which may be what settling would give here (:func:`resolve.replay`); ``only``: the
+    origins to resolve (``""``, ``extra:NAME``, ``group:NAME``), all by default."""
     project = request.project
     finder = Finder(
         http,
@@ -622,6 +652,10 @@ def _solve(
         constraints[name] = constraints.get(name, SpecifierSet()) & constraint.specifier
     chosen = {name: directs[name] for name in direct_names}
     if settling:
+        for done, source in retrace:
+            replayed = replay(finder, every_root, done, source)
+            if replayed is not None:
+                return _Solved(request, finder, roots, replayed)
         settled = settle(
             finder,
             every_root,

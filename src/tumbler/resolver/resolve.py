@@ -14,7 +14,7 @@ it, back to the project's own table, and why versions that exist were passed ove
 from __future__ import annotations
 
 from collections import defaultdict, deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 import resolvelib
@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from tumbler.index.finder import Finder, Project, Release
     from tumbler.index.metadata import CoreMetadata
 
-__all__ = ["Candidate", "Req", "Resolution", "requirements_of", "resolve", "settle"]
+__all__ = ["Candidate", "Req", "Resolution", "replay", "requirements_of", "resolve", "settle"]
 
 #: The identifier of the target interpreter: a release's Requires-Python is a dependency on it.
 PYTHON = NormalizedName("<python>")
@@ -125,6 +125,8 @@ class Resolution:
     candidates: Mapping[str, Candidate] = field(default_factory=dict)
     #: Identifier → what its candidate requires on the target (markers evaluated).
     requirements: Mapping[str, tuple[Req, ...]] = field(default_factory=dict)
+    #: What the walk that found it started from (settled resolutions only).
+    roots: tuple[Req, ...] = ()
 
 
 def _exact(specifier: SpecifierSet) -> bool:
@@ -541,6 +543,8 @@ def settle(
         if walked is None:
             return None
         if isinstance(walked, Resolution):
+            if learned:  # not one greedy walk: no other target may retrace it
+                walked = replace(walked, roots=())
             return walked if _all_asked(learned, walked) else None
         key, requirement = walked
         if requirement in learned[key]:
@@ -629,7 +633,99 @@ def _walk(
         chosen=frozenset(chosen),
         candidates=chosen,
         requirements=requirements,
+        roots=tuple(roots),
     )
+
+
+def replay(
+    finder: Finder, roots: Sequence[Req], done: Resolution, source: Finder
+) -> Resolution | None:
+    """``done`` (another target's resolution) for the finder's target, when :func:`settle`
+    would walk to exactly it there; else None (walk then).
+
+    It would when the walk asks nothing whose answer differs: the same ``roots`` (their
+    markers evaluated alike) and, for each chosen node, a usable release of its version
+    (not yanked, whose files the target can use) with the same requirements (their
+    markers hold alike) and a Requires-Python the target's Python meets. Each greedy step
+    then takes what ``done`` took: the preferred version, which fits everything asked
+    (it did in ``done``); or, where ``done`` took another, the same one, when the
+    preferred version and every newer one look alike to both targets (usable or not,
+    yanked or not; ``source`` is the finder ``done`` was walked with). A pre-release is
+    retraced only where every requirement on it asks for pre-releases. So the walk
+    retraces ``done``'s graph, and only the releases, seen by this target, are its own.
+    A universal lock's targets mostly differ in nothing the graph reads."""
+    if tuple(roots) != done.roots:
+        return None
+    environment = finder.target.environment
+    python = Version(environment["python_full_version"])
+    preferences = finder.preferences
+    candidates: dict[str, Candidate] = {}
+    for key, old in done.candidates.items():
+        needs = done.requirements[key]
+        if old.direct is not None:
+            candidate, metadata = old, old.direct.metadata
+        else:
+            if old.version.is_prerelease and not _asks_prereleases(done, key):
+                return None
+            preferred = preferences.get(old.name)
+            project = finder.project(old.name)
+            if preferred != old.version and not _passed_alike(
+                project, source.project(old.name), preferred, old.version
+            ):
+                return None
+            release = project.release(old.version)
+            if release is None or release.yanked:
+                return None
+            candidate = Candidate(old.name, old.version, old.extras, release=release)
+            metadata = finder.metadata(release)
+        seen = requirements_of(candidate, metadata, environment)
+        if seen is not needs and seen != needs:
+            return None
+        if any(
+            n.name == PYTHON and not n.specifier.contains(python, prereleases=True) for n in needs
+        ):
+            return None
+        candidates[key] = candidate
+    return Resolution(
+        pins={c.name: c for c in candidates.values() if not c.extras},
+        edges=done.edges,
+        chosen=done.chosen,
+        candidates=candidates,
+        requirements=done.requirements,
+        roots=done.roots,
+    )
+
+
+def _asks_prereleases(done: Resolution, key: str) -> bool:
+    """Whether every requirement on ``key`` in ``done``'s graph admits pre-releases by its
+    own specifier (``==0.59b0``): a greedy step then treats the pre-release it took like
+    a final release, whichever of them came first."""
+    asked = [r for r in done.roots if r.key == key]
+    asked += [n for needs in done.requirements.values() for n in needs if n.key == key]
+    return bool(asked) and all(r.specifier.prereleases for r in asked)
+
+
+#: How many newer releases :func:`replay` compares before it walks instead.
+_PASSED = 16
+
+
+def _passed_alike(
+    mine: Project, theirs: Project, preferred: Version | None, taken: Version
+) -> bool:
+    """Whether the releases a greedy step tries before ``taken`` (the preferred one, every
+    newer one) look the same to both targets, as usable or not and as yanked or not."""
+    versions = [] if preferred is None else [preferred]
+    for version, _ in mine.listing.versions:
+        if version == taken:
+            break
+        versions.append(version)
+        if len(versions) > _PASSED:
+            return False
+    for version in versions:
+        a, b = mine.release(version), theirs.release(version)
+        if (a is None) != (b is None) or (a is not None and b is not None and a.yanked != b.yanked):
+            return False
+    return True
 
 
 def _fits(requirement: Req, candidate: Candidate) -> bool:
