@@ -4,6 +4,7 @@ names read as packaging reads them."""
 from __future__ import annotations
 
 import json
+from urllib.parse import urljoin
 
 import pytest
 from hypothesis import given, settings
@@ -11,7 +12,7 @@ from hypothesis import strategies as st
 from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 
 from tumbler.errors import NetworkError
-from tumbler.index.pages import file_name_parts, parse_page
+from tumbler.index.pages import _file_url, file_name_parts, parse_page
 
 URL = "https://user:secret@example.com/simple/demo/"
 JSON = "application/vnd.pypi.simple.v1+json"
@@ -97,3 +98,21 @@ def test_wheel_names_read_as_packaging_reads_them(filename: str) -> None:
     """file_name_parts parses each part of a wheel name once per run: the answer, and
     what is refused, stay packaging's."""
     assert file_name_parts(filename) == _packaging_parts(filename)
+
+
+@settings(max_examples=2000, deadline=None)
+@given(
+    st.sampled_from(["https://", "http://", "HTTPS://", "ftp://", "", "/", "../", "https:/"]),
+    st.text(alphabet="ab/.?#;: \t\n%@[]-_A\x00\x7f\u00e9\uff03", max_size=20),
+)
+def test_a_file_url_joins_as_urljoin_joins(prefix: str, rest: str) -> None:
+    """Absolute links skip the parse; every link still ends as urljoin makes it."""
+    url = prefix + rest
+    for base in ("https://example.com/simple/demo/", "http://127.0.0.1:9/s/"):
+        try:
+            expected = urljoin(base, url).partition("#")[0]
+        except ValueError:
+            with pytest.raises(ValueError):
+                _file_url(base, url)
+        else:
+            assert _file_url(base, url) == expected

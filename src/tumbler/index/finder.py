@@ -166,6 +166,7 @@ class Listing:
         "index",
         "name",
         "portable_verdicts",
+        "stand_ins",
     )
 
     def __init__(
@@ -199,6 +200,8 @@ class Listing:
         self._entries: dict[Version, tuple[int, list[_Entry]]] = {}
         #: Verdicts on portable releases, by (version, (implementation, Python)).
         self.portable_verdicts: dict[tuple[Version, tuple[str, str]], Release | str] = {}
+        #: Per (version, upload cut-off), the wheel standing in for an sdist's metadata.
+        self.stand_ins: dict[tuple[Version, datetime | None], IndexFile | None] = {}
         #: Per version, the rows each tag list can use (:meth:`fitting`).
         self._fitting: dict[Version, tuple[int, dict[int, list[_Entry]]]] = {}
 
@@ -711,7 +714,7 @@ class Finder:
         yanked = all(f.yanked is not None for f in usable)
         if not yanked:
             usable = [f for f in usable if f.yanked is None]
-        stand_in = None if usable[0].is_wheel else self._stand_in(project, rows)
+        stand_in = None if usable[0].is_wheel else self._stand_in(project, version, rows)
         return Release(project.name, version, tuple(usable), project.index or "", yanked, stand_in)
 
     def _judged_every_row(
@@ -746,10 +749,20 @@ class Finder:
             return reasons.most_common(1)[0][0] if reasons else "no files"
         return self._release(project, version, rows, usable)
 
-    def _stand_in(self, project: Project, rows: Sequence[Row]) -> IndexFile | None:
+    def _stand_in(
+        self, project: Project, version: Version, rows: Sequence[Row]
+    ) -> IndexFile | None:
         """A wheel of the release for another platform, for its core metadata: core
         metadata describes the release, so building the sdist to learn it is waste (and
-        fails where the build needs a compiler the machine lacks)."""
+        fails where the build needs a compiler the machine lacks). The same for every
+        target: found once."""
+        key = (version, self.exclude_newer)
+        stand_ins = project.listing.stand_ins
+        if key not in stand_ins:
+            stand_ins[key] = self._find_stand_in(project, rows)
+        return stand_ins[key]
+
+    def _find_stand_in(self, project: Project, rows: Sequence[Row]) -> IndexFile | None:
         wheels = []
         for row in rows:
             parts = file_name_parts(row.filename)

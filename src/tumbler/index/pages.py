@@ -127,12 +127,27 @@ def _absolute(url: str | None, base: str) -> str | None:
     return _redact(url if url.startswith(("https://", "http://")) else urljoin(base, url))
 
 
+def _file_url(base: str, url: str) -> str:
+    """``urljoin(base, url)`` without its fragment. An absolute ASCII URL with a host and
+    no query, parameters, brackets, tabs, line breaks or trailing space (what indexes
+    link to) is its own join: no parse."""
+    host = url[8:] if url.startswith("https://") else url[7:] if url.startswith("http://") else ""
+    if (
+        host[:1].isalnum()
+        and url.isascii()
+        and url[-1] > " "
+        and not any(c in url for c in "?;[]\t\r\n")
+    ):
+        return url.partition("#")[0]
+    return urljoin(base, url).partition("#")[0]
+
+
 def _json_row(entry: Mapping[str, Any], base: str) -> list[Any]:
     yanked = entry.get("yanked", False)
     metadata = entry.get("core-metadata", entry.get("dist-info-metadata"))
     size = entry.get("size")
     return [
-        _redact(urljoin(base, entry["url"]).partition("#")[0]),
+        _redact(_file_url(base, entry["url"])),
         {k: str(v).lower() for k, v in (entry.get("hashes") or {}).items()},
         entry.get("requires-python") or None,
         None if yanked is False else ("" if yanked is True else str(yanked)),
@@ -274,10 +289,19 @@ def _time(text: str | None) -> datetime | None:
 def _specifier(text: str | None) -> SpecifierSet | None:
     if not text:
         return None
-    try:
-        return SpecifierSet(text)
-    except InvalidSpecifier:
-        return None
+    known = _SPECIFIERS.get(text, _UNSEEN)
+    if known is _UNSEEN:
+        try:
+            known = SpecifierSet(text)
+        except InvalidSpecifier:
+            known = None
+        _SPECIFIERS[text] = known
+    return known  # type: ignore[return-value]
+
+
+#: Requires-Python specifiers by text: a project's files repeat a few (never mutated).
+_SPECIFIERS: dict[str, SpecifierSet | None] = {}
+_UNSEEN = object()
 
 
 def _version_text(filename: str) -> str | None:

@@ -333,7 +333,7 @@ class _Universal:
             self.http,
             self.catalog,
             self.directs,
-            speculate=first,
+            speculate=first and not self.http.offline,
             fail_fast=True,
             settling=True,
             also_for=_neighbours(target, self.request.universe) if first else (),
