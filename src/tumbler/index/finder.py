@@ -402,6 +402,8 @@ class Catalog:
         #: By release (index, name, version): core metadata describes a release, so the
         #: first target to ask reads it from its best file and the others share it.
         self.metadata: dict[tuple[str, NormalizedName, Version], _Pending[CoreMetadata]] = {}
+        #: Metadata read, by the release object asked with (read without the lock).
+        self.metadata_ready: dict[int, tuple[Release, CoreMetadata]] = {}
         #: Indexes that gave no upload times although ``exclude_newer`` is set.
         self.untimed_indexes: set[str] = set()
         #: What the run should tell its user (targets a universal lock left out).
@@ -820,7 +822,13 @@ class Finder:
 
     def metadata(self, release: Release) -> CoreMetadata:
         """The core metadata of ``release`` (blocking)."""
-        return self._wait(self._metadata_future(release))
+        ready = self.catalog.metadata_ready
+        known = ready.get(id(release))  # asked for again as each target locks it
+        if known is not None and known[0] is release:
+            return known[1]
+        metadata = self._wait(self._metadata_future(release))
+        ready[id(release)] = (release, metadata)  # the release kept: its id stays its own
+        return metadata
 
     def _metadata_future(self, release: Release) -> _Pending[CoreMetadata]:
         file = release.best

@@ -29,6 +29,7 @@ unless a target forces another, and each Python gets the newest release supporti
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from dataclasses import dataclass, replace
 from datetime import date
@@ -89,7 +90,12 @@ def _minor(version: Version) -> tuple[int, int]:
 
 def slot_of(target: Target) -> Version:
     """The first patch release a target stands for (``3.11.0``, ``3.11.3``)."""
-    return Version(target.environment["python_full_version"])
+    return _version(target.environment["python_full_version"])
+
+
+@functools.cache
+def _version(text: str) -> Version:
+    return Version(text)  # a merge asks for each target's slot thousands of times
 
 
 def _slots(
@@ -189,10 +195,19 @@ class _Point:
 
 
 def _point(target: Target) -> _Point:
-    platform = platform_of(target.environment)
-    if platform is None:
-        raise ValueError(f"not a grid target: {target.name}")
-    return _Point(slot_of(target), platform)
+    env = target.environment
+    key = (env.get("sys_platform"), env.get("platform_machine"), env["python_full_version"])
+    known = _POINTS.get(key)
+    if known is None:
+        platform = platform_of(env)
+        if platform is None:
+            raise ValueError(f"not a grid target: {target.name}")
+        known = _POINTS[key] = _Point(slot_of(target), platform)
+    return known
+
+
+#: Each target's point by the marker values it is made of (a merge asks thousands of times).
+_POINTS: dict[tuple[str | None, str | None, str], _Point] = {}
 
 
 def _lower(start: Version) -> str:
