@@ -255,7 +255,7 @@ def _lock_universal(request: LockRequest, http: Http) -> tuple[Pylock, Finder]:
     catalog.covered, catalog.targets = len(covered), len(universe)
     tool = tool_table(lock_inputs(request), _unavailable(left, covered))
     merged = merge(
-        [(t, _build(solved[t.name], sizes)) for t in covered],
+        [(t, _build(solved[t.name], sizes, tool)) for t in covered],
         covered,
         environments=environments_of(covered, universe),
         tool=tool,
@@ -677,7 +677,10 @@ def _solve(
     return _Solved(request, finder, roots, resolution)
 
 
-def _build(solved: _Solved, sizes: Mapping[str, int]) -> Pylock:
+def _build(
+    solved: _Solved, sizes: Mapping[str, int], tool: Mapping[str, Any] | None = None
+) -> Pylock:
+    """The lock of one target's resolution (``tool``: its tool table, when known)."""
     request, finder, roots, resolution = (
         solved.request,
         solved.finder,
@@ -711,5 +714,5 @@ def _build(solved: _Solved, sizes: Mapping[str, int]) -> Pylock:
         default_groups=[DEFAULT_GROUP] if project.default_groups else [],
         created_by="tumbler",
         packages=packages,
-        tool=tool_table(lock_inputs(request)),
+        tool=dict(tool) if tool is not None else tool_table(lock_inputs(request)),
     )
