@@ -7,6 +7,7 @@ and urllib3 (``TUMBLER_HTTP=urllib3``, the fallback where pycurl cannot be loade
 from __future__ import annotations
 
 import gzip
+import hashlib
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -16,6 +17,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import pytest
 
 from tumbler.errors import NetworkError
+from tumbler.net.cache import Cache
 from tumbler.net.http import Http
 
 if TYPE_CHECKING:
@@ -69,6 +71,16 @@ class _Handler(BaseHTTPRequestHandler):
             self.end_headers()
             self.wfile.write(packed)
             return
+        if self.path in ("/page-v", "/page-aged"):
+            body = server.page
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            if self.path == "/page-aged":
+                self.send_header("Cache-Control", "max-age=0")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            return
         if self.path in ("/file", "/slow") and self.headers.get("Range") == "bytes=-1":
             self.send_response(206)
             self.send_header("Content-Range", f"bytes {len(BODY) - 1}-{len(BODY) - 1}/{len(BODY)}")
@@ -97,6 +109,8 @@ class _Server(ThreadingHTTPServer):
         self.active = 0
         self.peak = 0
         self.failures = 0
+        #: What ``/page-v`` and ``/page-aged`` answer (a test changes it).
+        self.page = BODY
 
     @property
     def url(self) -> str:
@@ -237,3 +251,43 @@ def test_many_sizes_at_once_without_threads(server: _Server) -> None:
     futures = [http.size_later(server.url + "/file") for _ in range(40)]
     assert [f.result() for f in futures] == [len(BODY)] * 40
     assert server.peak <= 4
+
+
+def _entries(cache: Cache) -> set[tuple[str, int, int]]:
+    """Every stored answer's file: name, inode and modification time."""
+    return {
+        (p.name, p.stat().st_ino, p.stat().st_mtime_ns)
+        for p in (cache.root / "http").rglob("*")
+        if p.is_file()
+    }
+
+
+def test_a_page_answered_again_alike_is_not_written_again(server: _Server, tmp_path: Path) -> None:
+    """Indexes without caching headers send every page again: the same bytes keep the
+    cache entry as it is (no megabytes rewritten per run); other bytes replace it."""
+    cache = Cache(tmp_path)
+    http = Http(cache=cache)
+    url = f"{server.url}/page-v"
+    first = http.fetch_cached(url)
+    kept = _entries(cache)
+    again = http.fetch_cached(url)
+    assert again.body == first.body == BODY
+    assert again.sha256 == first.sha256 == hashlib.sha256(BODY).hexdigest()
+    assert _entries(cache) == kept  # the same file, untouched
+    server.page = b"<a href='demo-2.0.tar.gz'>demo-2.0.tar.gz</a>"
+    changed = http.fetch_cached(url)
+    assert changed.body == server.page
+    assert _entries(cache) != kept
+    stored = cache.get_response(url)
+    assert stored is not None and stored[1] == server.page
+    assert stored[0]["sha256"] == hashlib.sha256(server.page).hexdigest()
+    # an answer that could be fresh is stored again each time: its age starts anew
+    aged = f"{server.url}/page-aged"
+    http.fetch_cached(aged)
+    before = cache.get_response_meta(aged)
+    time.sleep(0.01)
+    http.fetch_cached(aged)
+    after = cache.get_response_meta(aged)
+    assert before is not None and after is not None
+    assert after["stored"] > before["stored"]
+    http.close()

@@ -54,7 +54,7 @@ if TYPE_CHECKING:
     from tumbler.env.targets import Target
     from tumbler.index.metadata import CoreMetadata
     from tumbler.index.pages import IndexFile
-    from tumbler.net.http import Http
+    from tumbler.net.http import Http, Response
     from tumbler.project.indexes import IndexConfig
 
 __all__ = [
@@ -646,7 +646,7 @@ class Finder:
             body, kind = response.body, response.headers.get("content-type", "")
             if "json" not in kind and b"<a" not in body and b"<A" not in body:
                 continue  # an empty HTML page: the project has no files here
-            return self._listed(name, shown, url, body, kind)
+            return self._listed(name, shown, url, response)
         return Listing(name, found=False)
 
     def _kept(self, url: str) -> CompactPage | None:
@@ -655,17 +655,16 @@ class Finder:
         cache, digest = self.http.cache, self.http.cached_digest(url)
         return None if cache is None or digest is None else kept_page(cache, digest)
 
-    def _listed(
-        self, name: NormalizedName, shown: str, url: str, body: bytes, kind: str
-    ) -> Listing:
+    def _listed(self, name: NormalizedName, shown: str, url: str, response: Response) -> Listing:
         """The listing of a fetched page, parsed when first needed; its compact form is
         kept then (:mod:`tumbler.index.compact`), or read back if kept already."""
         cache = self.http.cache
+        body, kind = response.body, response.headers.get("content-type", "")
         page = functools.partial(parse_page, body, kind, url)
         targeted = functools.partial(version_rows, body, kind, url)
         if cache is None:
             return Listing(name, found=True, page=page, targeted=targeted, index=shown)
-        digest = hashlib.sha256(body).hexdigest()
+        digest = response.sha256 or hashlib.sha256(body).hexdigest()
         compact = kept_page(cache, digest)
         if compact is not None:
             return Listing(name, found=True, index=shown, compact=compact)

@@ -24,7 +24,7 @@ import os
 import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
@@ -92,6 +92,8 @@ class Response:
     status: int
     headers: Mapping[str, str]
     body: bytes
+    #: The body's sha256, when the cache worked it out (:meth:`Http.fetch_cached`).
+    sha256: str | None = None
 
 
 def _tls_context() -> ssl.SSLContext:
@@ -502,9 +504,11 @@ class Http:
                 cache.put_response(url, fresh, cached[1])
                 return _cached_response(url, fresh, cached[1])
         if response.status in (200, 404) and cache is not None:
-            meta = _meta(response, response.status)
-            meta["sha256"] = hashlib.sha256(response.body).hexdigest()
-            cache.put_response(url, meta, response.body)
+            old, meta = meta, _meta(response, response.status)
+            meta["sha256"] = digest = hashlib.sha256(response.body).hexdigest()
+            if not _same_answer(old, meta):
+                cache.put_response(url, meta, response.body)
+            response = replace(response, sha256=digest)
         return response
 
     def cached_digest(self, url: str) -> str | None:
@@ -548,6 +552,20 @@ def _meta(response: Response, status: int) -> dict[str, Any]:
         "age": headers.get("age"),
         "content-type": headers.get("content-type"),
     }
+
+
+#: What a stored answer's metadata says besides when it came (and the server's clock).
+_WHEN = frozenset({"stored", "date", "age"})
+
+
+def _same_answer(old: Mapping[str, Any] | None, new: Mapping[str, Any]) -> bool:
+    """Whether ``new`` answers as the stored ``old`` did, the same bytes included, and
+    neither can be fresh: rewriting the entry (megabytes a page) would change nothing a
+    later run reads. An index that sends no caching headers answers so every time."""
+    if old is None or _max_age(new.get("cache-control") or "") is not None:
+        return False
+    keys = (set(old) | set(new)) - _WHEN
+    return all(old.get(k) == new.get(k) for k in keys)
 
 
 def _max_age(cache_control: str) -> float | None:
