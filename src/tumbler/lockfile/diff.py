@@ -15,9 +15,8 @@ different ``surface-version`` rules are not compared.
 from __future__ import annotations
 
 import enum
-import json
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -25,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from packaging.utils import parse_wheel_filename
 
 from tumbler.lockfile.render import datetime_text, marker_text
-from tumbler.lockfile.tables import entries_of, lock_tool, without_surface
+from tumbler.lockfile.tables import entries_of, lock_tool, requirement_name, without_surface
 
 if TYPE_CHECKING:
     from packaging.pylock import Package, PackageSdist, PackageWheel, Pylock
@@ -117,23 +116,19 @@ class LockDiff:
 
 
 def _text(value: object) -> str | None:
+    """A value as a reviewer reads it: TOML's ``true``/``false``, tables as ``key=value``
+    pairs, lists as their items (never JSON)."""
     if value is None:
         return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
     if isinstance(value, datetime):
         return datetime_text(value)
-    if isinstance(value, Mapping | list | tuple):
-        return json.dumps(_plain(value), sort_keys=True, separators=(", ", ": "))
-    return str(value)
-
-
-def _plain(value: object) -> object:
     if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
+        return _table_text(value)
     if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    if isinstance(value, str | int | float | bool) or value is None:
-        return value
-    return _text(value)
+        return ", ".join(str(_text(v)) for v in value)
+    return str(value)
 
 
 def _marker(package: Package) -> str | None:
@@ -145,10 +140,43 @@ def _scalar(field: str, old: object, new: object, *, loud: bool = False) -> list
     return [] if a == b else [FieldChange(field, a, b, loud)]
 
 
-def _set(field: str, old: Iterable[str] | None, new: Iterable[str] | None) -> list[FieldChange]:
-    a = None if old is None else ", ".join(sorted(old))
-    b = None if new is None else ", ".join(sorted(new))
-    return [] if a == b else [FieldChange(field, a, b)]
+def _items(
+    field: str,
+    old: Iterable[str] | None,
+    new: Iterable[str] | None,
+    *,
+    key: Callable[[str], str] = str,
+    loud: bool = False,
+) -> list[FieldChange]:
+    """A list-valued field item by item: one change per item removed (``old`` only),
+    added (``new`` only) or replaced (an item of each side with the same ``key``: the
+    same requirement's name, ``rich`` → ``rich>=14``), in key order. A list that appears
+    or goes away empty is one change (``[]``)."""
+    a, b = set(old or ()), set(new or ())
+    if a == b:
+        if (old is None) == (new is None):
+            return []
+        return [FieldChange(field, None if old is None else "[]", None if new is None else "[]")]
+    gone: dict[str, list[str]] = defaultdict(list)
+    came: dict[str, list[str]] = defaultdict(list)
+    for item in a - b:
+        gone[key(item)].append(item)
+    for item in b - a:
+        came[key(item)].append(item)
+    out: list[FieldChange] = []
+    for name in sorted(gone.keys() | came.keys()):
+        removed, added = sorted(gone.get(name, ())), sorted(came.get(name, ()))
+        if len(removed) == 1 and len(added) == 1:
+            out.append(FieldChange(field, removed[0], added[0], loud))
+            continue
+        out += [FieldChange(field, item, None, loud) for item in removed]
+        out += [FieldChange(field, None, item, loud) for item in added]
+    return out
+
+
+def _requirement_key(text: str) -> str:
+    """What pairs two items of a requirement list: the project's name."""
+    return requirement_name(text)
 
 
 def _source_kind(package: Package) -> str:
@@ -242,41 +270,72 @@ def _direct(old: Package, new: Package) -> list[FieldChange]:
     return out
 
 
+def _table_text(table: Mapping[str, Any], lead: str | None = None) -> str:
+    """A table as ``key=value`` pairs in key order, ``lead``'s value first and bare
+    (``GitHub repository=pallets/click workflow=publish.yaml``)."""
+    head = [] if lead is None else [str(table.get(lead, "?"))]
+    rest = sorted((str(k), v) for k, v in table.items() if k != lead)
+    return " ".join([*head, *(f"{k}={_text(v)}" for k, v in rest)])
+
+
 def _identities(package: Package) -> set[str] | None:
     if package.attestation_identities is None:
         return None
-    return {json.dumps(_plain(i), sort_keys=True) for i in package.attestation_identities}
+    return {_table_text(i, "kind") for i in package.attestation_identities}
 
 
 def _attestations(old: Package, new: Package) -> list[FieldChange]:
+    """Publisher identities item by item; every item loud when one was lost or replaced."""
     a, b = _identities(old), _identities(new)
     if a == b:
         return []
     loud = bool(a) and bool((a or set()) - (b or set()))
-    return [
-        FieldChange(
-            "attestation-identities",
-            None if a is None else "; ".join(sorted(a)),
-            None if b is None else "; ".join(sorted(b)),
-            loud,
-        )
-    ]
+    return _items("attestation-identities", a, b, key=lambda t: t.split(" ")[0], loud=loud)
 
 
 def _tool(
     field: str, old: Mapping[str, Any] | None, new: Mapping[str, Any] | None
 ) -> list[FieldChange]:
+    """A tool table key by key, down to the values that changed, each by its dotted path
+    (``tool.tumbler.inputs.dependencies``); lists item by item (:func:`_items`)."""
     a, b = old or {}, new or {}
     out: list[FieldChange] = []
-    for key in sorted(a.keys() | b.keys()):
-        out += _scalar(f"{field}.{key}", a.get(key), b.get(key))
+    for key in sorted(a.keys() | b.keys(), key=str):
+        x, y = a.get(key), b.get(key)
+        path = f"{field}.{key}"
+        if _is(x, Mapping) and _is(y, Mapping) and (x is not None or y is not None):
+            out += _tool(path, x, y)
+        elif _is(x, list | tuple) and _is(y, list | tuple) and (x is not None or y is not None):
+            out += _items(
+                path,
+                None if x is None else [str(_text(v)) for v in x],
+                None if y is None else [str(_text(v)) for v in y],
+                key=_item_key,
+            )
+        else:
+            out += _scalar(path, x, y)
     return out
+
+
+def _is(value: object, kind: Any) -> bool:
+    """Whether ``value`` is absent or of ``kind``."""
+    return value is None or isinstance(value, kind)
+
+
+def _item_key(text: str) -> str:
+    """What pairs two items of a tool table's list: a table's ``name=``, else a
+    requirement's project name."""
+    if "=" in text and " " in text:
+        for part in text.split(" "):
+            if part.startswith("name="):
+                return part
+    return requirement_name(text)
 
 
 def _dependencies(package: Package) -> set[str] | None:
     if package.dependencies is None:
         return None
-    return {json.dumps(_plain(d), sort_keys=True) for d in package.dependencies}
+    return {_table_text(d, "name") for d in package.dependencies}
 
 
 def _fields(old: Package, new: Package, *, version_changed: bool) -> tuple[FieldChange, ...]:
@@ -295,7 +354,9 @@ def _fields(old: Package, new: Package, *, version_changed: bool) -> tuple[Field
         out += _wheels(old, new)
         out += _sdist(old, new)
         out += _direct(old, new)
-    out += _set("dependencies", _dependencies(old), _dependencies(new))
+    out += _items(
+        "dependencies", _dependencies(old), _dependencies(new), key=lambda t: t.split(" ")[0]
+    )
     out += _attestations(old, new)
     out += _tool("tool", without_surface(old.tool), without_surface(new.tool))
     return tuple(out)
@@ -404,18 +465,14 @@ def _top(old: Pylock, new: Pylock) -> list[FieldChange]:
         return None if lock.environments is None else [marker_text(m) for m in lock.environments]
 
     out = _scalar("lock-version", old.lock_version, new.lock_version)
-    out += _set("environments", _opt(markers(old)), _opt(markers(new)))
+    out += _items("environments", markers(old), markers(new))
     out += _scalar("requires-python", old.requires_python, new.requires_python)
-    out += _set("extras", _opt(old.extras), _opt(new.extras))
-    out += _set("dependency-groups", _opt(old.dependency_groups), _opt(new.dependency_groups))
-    out += _set("default-groups", _opt(old.default_groups), _opt(new.default_groups))
+    out += _items("extras", old.extras, new.extras)
+    out += _items("dependency-groups", old.dependency_groups, new.dependency_groups)
+    out += _items("default-groups", old.default_groups, new.default_groups)
     out += _scalar("created-by", old.created_by, new.created_by)
     out += _tool("tool", old.tool, new.tool)
     return out
-
-
-def _opt(values: Sequence[str] | None) -> set[str] | None:
-    return None if values is None else set(values)
 
 
 def diff_locks(old: Pylock, new: Pylock) -> LockDiff:

@@ -1,4 +1,4 @@
-"""`tumbler diff OLD NEW`: what changed between two locks, as a reviewer reads it."""
+"""`tumbler diff [OLD [NEW]]`: what changed between two locks, as a reviewer reads it."""
 
 from __future__ import annotations
 
@@ -23,11 +23,18 @@ if TYPE_CHECKING:
 
 __all__ = ["arguments", "run"]
 
+#: What ``tumbler diff`` compares with its last commit when given no file.
+DEFAULT_LOCK = "pylock.toml"
+
 
 def arguments(parser: argparse.ArgumentParser) -> None:
     """``diff``'s options."""
     parser.add_argument(
-        "old", metavar="OLD", help="lock file, or REV:path (e.g. HEAD~1:pylock.toml)"
+        "old",
+        metavar="OLD",
+        nargs="?",
+        help="lock file, or REV:path (e.g. HEAD~1:pylock.toml); with neither OLD nor NEW, "
+        "./pylock.toml against its last commit",
     )
     parser.add_argument("new", metavar="NEW", nargs="?", help="lock file, or REV:path")
     parser.add_argument("--base", metavar="REV", help="compare FILE with its version at git REV")
@@ -49,10 +56,13 @@ def run(args: argparse.Namespace) -> int:
     from tumbler.lockfile.source import read_git_revision, read_source
 
     if args.base is not None:
-        if args.new is not None:
+        if args.new is not None or args.old is None:
             raise UsageError("with --base REV give one file: tumbler diff --base REV FILE")
         new_ref = args.old
         old_source = read_git_revision(args.base, new_ref)
+    elif args.old is None:  # the working tree's lock against the last commit's
+        new_ref = DEFAULT_LOCK
+        old_source = read_git_revision("HEAD", new_ref)
     else:
         if args.new is None:
             raise UsageError("give two locks (tumbler diff OLD NEW) or --base REV FILE")

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 from tumbler.cli.views.findings import Style, count, md
 from tumbler.lockfile.diff import ChangeKind, FieldChange, LockDiff, PackageChange, SurfaceChange
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 __all__ = ["diff_json", "diff_markdown", "diff_text", "summary"]
 
@@ -52,11 +56,49 @@ def _field_text(f: FieldChange) -> str:
     return f"{f.old} → {f.new}"
 
 
+#: Longer ``old → new`` lines are shown as a ``-`` line and a ``+`` line.
+_WIDE = 100
+
+
+def _grouped(fields: Sequence[FieldChange]) -> list[tuple[str, list[FieldChange]]]:
+    """Consecutive changes of one field together (a list's items, one per change)."""
+    groups: list[tuple[str, list[FieldChange]]] = []
+    for f in fields:
+        if groups and groups[-1][0] == f.field:
+            groups[-1][1].append(f)
+        else:
+            groups.append((f.field, [f]))
+    return groups
+
+
+def _field_lines(fields: Sequence[FieldChange], indent: str, style: Style) -> list[str]:
+    """Each field once, ``field: change``; a list's items and long values one per line
+    below it, ``-`` old and ``+`` new."""
+    lines: list[str] = []
+    for field, changes in _grouped(fields):
+        bang = style.paint("!!", "1;31") + " " if any(c.loud for c in changes) else ""
+        if len(changes) == 1 and len(f"{indent}{field}: {_field_text(changes[0])}") <= _WIDE:
+            lines.append(f"{indent}{bang}{field}: {_field_text(changes[0])}")
+            continue
+        lines.append(f"{indent}{bang}{field}:")
+        for change in changes:
+            text = _field_text(change)
+            if (
+                change.old is not None
+                and change.new is not None
+                and len(indent) + len(text) > _WIDE
+            ):
+                lines += [f"{indent}    - {change.old}", f"{indent}    + {change.new}"]
+            else:
+                lines.append(f"{indent}    {text}")
+    return lines
+
+
 def summary(diff: LockDiff) -> str:
     """``2 added, 1 upgraded, …`` or ``no changes``."""
     parts = [f"{len(diff.of_kind(k))} {k.value}" for k in _ORDER if diff.of_kind(k)]
     if diff.lock:
-        parts.append(count(len(diff.lock), "lock-level change"))
+        parts.append(count(len(_grouped(diff.lock)), "lock field") + " changed")
     if diff.surfaces:
         parts.append(count(len(diff.surfaces), "API surface change"))
     loud = sum(c.loud for c in diff.packages)
@@ -70,8 +112,7 @@ def diff_text(diff: LockDiff, old: str, new: str, style: Style) -> str:
     lines = [f"{style.paint('tumbler diff', '1')} {old} → {new}: {summary(diff)}"]
     if diff.lock:
         lines += ["", style.paint("Lock", "1")]
-        width = max(len(f.field) for f in diff.lock)
-        lines += [f"  ~ {f.field:<{width}}  {_field_text(f)}" for f in diff.lock]
+        lines += _field_lines(diff.lock, "  ", style)
     width = max((len(c.name) for c in diff.packages), default=0)
     for kind in _ORDER:
         changes = diff.of_kind(kind)
@@ -84,9 +125,7 @@ def diff_text(diff: LockDiff, old: str, new: str, style: Style) -> str:
             flag = style.paint("  !! file hash or publisher changed", "1;31") if change.loud else ""
             name = f"{change.name:<{width}}"
             lines.append(f"  {style.paint(sign, colour)} {name}  {_version(change)}{marker}{flag}")
-            for f in change.fields:
-                bang = style.paint("!!", "1;31") if f.loud else "  "
-                lines.append(f"      {bang} {f.field}: {_field_text(f)}")
+            lines += _field_lines(change.fields, "      ", style)
     if diff.surfaces:
         lines += ["", style.paint(f"API surface ({len(diff.surfaces)})", "1")]
         lines += [f"  {_surface_line(c)}" for c in diff.surfaces]
@@ -103,8 +142,25 @@ def _surface_line(change: SurfaceChange) -> str:
     return f"{change.kind.value} {change.key}" + (f" ({','.join(details)})" if details else "")
 
 
+#: Sections with more rows than this are folded (``<details>``) in Markdown.
+_FOLD = 10
+
+
+def _md_change(changes: Sequence[FieldChange]) -> str:
+    return "<br>".join(f"{'⚠️ ' if c.loud else ''}{md(_field_text(c))}" for c in changes)
+
+
+def _folded(title: str, rows: list[str], *, header: int = 2) -> list[str]:
+    """A section: a heading and its rows (after ``header`` rows: a table's head), folded
+    under a summary when long."""
+    if len(rows) - header <= _FOLD:
+        return ["", f"#### {title}", "", *rows]
+    return ["", "<details>", f"<summary><b>{title}</b></summary>", "", *rows, "", "</details>"]
+
+
 def diff_markdown(diff: LockDiff, old: str, new: str) -> str:
-    """The diff as a Markdown PR comment."""
+    """The diff as a Markdown PR comment: the summary, then a section per kind (long
+    ones folded), every list item on its own line."""
     lines = [f"### Lock file changes: `{old}` → `{new}`", "", f"**{summary(diff)}**"]
     if any(c.loud for c in diff.packages):
         lines += [
@@ -114,26 +170,30 @@ def diff_markdown(diff: LockDiff, old: str, new: str) -> str:
             "changed. Check these before merging.",
         ]
     if diff.lock:
-        lines += ["", "| lock field | old | new |", "|---|---|---|"]
-        lines += [f"| `{f.field}` | {md(f.old or '')} | {md(f.new or '')} |" for f in diff.lock]
+        rows = ["| lock field | change |", "|---|---|"]
+        rows += [
+            f"| `{md(field)}` | {_md_change(changes)} |" for field, changes in _grouped(diff.lock)
+        ]
+        lines += _folded(f"Lock ({len(rows) - 2})", rows)
     for kind in _ORDER:
         changes = diff.of_kind(kind)
         if not changes:
             continue
-        lines += ["", f"#### {_TITLE[kind]} ({len(changes)})", ""]
-        lines += ["| package | version | marker | details |", "|---|---|---|---|"]
+        rows = ["| package | version | marker | details |", "|---|---|---|---|"]
         for change in changes:
             details = "<br>".join(
-                f"{'⚠️ ' if f.field and f.loud else ''}`{md(f.field)}`: {md(_field_text(f))}"
-                for f in change.fields
+                f"`{md(field)}`: {_md_change(group)}" for field, group in _grouped(change.fields)
             )
-            lines.append(
+            rows.append(
                 f"| {'⚠️ ' if change.loud else ''}`{change.name}` | {md(_version(change))} "
                 f"| {md(change.marker or '')} | {details} |"
             )
+        lines += _folded(f"{_TITLE[kind]} ({len(changes)})", rows)
     if diff.surfaces:
-        lines += ["", f"#### API surface ({len(diff.surfaces)})", ""]
-        lines += [f"- {md(_surface_line(c))}" for c in diff.surfaces]
+        lines += _folded(
+            f"API surface ({len(diff.surfaces)})",
+            [f"- {md(_surface_line(c))}" for c in diff.surfaces],
+        )
     return "\n".join(lines) + "\n"
 
 
