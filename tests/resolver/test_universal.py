@@ -341,13 +341,14 @@ def test_universal_relock_keeps_pins_and_diffs(
     assert path.read_bytes() != b"" and versions()["churn"] == "1.0"
     same = cli("diff", old, path)
     assert same.code == 1  # only [tool.tumbler] inputs (the date) differ
-    assert ": 1 lock-level change" in same.out  # [tool.tumbler]: the date; no package moved
+    assert ": 1 lock field changed" in same.out  # [tool.tumbler]: the date; no package moved
+    assert "tool.tumbler.exclude-newer: - 2023-09-02T00:00:00Z" in same.out
     assert cli(*base, "--upgrade-package", "churn").code == 0
     assert versions() == {"alpha": "1.1", "churn": "1.1", "delta": "1.0", "gamma": "0.6"}
     moved = cli("diff", old, path)
     assert moved.code == 1
     assert "Upgraded (1)\n  ↑ churn  1.0 → 1.1" in moved.out
-    assert "1 lock-level change" in moved.out  # and nothing else moved
+    assert "1 lock field changed" in moved.out  # and nothing else moved
 
 
 def test_environment_option_and_setting(cli: CLI, tmp_path: Path, index: PackageIndex) -> None:

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from tumbler.index.binaries import Binaries
     from tumbler.index.facts import Needs, ReleaseFacts
     from tumbler.index.finder import Finder
+    from tumbler.lockfile.diff import PackageChange
     from tumbler.lockfile.source import LockSource
     from tumbler.lockfile.tables import LockInputs
     from tumbler.net.cache import Cache
@@ -92,6 +93,10 @@ class LockOutcome:
     target: str
     seconds: float
     notes: tuple[str, ...] = field(default=())
+    #: How the new lock's packages differ from the old lock's (empty: no old lock or no
+    #: change); ``fresh``: there was no readable old lock.
+    changes: tuple[PackageChange, ...] = field(default=())
+    fresh: bool = False
 
 
 def _output(options: LockOptions, project: Project) -> Path:
@@ -440,7 +445,18 @@ def run_lock(options: LockOptions) -> LockOutcome:
         target=_covered(request, finder),
         seconds=time.perf_counter() - started,
         notes=notes + attestation_notes + ((surface_note,) if surface_note else ()),
+        changes=_changes(prepared.existing, pylock) if written else (),
+        fresh=prepared.existing is None,
     )
+
+
+def _changes(old: Pylock | None, new: Pylock) -> tuple[PackageChange, ...]:
+    """What the new lock adds, removes, upgrades, downgrades or changes per package."""
+    from tumbler.lockfile.diff import diff_locks
+
+    if old is None:
+        return ()
+    return diff_locks(old, new).packages
 
 
 def run_check(options: LockOptions) -> CheckResult:

@@ -13,6 +13,7 @@ from tumbler.cli.common import (
     names,
     output_options,
     progress,
+    style,
 )
 
 if TYPE_CHECKING:
@@ -69,28 +70,13 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_OK if result.ok else EXIT_FINDINGS
     outcome = run_lock(options)
     if args.format == "json":
-        import json
+        from tumbler.cli.views.lock import lock_json
 
-        emit(
-            json.dumps(
-                {
-                    "lock": str(outcome.path),
-                    "written": outcome.written,
-                    "packages": outcome.packages,
-                    "target": outcome.target,
-                    "seconds": round(outcome.seconds, 3),
-                    "notes": list(outcome.notes),
-                },
-                indent=2,
-            )
-        )
+        emit(lock_json(outcome))
     elif not args.quiet:
-        state = "wrote" if outcome.written else "unchanged:"
-        print(
-            f"locked {outcome.packages} packages for {outcome.target} in "
-            f"{outcome.seconds:.2f} s; {state} {outcome.path}",
-            file=sys.stderr,
-        )
+        from tumbler.cli.views.lock import lock_text
+
+        print(lock_text(outcome, style(args.color)), file=sys.stderr)
     for note in outcome.notes:
         print(f"tumbler: note: {note}", file=sys.stderr)
     return EXIT_OK

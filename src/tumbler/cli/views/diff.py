@@ -11,7 +11,7 @@ from tumbler.lockfile.diff import ChangeKind, FieldChange, LockDiff, PackageChan
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-__all__ = ["diff_json", "diff_markdown", "diff_text", "summary"]
+__all__ = ["change_line", "counts", "diff_json", "diff_markdown", "diff_text", "summary"]
 
 
 _ORDER = (
@@ -94,9 +94,23 @@ def _field_lines(fields: Sequence[FieldChange], indent: str, style: Style) -> li
     return lines
 
 
+def change_line(change: PackageChange, style: Style, width: int = 0) -> str:
+    """``+ tenacity  9.2.1``, ``↑ rich  13.9.4 → 14.1.0  ; python_version >= '3.10'``."""
+    sign, colour = _SIGN[change.kind]
+    marker = f"  ; {change.marker}" if change.marker else ""
+    return f"{style.paint(sign, colour)} {change.name:<{width}}  {_version(change)}{marker}"
+
+
+def counts(changes: Sequence[PackageChange]) -> str:
+    """``1 added, 1 upgraded``, in the order kinds are listed."""
+    return ", ".join(
+        f"{n} {kind.value}" for kind in _ORDER if (n := sum(c.kind is kind for c in changes))
+    )
+
+
 def summary(diff: LockDiff) -> str:
     """``2 added, 1 upgraded, …`` or ``no changes``."""
-    parts = [f"{len(diff.of_kind(k))} {k.value}" for k in _ORDER if diff.of_kind(k)]
+    parts = [counts(diff.packages)] if diff.packages else []
     if diff.lock:
         parts.append(count(len(_grouped(diff.lock)), "lock field") + " changed")
     if diff.surfaces:
