@@ -166,7 +166,8 @@ def test_prereleases_disallowed_leaves_nothing(
     project = write_project(tmp_path, ["onlypre"])
     run = lock(cli, project, index, "--prereleases", "disallow")
     assert run.code == 2
-    assert "onlypre: no version matches all of" in run.err
+    assert "onlypre: no version matches onlypre (from [project.dependencies])" in run.err
+    assert "relax" not in run.err
 
 
 def test_sdist_only_dependency(cli: CLI, tmp_path: Path, index: PackageIndex) -> None:
@@ -393,6 +394,36 @@ def test_unknown_package(cli: CLI, tmp_path: Path, index: PackageIndex) -> None:
     assert f"no project named 'no-such-thing' on {index.url}" in run.err
 
 
+def test_a_typo_is_a_missing_project_with_the_name_meant(
+    cli: CLI, tmp_path: Path, index: PackageIndex, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Not a conflict to relax: the project is missing, the one meant is named, and an
+    index this machine's pip configuration adds is searched but not shown."""
+    elsewhere = index.url.replace("/simple/", "/elsewhere/simple/")  # answers 404 to all
+    monkeypatch.setenv("PIP_EXTRA_INDEX_URL", elsewhere)
+    project = write_project(tmp_path, ["alpah", "beta"])
+    run = lock(cli, project, index)
+    assert run.code == 2
+    assert run.err.splitlines() == [
+        f"tumbler: error: no project named 'alpah' on {index.url}: alpah (from "
+        "[project.dependencies])",
+        "  hint: did you mean 'alpha'?",
+    ]
+    assert "elsewhere" not in run.err
+    assert "relax" not in run.err
+
+
+def test_one_requirement_no_version_meets_is_not_a_conflict(
+    cli: CLI, tmp_path: Path, index: PackageIndex
+) -> None:
+    project = write_project(tmp_path, ["beta", "mid>=3"])
+    run = lock(cli, project, index)
+    assert run.code == 2
+    assert "mid: no version matches mid>=3 (from [project.dependencies])" in run.err
+    assert "versions available: 2.0, 1.0" in run.err
+    assert "relax" not in run.err
+
+
 def test_output_that_is_a_directory(cli: CLI, tmp_path: Path, index: PackageIndex) -> None:
     project = write_project(tmp_path, ["alpha"])
     (tmp_path / "out").mkdir()
@@ -433,7 +464,7 @@ def test_unsatisfiable_requires_python_is_explained(
     (tmp_path / "pylock.toml").write_text("# keep me\n", encoding="utf-8")
     run = lock(cli, project, index)
     _keeps_old_lock(tmp_path, run)
-    assert "modern: no version matches all of" in run.err
+    assert "modern: no version matches modern>=2 (from [project.dependencies])" in run.err
     assert "skipped (Requires-Python >=3.99): 2.0" in run.err
 
 

@@ -91,6 +91,13 @@ class IndexConfig:
     package_indexes: Mapping[NormalizedName, str] = field(default_factory=dict)
     #: The indexes the project itself declares, in order: the lock's recorded inputs.
     declared: tuple[str, ...] = ()
+    #: The indexes this machine's pip or uv configuration added: searched, never named
+    #: in messages (their paths mean nothing on another machine).
+    machine: frozenset[str] = frozenset()
+
+    def shown_for(self, name: NormalizedName) -> tuple[str, ...]:
+        """The indexes ``name`` may come from that a message may name."""
+        return tuple(u for u in self.for_package(name) if u not in self.machine)
 
     def for_package(self, name: NormalizedName) -> tuple[str, ...]:
         """The indexes ``name`` may come from, in order."""
@@ -133,10 +140,20 @@ def index_config(
     declared = _unique([*filter(None, [settings.index_url]), *settings.extra_index_urls])
     for url in (*urls, *settings.package_indexes.values()):
         _check_url(url)
+    given = {
+        index_url,
+        env.get("TUMBLER_INDEX_URL"),
+        settings.index_url,
+        *extra_index_urls,
+        *_split(env.get("TUMBLER_EXTRA_INDEX_URL")),
+        *settings.extra_index_urls,
+        default_index_url(),
+    }
     return IndexConfig(
         urls=tuple(urls),
         package_indexes=dict(settings.package_indexes),
         declared=tuple(declared),
+        machine=frozenset(u for u in urls if u not in given),
     )
 
 

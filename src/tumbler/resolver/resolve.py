@@ -24,7 +24,7 @@ from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
 
 from tumbler.env.markers import holds, names_read
-from tumbler.errors import ResolutionError, UnsupportedTargetError
+from tumbler.errors import ResolutionError, TumblerError, UnsupportedTargetError
 from tumbler.index.finder import NO_WHEEL, ONLY_BINARY
 
 if TYPE_CHECKING:
@@ -406,8 +406,7 @@ def _skipped(provider: _Provider, name: NormalizedName) -> str:
     except Exception:
         return ""
     if not project.found:
-        indexes = ", ".join(provider.finder.indexes.for_package(name))
-        return f"no project named {name!r} on {_redacted(indexes)}"
+        return f"no project named {name!r} on {_where(provider.finder, name)}"
     parts = []
     shown = [str(r.version) for r in project.releases[:8]]
     more = len(project.releases) - len(shown)
@@ -430,23 +429,100 @@ def _redacted(text: str) -> str:
     return ", ".join(redact(u.strip()) for u in text.split(","))
 
 
+def _where(finder: Finder, name: NormalizedName) -> str:
+    """The indexes searched for ``name`` as a message may name them: those of this
+    machine's pip or uv configuration are left out."""
+    shown = finder.indexes.shown_for(name)
+    return _redacted(", ".join(shown)) if shown else "the configured indexes"
+
+
+def _missing(provider: _Provider, names: Iterable[NormalizedName]) -> list[NormalizedName]:
+    """The projects among ``names`` no index has (a typo, a private project)."""
+    out = []
+    for name in names:
+        if name == PYTHON or name in provider.directs:
+            continue
+        try:
+            found = provider.finder.project(name).found
+        except TumblerError:  # an index that fails here is not the question
+            continue
+        if not found:
+            out.append(name)
+    return out
+
+
+def _typos(name: str) -> list[str]:
+    """Names one slip away from ``name``: two neighbouring letters swapped, one left out."""
+    swapped = [name[:i] + name[i + 1] + name[i] + name[i + 2 :] for i in range(len(name) - 1)]
+    dropped = [name[:i] + name[i + 1 :] for i in range(len(name))]
+    return list(dict.fromkeys(n for n in (*swapped, *dropped) if n and n != name))
+
+
+def close_names(finder: Finder, name: NormalizedName, seen: Iterable[str] = ()) -> list[str]:
+    """Projects that exist with a name close to ``name``: those this run met, and those one
+    slip away that the index has (a few page requests, asked together)."""
+    import difflib
+
+    close = difflib.get_close_matches(name, sorted(set(seen) - {name}), n=3, cutoff=0.8)
+    candidates = [canonicalize_name(n) for n in _typos(name)]
+    finder.prefetch(Requirement(n) for n in candidates)
+    for candidate in candidates:
+        if candidate not in close and finder.project(candidate).found:
+            close.append(candidate)
+    return close[:3]
+
+
+def _not_found(
+    provider: _Provider,
+    missing: Sequence[NormalizedName],
+    by_name: Mapping[NormalizedName, list[str]],
+) -> str:
+    """The error for projects no index has: each named with who asks for it and, when
+    cheap to find, the names meant."""
+    seen = [*provider.finder.preferences, *provider.required_by]
+    lines = []
+    for name in missing:
+        asked = "; ".join(by_name[name])
+        line = f"no project named {name!r} on {_where(provider.finder, name)}: {asked}"
+        try:
+            close = close_names(provider.finder, name, seen)
+        except TumblerError:  # suggestions are a courtesy; the error stands
+            close = []
+        if close:
+            line += "\n  hint: did you mean " + " or ".join(repr(n) for n in close) + "?"
+        lines.append(line)
+    return "\n".join(lines)
+
+
 def _explain(provider: _Provider, error: resolvelib.ResolutionImpossible) -> str:  # type: ignore[type-arg]
     by_name: dict[NormalizedName, list[str]] = defaultdict(list)
     for cause in error.causes:
         text = _describe_requirement(provider.required_by, cause.requirement, cause.parent)
         if text not in by_name[cause.requirement.name]:
             by_name[cause.requirement.name].append(text)
-    lines = ["cannot find versions that satisfy every requirement:"]
+    missing = _missing(provider, sorted(by_name))
+    if missing:
+        return _not_found(provider, missing, by_name)
+    conflict = any(len(texts) > 1 for texts in by_name.values())
+    lines = [
+        "cannot find versions that satisfy every requirement:"
+        if conflict
+        else "no version matches what is asked:"
+    ]
     for name in sorted(by_name):
-        lines.append(f"  {name}: no version matches all of")
-        lines.extend(f"    {text}" for text in by_name[name])
+        if len(by_name[name]) > 1:
+            lines.append(f"  {name}: no version matches all of")
+            lines.extend(f"    {text}" for text in by_name[name])
+        else:
+            lines.append(f"  {name}: no version matches {by_name[name][0]}")
         skipped = _skipped(provider, name)
         if skipped:
             lines.append(f"    ({skipped})")
-    lines.append(
-        "  hint: relax one of these requirements, or add a version of the conflicting "
-        "project to your own requirements that fits them all"
-    )
+    if conflict:
+        lines.append(
+            "  hint: relax one of these requirements, or add a version of the conflicting "
+            "project to your own requirements that fits them all"
+        )
     return "\n".join(lines)
 
 
