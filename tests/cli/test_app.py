@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import stat
 import subprocess
 import sys
@@ -78,7 +79,7 @@ def test_bad_input_through_the_real_process(garbage: dict[str, Path]) -> None:
 def test_usage_errors_exit_2(cli: CLI, capsys: pytest.CaptureFixture[str]) -> None:
     """argparse mistakes and impossible requests are usage errors."""
     with pytest.raises(SystemExit) as info:
-        cli("validate")
+        cli("validate", "--strict=yes")
     assert info.value.code == 2
     capsys.readouterr()
     assert cli("diff", GOOD).code == 2
@@ -202,3 +203,74 @@ def test_a_path_the_system_refuses_is_one_clear_line(cli: CLI) -> None:
     assert run.code == 2
     assert "Traceback" not in run.err
     assert run.err == f"tumbler: error: {'a' * 300}: cannot read (File name too long)\n"
+
+
+def test_bare_tumbler_lists_the_commands(cli: CLI) -> None:
+    run = cli()
+    assert run.code == 0
+    assert run.out.startswith("usage: tumbler")
+    for command in ("lock", "validate", "audit", "format", "diff", "install", "sync"):
+        assert f"\n    {command} " in run.out
+
+
+@pytest.mark.parametrize("command", ["validate", "audit", "format", "diff"])
+def test_commands_that_read_a_lock_default_to_the_one_here(
+    command: str, cli: CLI, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With no file, ./pylock.toml (diff: against its last commit, tests/lockfile)."""
+    monkeypatch.chdir(tmp_path)
+    missing = cli(command)
+    assert missing.code == 2
+    assert missing.err.startswith("tumbler: error: ")
+    assert "pylock.toml" in missing.err
+    if command == "diff":
+        return
+    shutil.copyfile(GOOD, tmp_path / "pylock.toml")
+    assert cli(command, *(["--check"] if command == "format" else [])).code in (0, 1)
+
+
+def test_install_without_a_lock_says_how_to_make_one(
+    cli: CLI, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    run = cli("install")
+    assert run.code == 2
+    assert run.err == "tumbler: error: pylock.toml: no such file; run 'tumbler lock' to make it\n"
+    assert not (tmp_path / ".venv").exists()
+
+
+@pytest.mark.parametrize("shell", ["bash", "zsh", "fish"])
+def test_completion_scripts(shell: str, cli: CLI) -> None:
+    run = cli("completion", shell)
+    assert run.code == 0
+    assert "_ARGCOMPLETE" in run.out  # the script asks tumbler itself
+    assert "tumbler" in run.out
+
+
+def test_bash_completes_commands_and_options(tmp_path: Path) -> None:
+    """In a real bash: the completion script, then what TAB offers."""
+    script = Path(sys.executable).with_name("tumbler")
+    env = {**os.environ, "PATH": f"{script.parent}{os.pathsep}{os.environ['PATH']}"}
+
+    def offered(*words: str) -> list[str]:
+        line = " ".join(words)
+        program = (
+            'source <(tumbler completion bash); COMP_LINE="$1"; COMP_POINT=${#COMP_LINE}; '
+            'read -ra COMP_WORDS <<< "$1"; '
+            'if [[ "$1" == *" " ]]; then COMP_WORDS+=(""); fi; '
+            "COMP_CWORD=$((${#COMP_WORDS[@]} - 1)); COMP_TYPE=9; "
+            '_python_argcomplete tumbler; printf "%s\\n" "${COMPREPLY[@]}"'
+        )
+        proc = subprocess.run(
+            ["bash", "-c", program, "bash", line],
+            capture_output=True,
+            text=True,
+            check=True,
+            env=env,
+            cwd=tmp_path,
+        )
+        return [w.strip() for w in proc.stdout.splitlines() if w.strip()]
+
+    assert offered("tumbler", "di") == ["diff"]
+    assert offered("tumbler", "lock", "--upgr") == ["--upgrade", "--upgrade-package"]
+    assert {"bash", "zsh", "fish"} <= set(offered("tumbler", "completion", ""))

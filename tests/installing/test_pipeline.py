@@ -122,15 +122,20 @@ PROJECT_GROUPS = {"dev": ["pre"], "docs": ["recent"]}
 
 
 def test_install_tumbler_lock_with_extras_and_groups(
-    cli: CLI, tmp_path: Path, index: PackageIndex
+    cli: CLI, tmp_path: Path, index: PackageIndex, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     project = write_project(
         tmp_path / "p", PROJECT_DEPS, extras=PROJECT_EXTRAS, groups=PROJECT_GROUPS
     )
     lock = tumbler_lock(cli, project, index)
     venv = tmp_path / "venv"
+    monkeypatch.chdir(tmp_path)
     run = install(cli, lock, venv, "--extra", "more", "--group", "dev", "--index-url", index.url)
     assert run.code == 0, run.err
+    # the summary: the environment as the user would type it, and what was chosen
+    summary = run.out.strip().splitlines()[-1]
+    assert summary.startswith("venv: installed "), summary
+    assert " with extra more, group dev in " in summary
     python = venv / "bin" / "python"
     assert python.exists()  # the venv was made
     assert pip_list(python) == selected(lock, ("more",), ("dev",))

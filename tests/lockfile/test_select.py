@@ -40,6 +40,18 @@ def test_parse_target() -> None:
     assert parse_target("host").name == "host"
     with pytest.raises(UsageError, match="unknown environment 'linux'"):
         parse_target("linux")
+    # one vocabulary for machines: amd64 is x86_64 and arm64 is aarch64 on every system
+    for alias, name in [
+        ("windows-x86_64-3.12", "windows-amd64-3.12"),
+        ("linux-amd64-3.12", "linux-x86_64-3.12"),
+        ("linux-arm64-3.12", "linux-aarch64-3.12"),
+        ("macos-aarch64-3.12", "macos-arm64-3.12"),
+        ("macos-amd64-3.12", "macos-x86_64-3.12"),
+    ]:
+        assert parse_target(alias) == parse_target(name)
+        assert parse_target(alias).name == name
+    with pytest.raises(UsageError, match=r"unknown environment 'windows-ppc64-3\.12'"):
+        parse_target("windows-ppc64-3.12")
 
 
 @pytest.mark.parametrize(

@@ -66,3 +66,21 @@ def test_requirements_options_tumbler_cannot_honour_are_refused(tmp_path: Path) 
         f"{path}: --no-index and --find-links: tumbler locks from package indexes only; "
         "serve the files as an index and name it with --index-url or --extra-index-url"
     )
+
+
+def test_a_directory_with_requirements_in_alone_is_that_project(tmp_path: Path) -> None:
+    (tmp_path / "requirements.in").write_text("alpha>=1\n", encoding="utf-8")
+    project = read_project(tmp_path)
+    assert project.path == tmp_path / "requirements.in"
+    assert [str(r) for r in project.dependencies] == ["alpha>=1"]
+    (tmp_path / "pyproject.toml").write_text(
+        '[project]\nname = "demo"\nversion = "1"\ndependencies = ["beta"]\n', encoding="utf-8"
+    )
+    assert read_project(tmp_path).path == tmp_path / "pyproject.toml"  # the project file first
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(InputError) as caught:
+        read_project(empty)
+    assert str(caught.value) == (
+        f"{empty}: no pyproject.toml or requirements.in here; name the project file to lock"
+    )

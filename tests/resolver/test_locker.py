@@ -307,7 +307,7 @@ def test_lock_is_deterministic(
 def test_two_processes_share_a_cache(tmp_path: Path, index: PackageIndex) -> None:
     project = write_project(tmp_path, ["beta[fast]", "delta", "top", "churn"])
     env = {**os.environ, "TUMBLER_CACHE_DIR": str(tmp_path / "shared-cache")}
-    outputs = [tmp_path / f"out{i}.toml" for i in range(2)]
+    outputs = [tmp_path / f"pylock.out{i}.toml" for i in range(2)]
     processes = [
         subprocess.Popen(
             [
@@ -426,12 +426,29 @@ def test_one_requirement_no_version_meets_is_not_a_conflict(
 
 def test_output_that_is_a_directory(cli: CLI, tmp_path: Path, index: PackageIndex) -> None:
     project = write_project(tmp_path, ["alpha"])
-    (tmp_path / "out").mkdir()
-    run = lock(cli, project, index, "-o", str(tmp_path / "out"))
+    out = tmp_path / "pylock.out.toml"
+    out.mkdir()
+    run = lock(cli, project, index, "-o", str(out))
     assert run.code == 2
     assert "Traceback" not in run.err
-    assert run.err.startswith(f"tumbler: error: {tmp_path / 'out'}: cannot write")
-    assert (tmp_path / "out").is_dir()
+    assert run.err.startswith(f"tumbler: error: {out}: cannot write")
+    assert out.is_dir()
+
+
+def test_output_named_against_the_standard_is_refused(
+    cli: CLI, tmp_path: Path, index: PackageIndex
+) -> None:
+    """-o x.toml would write a lock that validate then rejects (R1): refused up front,
+    nothing written."""
+    project = write_project(tmp_path, ["alpha"])
+    for name in ("x.toml", "pylock.a.b.toml", "lock.toml"):
+        run = lock(cli, project, index, "-o", str(tmp_path / name))
+        assert run.code == 2
+        assert run.err == (
+            f"tumbler: error: -o {tmp_path / name}: not a lock file name (R1): name it "
+            "pylock.toml or pylock.<name>.toml (<name> without dots)\n"
+        )
+        assert not (tmp_path / name).exists()
 
 
 def test_an_old_lock_that_is_not_utf8_is_replaced(

@@ -44,6 +44,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "surface",
         "show a package's typed public API surface, capability tokens and what was skipped",
     ),
+    "completion": ("completion", "print the shell completion script (bash, zsh or fish)"),
 }
 
 
@@ -51,9 +52,9 @@ def _command_module(name: str) -> ModuleType:
     return importlib.import_module(f"tumbler.cli.commands.{COMMANDS[name][0]}")
 
 
-def _parser(argv: Sequence[str]) -> argparse.ArgumentParser:
+def _parser(argv: Sequence[str], *, every: bool = False) -> argparse.ArgumentParser:
     """The parser, with the arguments of the one command ``argv`` names (the others are
-    listed by name and summary only)."""
+    listed by name and summary only); ``every``: all commands' (shell completion)."""
     parser = argparse.ArgumentParser(
         prog="tumbler",
         description="Lock, check, diff, validate, audit and install PEP 751 lock files.",
@@ -63,7 +64,7 @@ def _parser(argv: Sequence[str]) -> argparse.ArgumentParser:
     chosen = next((a for a in argv if not a.startswith("-")), None)
     for name, (_, summary) in COMMANDS.items():
         sub = commands.add_parser(name, help=summary)
-        if name == chosen:
+        if name == chosen or every:
             module = _command_module(name)
             module.arguments(sub)
             sub.set_defaults(run=module.run)
@@ -73,6 +74,13 @@ def _parser(argv: Sequence[str]) -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run tumbler with ``argv`` (default ``sys.argv[1:]``) and return the exit code."""
     arguments = sys.argv[1:] if argv is None else list(argv)
+    if "_ARGCOMPLETE" in os.environ:  # the shell asks what may come next (argcomplete)
+        import argcomplete
+
+        argcomplete.autocomplete(_parser((), every=True))
+    if not arguments:
+        print(_parser(arguments).format_help(), end="")
+        return 0
     args = _parser(arguments).parse_args(arguments)
     # A short-lived command builds large acyclic graphs (a 2,000-package lock is ~10^6
     # objects); the cycle collector only slows that down. Reference counting still frees.

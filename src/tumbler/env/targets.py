@@ -50,6 +50,9 @@ PLATFORMS: dict[str, tuple[str, str, str, str]] = {
     "windows-amd64": ("win32", "Windows", "nt", "AMD64"),
     "windows-arm64": ("win32", "Windows", "nt", "ARM64"),
 }
+#: Other names of the same machines: ``x86_64`` is Windows' ``amd64``, ``arm64`` Linux's
+#: ``aarch64``; either is accepted for every operating system.
+_MACHINE_NAMES = {"amd64": "x86_64", "x86_64": "amd64", "arm64": "aarch64", "aarch64": "arm64"}
 _SPEC = re.compile(r"^(?P<platform>[a-z]+-[a-z0-9_]+)(?:-(?:py|cp)?(?P<python>3\.\d+(?:\.\d+)?))?$")
 _NEWEST_GLIBC_MINOR = 40
 _MACOS_VERSION = (15, 0)
@@ -104,7 +107,8 @@ def _named_target(spec: str) -> Target:
     """A named target, made once per run (its tag list is long to build; targets are
     never changed)."""
     match = _SPEC.match(spec)
-    if match is None or match["platform"] not in PLATFORMS:
+    name = None if match is None else platform_name(match["platform"])
+    if match is None or name is None:
         known = ", ".join(sorted(PLATFORMS))
         raise UsageError(
             f"unknown environment {spec!r}: use 'host' or <os>-<arch>[-<python>] with one of "
@@ -114,10 +118,20 @@ def _named_target(spec: str) -> Target:
     parts = [int(p) for p in python.split(".")]
     major, minor = parts[:2]
     patch = parts[2] if len(parts) == 3 else 0
-    environment = marker_environment(match["platform"], python)
+    environment = marker_environment(name, python)
     shown = f"{major}.{minor}" + (f".{patch}" if patch else "")
-    supported = functools.partial(_supported, match["platform"], major, minor)
-    return Target(f"{match['platform']}-{shown}", environment, supported)
+    supported = functools.partial(_supported, name, major, minor)
+    return Target(f"{name}-{shown}", environment, supported)
+
+
+def platform_name(text: str) -> str | None:
+    """The key of :data:`PLATFORMS` that ``text`` names (``windows-x86_64`` is
+    ``windows-amd64``, ``linux-arm64`` is ``linux-aarch64``), or None."""
+    if text in PLATFORMS:
+        return text
+    system, _, machine = text.partition("-")
+    other = f"{system}-{_MACHINE_NAMES.get(machine, machine)}"
+    return other if other in PLATFORMS else None
 
 
 @functools.lru_cache(maxsize=256)

@@ -399,13 +399,19 @@ def _read_requirements_file(path: Path) -> Project:
     )
 
 
+#: What a directory's project is, in order: the first of these it holds.
+PROJECT_FILES = ("pyproject.toml", "requirements.in")
+
+
 def read_project(path: Path) -> Project:
     """The project at ``path``: a ``pyproject.toml``, a requirements file, or a directory."""
     if path.is_dir():
-        candidate = path / "pyproject.toml"
-        if not candidate.is_file():
-            raise InputError(f"{path}: no pyproject.toml here; name the project file to lock")
-        path = candidate
+        found = [path / n for n in PROJECT_FILES if (path / n).is_file()]
+        if not found:
+            raise InputError(
+                f"{path}: no {' or '.join(PROJECT_FILES)} here; name the project file to lock"
+            )
+        path = found[0]
     if not path.exists():
         raise InputError(f"{path}: no such file")
     if path.name == "pyproject.toml" or path.suffix == ".toml":

@@ -100,9 +100,18 @@ class LockOutcome:
 
 
 def _output(options: LockOptions, project: Project) -> Path:
-    if options.output is not None:
-        return options.output
-    return project.path.parent / "pylock.toml"
+    """Where the lock goes: ``-o``, else ``pylock.toml`` beside the project. A name the
+    standard does not allow (R1) is refused before anything is resolved."""
+    if options.output is None:
+        return project.path.parent / "pylock.toml"
+    from packaging.pylock import is_valid_pylock_path
+
+    if not is_valid_pylock_path(options.output):
+        raise UsageError(
+            f"-o {options.output}: not a lock file name (R1): name it pylock.toml or "
+            "pylock.<name>.toml (<name> without dots)"
+        )
+    return options.output
 
 
 def _read(path: Path) -> LockSource | None:

@@ -28,7 +28,9 @@ __all__ = ["arguments", "run"]
 
 def arguments(parser: argparse.ArgumentParser) -> None:
     """``audit``'s options."""
-    parser.add_argument("files", nargs="+", metavar="FILE")
+    parser.add_argument(
+        "files", nargs="*", metavar="FILE", default=["pylock.toml"], help="default: ./pylock.toml"
+    )
     parser.add_argument(
         "--attestations",
         action="store_true",

@@ -15,7 +15,9 @@ __all__ = ["arguments", "run"]
 
 def arguments(parser: argparse.ArgumentParser) -> None:
     """``format``'s options."""
-    parser.add_argument("files", nargs="+", metavar="FILE")
+    parser.add_argument(
+        "files", nargs="*", metavar="FILE", default=["pylock.toml"], help="default: ./pylock.toml"
+    )
     parser.add_argument(
         "--check", action="store_true", help="only report; exit 1 if a file would change"
     )

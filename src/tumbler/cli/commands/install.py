@@ -32,6 +32,11 @@ def run(args: argparse.Namespace) -> int:
     from tumbler.installing.pipeline import InstallOptions, InstallRefused, run_install
     from tumbler.installing.unpack import LINK_MODES
 
+    if not Path(args.lock).exists():
+        from tumbler.errors import InputError
+
+        hint = "run 'tumbler lock' to make it" if args.lock == "pylock.toml" else "name the lock"
+        raise InputError(f"{args.lock}: no such file; {hint}")
     options = InstallOptions(
         lock=Path(args.lock),
         venv=None if args.venv is None else Path(args.venv),

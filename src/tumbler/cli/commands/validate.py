@@ -28,7 +28,13 @@ __all__ = ["arguments", "run"]
 
 def arguments(parser: argparse.ArgumentParser) -> None:
     """``validate``'s options."""
-    parser.add_argument("files", nargs="+", metavar="FILE", help="lock file, or - for stdin")
+    parser.add_argument(
+        "files",
+        nargs="*",
+        metavar="FILE",
+        default=["pylock.toml"],
+        help="lock file, or - for stdin (default: ./pylock.toml)",
+    )
     parser.add_argument("--strict", action="store_true", help="treat warnings as errors")
     parser.add_argument(
         "--environment",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
+from tumbler.cli.views.lock import shown_path
 from tumbler.installing.plan import Action
 
 if TYPE_CHECKING:
@@ -47,7 +48,7 @@ def outcome_text(outcome: InstallOutcome, style: Style) -> str:
     """What changed, one line per distribution, and a summary line."""
     plan = outcome.plan
     counts = plan.counts()
-    where = str(outcome.environment)
+    where = shown_path(outcome.environment)
     changed = plan.changes
     lines = []
     if outcome.created:
@@ -69,9 +70,9 @@ def outcome_text(outcome: InstallOutcome, style: Style) -> str:
     summary = ", ".join(parts) if parts else "nothing to do"
     kept = counts["keep"]
     tail = f"; {kept} already installed" if kept else ""
-    selected = f" (extras: {', '.join(outcome.extras)})" if outcome.extras else ""
-    groups = f" (groups: {', '.join(outcome.groups)})" if outcome.groups else ""
-    lines.append(f"{where}: {summary}{tail}{selected}{groups} in {outcome.seconds:.2f} s")
+    chosen = [*(f"extra {e}" for e in outcome.extras), *(f"group {g}" for g in outcome.groups)]
+    selected = f" with {', '.join(chosen)}" if chosen else ""
+    lines.append(f"{where}: {summary}{tail}{selected} in {outcome.seconds:.2f} s")
     return "\n".join(lines)
 
 
