@@ -31,6 +31,8 @@ __all__ = ["COMMANDS", "console", "main"]
 #: lists them.
 COMMANDS: dict[str, tuple[str, str]] = {
     "lock": ("lock", "resolve a project into pylock.toml, or check that it is up to date"),
+    "add": ("edit", "add requirements to pyproject.toml and lock"),
+    "remove": ("edit", "remove requirements from pyproject.toml and lock"),
     "validate": ("validate", "check lock files against the standard (PEP 751)"),
     "audit": ("audit", "lint a lock for what a reviewer should see"),
     "format": ("format", "rewrite locks in tumbler's canonical layout"),

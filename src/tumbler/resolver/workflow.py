@@ -8,6 +8,7 @@ either writes the lock atomically (only when its text changed) or compares it.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -15,7 +16,7 @@ from typing import TYPE_CHECKING
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
 
-from tumbler.errors import NetworkError, TumblerError, UsageError
+from tumbler.errors import InputError, NetworkError, TumblerError, UsageError
 from tumbler.lockfile.tables import recorded_inputs
 
 if TYPE_CHECKING:
@@ -36,12 +37,13 @@ if TYPE_CHECKING:
     from tumbler.net.cache import Cache
     from tumbler.net.http import Http
     from tumbler.progress import Progress
+    from tumbler.project.edit import Edit
     from tumbler.project.pyproject import Project
     from tumbler.resolver.check import CheckResult
     from tumbler.resolver.gate import GateVerdict
     from tumbler.resolver.request import LockRequest
 
-__all__ = ["LockOptions", "LockOutcome", "run_check", "run_lock"]
+__all__ = ["LockOptions", "LockOutcome", "run_check", "run_edit", "run_lock"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -466,6 +468,36 @@ def _changes(old: Pylock | None, new: Pylock) -> tuple[PackageChange, ...]:
     if old is None:
         return ()
     return diff_locks(old, new).packages
+
+
+def run_edit(options: LockOptions, edit: Callable[[str, str], Edit]) -> tuple[Edit, LockOutcome]:
+    """Edit the project's ``pyproject.toml`` (``edit``: its text and name → the new text),
+    then lock, keeping the other pins. When locking fails (or is interrupted) the project
+    file is put back byte for byte; the lock is only ever written by a lock that worked."""
+    from tumbler.lockfile.atomic import write_atomic
+    from tumbler.project.pyproject import PROJECT_FILES
+
+    path = options.project
+    if path.is_dir():
+        path = path / PROJECT_FILES[0]
+    if path.name != PROJECT_FILES[0] or not path.is_file():
+        raise InputError(
+            f"{path}: no pyproject.toml to edit (a requirements file is edited by hand)"
+        )
+    try:
+        original = path.read_bytes().decode("utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise InputError(f"{path}: cannot read ({error})") from None
+    changed = edit(original, str(path))
+    if changed.text != original:
+        write_atomic(path, changed.text)
+    try:
+        outcome = run_lock(dataclasses.replace(options, project=path))
+    except BaseException:
+        if changed.text != original:
+            write_atomic(path, original)
+        raise
+    return changed, outcome
 
 
 def run_check(options: LockOptions) -> CheckResult:
