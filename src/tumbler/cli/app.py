@@ -37,6 +37,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "audit": ("audit", "lint a lock for what a reviewer should see"),
     "format": ("format", "rewrite locks in tumbler's canonical layout"),
     "diff": ("diff", "what changed between two locks"),
+    "why": ("graph", "the requirement chains that bring a package into the lock"),
+    "tree": ("graph", "the lock's packages as a tree from what the project asks for"),
     "install": (
         "install",
         "install a lock into an environment (no resolution, every file verified)",
