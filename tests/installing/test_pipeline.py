@@ -21,7 +21,7 @@ from packaging.utils import canonicalize_name
 
 from tests.conftest import CLI, CORPUS, Run, rules_named
 from tests.support.fileserver import serve
-from tests.support.lockfixtures import write_project
+from tests.support.lockfixtures import read, write_project
 from tests.support.pkgindex import Dist, PackageIndex, write_source_tree
 
 BIN = Path(sys.executable).parent
@@ -175,9 +175,12 @@ def test_install_without_a_group_or_with_no_default_groups(
     plain = tmp_path / "plain"
     assert install(cli, lock, plain).code == 0
     assert pip_list(plain / "bin" / "python") == {"alpha": "1.1", "pre": "1.0"}
-    bare = tmp_path / "bare"
+    bare = tmp_path / "bare"  # dev is also the developer's group: --no-dev too
     assert install(cli, lock, bare, "--no-default-groups").code == 0
-    assert pip_list(bare / "bin" / "python") == {"alpha": "1.1"}
+    assert pip_list(bare / "bin" / "python") == {"alpha": "1.1", "pre": "1.0"}
+    production = tmp_path / "production"
+    assert install(cli, lock, production, "--no-default-groups", "--no-dev").code == 0
+    assert pip_list(production / "bin" / "python") == {"alpha": "1.1"}
 
 
 def test_install_uv_lock(cli: CLI, tmp_path: Path, index: PackageIndex) -> None:
@@ -247,7 +250,7 @@ def test_install_pdm_lock_selects_extras_and_groups_by_marker(
         run = install(cli, lock, venv, "--index-url", index.url, *args)
         assert run.code == 0, run.err
         python = venv / "bin" / "python"
-        want = selected(lock, extras, ("default", *groups))
+        want = selected(lock, extras, ("default", "dev", *groups))  # dev: a developer's
         assert pip_list(python) == want
         pip_check(python)
     assert "churn" in want and "recent" in want and "gamma" in want
@@ -713,3 +716,43 @@ def test_a_refused_install_makes_no_environment(
     assert run.code == 2
     assert "cannot be installed here" in run.err
     assert not venv.exists()
+
+
+def test_a_developers_install_has_the_dev_group_and_the_project_itself(
+    cli: CLI, tmp_path: Path, index: PackageIndex, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A project with a build backend and a dev group: the lock holds the project as an
+    editable entry (its default-groups stay empty, for production); install takes the dev
+    group and the project (editable: the import reads the tree) unless told otherwise,
+    and sync after it keeps them."""
+    tree = write_source_tree(Dist("demo-app", "0.1", requires_dist=("beta",)), tmp_path / "app")
+    with (tree / "pyproject.toml").open("a", encoding="utf-8") as handle:
+        handle.write('\n[dependency-groups]\ndev = ["churn"]\ntest = ["delta"]\n')
+    monkeypatch.chdir(tree)
+    lock = tumbler_lock(cli, tree / "pyproject.toml", index)
+    entry = next(p for p in read(lock).packages if p.name == "demo-app")
+    assert entry.directory is not None and entry.directory.editable
+    assert entry.directory.path == "." and entry.version is None
+    assert read(lock).default_groups == []
+    venv = tmp_path / "venv"
+    run = install(cli, lock, venv, "--index-url", index.url)
+    assert run.code == 0, run.err
+    python = venv / "bin" / "python"
+    listed = pip_list(python)
+    assert {"demo-app", "beta", "alpha", "churn"} <= set(listed)  # churn: the dev group
+    assert "delta" not in listed
+    located = subprocess.run(
+        [str(python), "-c", "import demo_app; print(demo_app.__file__)"],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert located.stdout.strip().startswith(str(tree))  # editable: from the tree
+    synced = cli("sync", lock, "--venv", venv)
+    assert synced.code == 0, synced.err
+    assert pip_list(python) == listed  # sync keeps the dev group and the project
+    production = tmp_path / "production"
+    run = install(cli, lock, production, "--no-dev", "--no-install-project")
+    assert run.code == 0, run.err
+    assert set(pip_list(production / "bin" / "python")) == {"alpha", "beta"}
+    everything = tmp_path / "everything"
+    assert install(cli, lock, everything, "--all-groups").code == 0
+    assert {"churn", "delta", "demo-app"} <= set(pip_list(everything / "bin" / "python"))

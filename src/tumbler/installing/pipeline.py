@@ -79,6 +79,13 @@ class InstallOptions:
     all_extras: bool = False
     groups: tuple[str, ...] = ()
     no_default_groups: bool = False
+    #: Select every group the lock offers (``--all-groups``).
+    all_groups: bool = False
+    #: Select the ``dev`` group when the lock offers one (the PEP 735 convention uv
+    #: follows: a developer's install has the dev tools); ``--no-dev`` for production.
+    dev: bool = True
+    #: Install the project itself (the entry a tumbler lock marks ``project = true``).
+    install_project: bool = True
     sync: bool = False
     dry_run: bool = False
     offline: bool = False
@@ -234,7 +241,24 @@ def _choices(pylock: Pylock, options: InstallOptions) -> tuple[tuple[str, ...], 
         )
     if not options.no_default_groups:
         groups |= {canonicalize_name(g) for g in pylock.default_groups or ()}
+    if options.all_groups:
+        groups |= offered_groups
+    if options.dev and DEV_GROUP in offered_groups:
+        groups.add(DEV_GROUP)
     return tuple(sorted(extras)), tuple(sorted(groups))
+
+
+#: The group a developer's install selects unless told not to (``--no-dev``).
+DEV_GROUP = canonicalize_name("dev")
+
+
+def _is_project(package: Package) -> bool:
+    """Whether ``package`` is the locked project itself (``[packages.tool.tumbler]
+    project = true``, with a ``directory`` source)."""
+    table = (package.tool or {}).get("tumbler")
+    return (
+        package.directory is not None and isinstance(table, dict) and table.get("project") is True
+    )
 
 
 # --- the pipeline ---------------------------------------------------------------------------
@@ -258,11 +282,30 @@ def _showing(
         yield
 
 
+def _chosen(
+    pylock: Pylock,
+    interpreter: Interpreter,
+    extras: Sequence[str],
+    groups: Sequence[str],
+    options: InstallOptions,
+) -> tuple[tuple[Package, Artifact], ...]:
+    """What the standard's selection (I1-I6) takes for this interpreter, without the
+    project itself when ``--no-install-project``; refused when it cannot install here."""
+    from tumbler.lockfile.select import select
+
+    selection = select(pylock, interpreter.target, extras=extras, dependency_groups=groups)
+    if selection.findings:
+        raise _refuse(list(selection.findings), f"{options.lock} cannot be installed here")
+    chosen = selection.chosen
+    if not options.install_project:
+        chosen = tuple(c for c in chosen if not _is_project(c[0]))
+    return chosen
+
+
 def run_install(options: InstallOptions) -> InstallOutcome:
     """Install (or sync) ``options.lock`` into the chosen environment."""
     from tumbler.installing.plan import make_plan
     from tumbler.lockfile.load import load_valid
-    from tumbler.lockfile.select import select
     from tumbler.lockfile.source import read_source
     from tumbler.net.cache import Cache, default_cache_dir
 
@@ -276,10 +319,7 @@ def run_install(options: InstallOptions) -> InstallOutcome:
     where = _environment(options, cache)
     interpreter = where.interpreter
     _refuse_unavailable(loaded.lock, interpreter, extras, groups)
-    selection = select(pylock, interpreter.target, extras=extras, dependency_groups=groups)
-    if selection.findings:
-        raise _refuse(list(selection.findings), f"{options.lock} cannot be installed here")
-    chosen = selection.chosen
+    chosen = _chosen(pylock, interpreter, extras, groups, options)
     unsupported = _unsupported(chosen, pylock, options)
     if unsupported:
         raise _refuse(unsupported, f"{options.lock} needs sources this install cannot use")

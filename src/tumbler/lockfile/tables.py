@@ -237,6 +237,8 @@ class LockInputs:
     #: Packages (or ``:all:``) locked without wheels / without sdists.
     no_binary: tuple[str, ...] = ()
     only_binary: tuple[str, ...] = ()
+    #: Whether the project itself is locked (an editable entry: it has a build system).
+    installable: bool = False
 
     @classmethod
     def of(
@@ -275,6 +277,7 @@ class LockInputs:
             attestations=attestations,
             no_binary=tuple(no_binary),
             only_binary=tuple(only_binary),
+            installable=project.buildable,
         )
 
     def table(self) -> dict[str, Any]:
@@ -294,6 +297,7 @@ class LockInputs:
                 "attestations": True if self.attestations else None,
                 "no-binary": list(self.no_binary) or None,
                 "only-binary": list(self.only_binary) or None,
+                "installable": True if self.installable else None,
                 "inputs": {
                     "dependencies": list(self.dependencies),
                     "constraints": list(self.constraints) or None,
@@ -340,6 +344,7 @@ class LockInputs:
             attestations=table.get("attestations") is True,
             no_binary=strings(table.get("no-binary")),
             only_binary=strings(table.get("only-binary")),
+            installable=table.get("installable") is True,
         )
 
 

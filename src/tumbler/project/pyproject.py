@@ -102,6 +102,9 @@ class Project:
     settings: Settings = field(default_factory=Settings)
     #: Every file read, for messages.
     files: tuple[Path, ...] = ()
+    #: A package itself (a ``[build-system]`` and a ``[project]`` name): locked as an
+    #: editable directory entry, so ``install`` puts it in the environment too.
+    buildable: bool = False
 
     @property
     def default_groups(self) -> tuple[NormalizedName, ...]:
@@ -360,6 +363,7 @@ def _read_pyproject(path: Path) -> Project:
         groups=groups,
         settings=settings,
         files=(path,),
+        buildable=name is not None and isinstance(document.get("build-system"), dict),
     )
 
 

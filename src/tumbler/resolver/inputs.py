@@ -123,7 +123,17 @@ def input_drift(recorded: LockInputs, current: LockInputs) -> list[str]:
         *_value(recorded.only_binary, current.only_binary, "only-binary"),
         *_surface_drift(recorded.surface_version, current.surface_version),
         *_attestation_drift(recorded.attestations, current.attestations),
+        *_installable_drift(recorded.installable, current.installable),
     ]
+
+
+def _installable_drift(old: bool, new: bool) -> list[str]:
+    """One line when the project became a package (a ``[build-system]``) or stopped being one."""
+    if old == new:
+        return []
+    if new:
+        return ["the project has a [build-system] now: the lock does not hold it as a package"]
+    return ["the project has no [build-system] any more: the lock still holds it as a package"]
 
 
 def _mode_drift(recorded: LockInputs, current: LockInputs) -> list[str]:

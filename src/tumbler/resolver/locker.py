@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from packaging.markers import Marker
-from packaging.pylock import Package, PackageSdist, PackageWheel, Pylock
+from packaging.pylock import Package, PackageDirectory, PackageSdist, PackageWheel, Pylock
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.utils import NormalizedName, canonicalize_name
@@ -677,6 +677,26 @@ def _solve(
     return _Solved(request, finder, roots, resolution)
 
 
+def _itself(request: LockRequest, roots: Sequence[Req], resolution: Resolution) -> Package:
+    """The project as a package of its own lock: an editable directory entry (PEP 751
+    ``directory``, no version: the tree is what it is), depending on what the project's
+    own dependencies resolved to; marked ``[packages.tool.tumbler] project = true`` so
+    ``install --no-install-project`` can leave it out."""
+    import os
+
+    project = request.project
+    assert project.name is not None
+    where = os.path.relpath(project.path.parent.resolve(), request.lock_dir.resolve())
+    names = sorted({r.name for r in roots if r.name in resolution.pins} - {project.name})
+    return Package(
+        name=project.name,
+        requires_python=project.requires_python,
+        dependencies=[{"name": n} for n in names] or None,
+        directory=PackageDirectory(path=where.replace(os.sep, "/"), editable=True),
+        tool={"tumbler": {"project": True}},
+    )
+
+
 def _build(
     solved: _Solved, sizes: Mapping[str, int], tool: Mapping[str, Any] | None = None
 ) -> Pylock:
@@ -705,6 +725,9 @@ def _build(
         dependencies = [{"name": d} for d in dependency_names]
         marker = _marker(needed_by.get(name, {""}), project.default_groups)
         packages.append(_package(candidate, marker, dependencies, sizes, finder))
+    if project.buildable and project.name is not None:
+        packages.append(_itself(request, roots.get("", []), resolution))
+        packages.sort(key=lambda p: p.name)
     return Pylock(
         lock_version=LOCK_VERSION,
         environments=[target_marker(request.target)],

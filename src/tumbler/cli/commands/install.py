@@ -45,6 +45,9 @@ def run(args: argparse.Namespace) -> int:
         all_extras=args.all_extras,
         groups=tuple(names(args.group)),
         no_default_groups=args.no_default_groups,
+        all_groups=args.all_groups,
+        dev=not args.no_dev and os.environ.get("TUMBLER_NO_DEV", "") not in ("1", "true"),
+        install_project=not args.no_install_project,
         sync=args.command == "sync",
         dry_run=args.dry_run,
         offline=args.offline,
@@ -147,6 +150,21 @@ def arguments(parser: argparse.ArgumentParser) -> None:
         "--no-default-groups",
         action="store_true",
         help="do not select the lock's default-groups",
+    )
+    parser.add_argument(
+        "--all-groups", action="store_true", help="select every dependency group the lock offers"
+    )
+    parser.add_argument(
+        "--no-dev",
+        action="store_true",
+        help="do not select the 'dev' group (selected by default when the lock has one; "
+        "also TUMBLER_NO_DEV=1)",
+    )
+    parser.add_argument(
+        "--no-install-project",
+        action="store_true",
+        help="leave out the project itself (the editable entry a tumbler lock holds for a "
+        "project with a [build-system])",
     )
     parser.add_argument("--dry-run", action="store_true", help="print the plan; change nothing")
     parser.add_argument("--offline", action="store_true", help="use cached files only")
