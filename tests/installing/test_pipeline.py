@@ -722,9 +722,9 @@ def test_a_developers_install_has_the_dev_group_and_the_project_itself(
     cli: CLI, tmp_path: Path, index: PackageIndex, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A project with a build backend and a dev group: the lock holds the project as an
-    editable entry (its default-groups stay empty, for production); install takes the dev
-    group and the project (editable: the import reads the tree) unless told otherwise,
-    and sync after it keeps them."""
+    editable entry that comes with the dev group (its default-groups stay empty, for
+    production and for pip); install takes the dev group and the project (editable: the
+    import reads the tree) unless told otherwise, and sync after it keeps them."""
     tree = write_source_tree(Dist("demo-app", "0.1", requires_dist=("beta",)), tmp_path / "app")
     with (tree / "pyproject.toml").open("a", encoding="utf-8") as handle:
         handle.write('\n[dependency-groups]\ndev = ["churn"]\ntest = ["delta"]\n')
@@ -733,7 +733,23 @@ def test_a_developers_install_has_the_dev_group_and_the_project_itself(
     entry = next(p for p in read(lock).packages if p.name == "demo-app")
     assert entry.directory is not None and entry.directory.editable
     assert entry.directory.path == "." and entry.version is None
+    assert str(entry.marker) == '"dev" in dependency_groups'
     assert read(lock).default_groups == []
+    # the gate knows the project's own entry: up to date from the records, no index
+    check = cli("lock", "--check", "--format", "json", "--index-url", "http://127.0.0.1:9/s/")
+    assert check.code == 0, check.err
+    assert json.loads(check.out)["method"] == "records"
+    # pip installs the default selection: the dependencies, not the project's tree
+    target = tmp_path / "pip-target"
+    proc = subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--isolated", "--no-cache-dir", "-q",
+         "--target", str(target), "-r", str(lock)],
+        capture_output=True, text=True, check=False, env=_clean_env(),
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert sorted(p.name for p in target.glob("*.dist-info")) == [
+        "alpha-1.1.dist-info", "beta-1.0.dist-info"
+    ]  # fmt: skip
     venv = tmp_path / "venv"
     run = install(cli, lock, venv, "--index-url", index.url)
     assert run.code == 0, run.err

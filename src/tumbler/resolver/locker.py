@@ -677,11 +677,20 @@ def _solve(
     return _Solved(request, finder, roots, resolution)
 
 
+#: The dependency group a developer's install selects: the project itself comes with it.
+DEV_GROUP = canonicalize_name("dev")
+
+
 def _itself(request: LockRequest, roots: Sequence[Req], resolution: Resolution) -> Package:
     """The project as a package of its own lock: an editable directory entry (PEP 751
     ``directory``, no version: the tree is what it is), depending on what the project's
     own dependencies resolved to; marked ``[packages.tool.tumbler] project = true`` so
-    ``install --no-install-project`` can leave it out."""
+    ``install --no-install-project`` can leave it out.
+
+    It comes with the ``dev`` group (``'dev' in dependency_groups``): a developer's
+    install (``tumbler install``, ``uv pip install --group dev``) takes it, while an
+    install of the default selection — production, and ``pip install -r``, which cannot
+    install a directory under its required hashes — does not."""
     import os
 
     project = request.project
@@ -690,6 +699,7 @@ def _itself(request: LockRequest, roots: Sequence[Req], resolution: Resolution) 
     names = sorted({r.name for r in roots if r.name in resolution.pins} - {project.name})
     return Package(
         name=project.name,
+        marker=Marker(f"'{DEV_GROUP}' in dependency_groups"),
         requires_python=project.requires_python,
         dependencies=[{"name": n} for n in names] or None,
         directory=PackageDirectory(path=where.replace(os.sep, "/"), editable=True),
@@ -725,7 +735,7 @@ def _build(
         dependencies = [{"name": d} for d in dependency_names]
         marker = _marker(needed_by.get(name, {""}), project.default_groups)
         packages.append(_package(candidate, marker, dependencies, sizes, finder))
-    if project.buildable and project.name is not None:
+    if project.buildable and project.name is not None and DEV_GROUP in project.groups:
         packages.append(_itself(request, roots.get("", []), resolution))
         packages.sort(key=lambda p: p.name)
     return Pylock(

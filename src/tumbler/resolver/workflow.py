@@ -634,9 +634,15 @@ def _tables(project: Project) -> dict[str, tuple[Needs, ...]]:
     """The project's requirements per table (``""``, ``extra:<name>``, ``group:<name>``)."""
     from tumbler.index.facts import Needs
 
+    from tumbler.resolver.locker import DEV_GROUP
+
     tables = {"": tuple(map(Needs.of, project.dependencies))}
     tables.update({f"extra:{k}": tuple(map(Needs.of, v)) for k, v in project.extras.items()})
     tables.update({f"group:{k}": tuple(map(Needs.of, v)) for k, v in project.groups.items()})
+    dev = f"group:{DEV_GROUP}"
+    if project.buildable and project.name is not None and dev in tables:
+        # the project itself comes with the dev group (locker._itself)
+        tables[dev] = (*tables[dev], Needs(project.name, (), "", None, None))
     return tables
 
 
