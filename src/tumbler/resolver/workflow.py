@@ -633,7 +633,6 @@ def _tag_masks(universe: Sequence[Target], cache: Cache) -> dict[str, int]:
 def _tables(project: Project) -> dict[str, tuple[Needs, ...]]:
     """The project's requirements per table (``""``, ``extra:<name>``, ``group:<name>``)."""
     from tumbler.index.facts import Needs
-
     from tumbler.resolver.locker import DEV_GROUP
 
     tables = {"": tuple(map(Needs.of, project.dependencies))}
