@@ -142,6 +142,16 @@ def test_git_revisions(tmp_path: Path, cli: CLI, monkeypatch: pytest.MonkeyPatch
     assert cli("diff", "--base", "HEAD", "pylock.toml").code == 0
     base = cli("diff", "--format", "json", "--base", "HEAD~1", "pylock.toml")
     assert (base.code, json.loads(base.out)["summary"]["added"]) == (1, 1)
+    # no files: the working tree's lock against the last commit's
+    assert cli("diff").code == 0
+    lock.write_bytes(OLD.read_bytes())
+    working = cli("diff", "--format", "json")
+    assert working.code == 1
+    assert (json.loads(working.out)["old"], json.loads(working.out)["new"]) == (
+        "HEAD:pylock.toml",
+        "pylock.toml",
+    )
+    assert json.loads(working.out)["summary"]["downgraded"] == 2
     missing = cli("diff", "--base", "no-such-rev", "pylock.toml")
     assert missing.code == 2
     assert missing.err.startswith("tumbler: error: no-such-rev:pylock.toml: cannot read from git")

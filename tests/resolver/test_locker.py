@@ -548,3 +548,19 @@ def test_pip_installs_the_lock(grouped_lock: Path, tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     installed = sorted(p.name for p in target.glob("*.dist-info"))
     assert installed == ["delta-1.0.dist-info", "gamma-0.6.dist-info"]
+
+
+def test_a_directory_with_requirements_in_and_either_machine_name(
+    cli: CLI, tmp_path: Path, index: PackageIndex, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`tumbler lock` in a folder holding requirements.in alone locks it; Windows' machine
+    may be called x86_64 as on the other systems (or amd64 as Windows says)."""
+    (tmp_path / "requirements.in").write_text("delta\n", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    run = cli(
+        "lock", "--index-url", index.url, "--platform", "windows-x86_64", "--python-version",
+        "3.12", "-q",
+    )  # fmt: skip
+    assert run.code == 0, run.err
+    assert pins(tmp_path / "pylock.toml") == {"alpha": "1.1", "delta": "1.0"}  # win32: alpha
+    assert "windows-amd64-3.12" in (tmp_path / "pylock.toml").read_text(encoding="utf-8")
