@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 from packaging.pylock import Package, PackageWheel, Pylock
+from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from tests.support.lockfixtures import write_project
@@ -89,7 +90,10 @@ def test_another_tools_lock_roots_at_what_nothing_needs() -> None:
             hashes={"sha256": "0" * 64},
         )
         return Package(
-            name=name, version=Version(version), wheels=[wheel], dependencies=list(deps) or None
+            name=canonicalize_name(name),
+            version=Version(version),
+            wheels=[wheel],
+            dependencies=list(deps) or None,
         )
 
     pylock = Pylock(
