@@ -93,6 +93,19 @@ def output_options(sub: argparse.ArgumentParser, formats: tuple[str, ...]) -> No
     )
 
 
+def index_options(sub: argparse.ArgumentParser) -> None:
+    """``--index-url``, ``--extra-index-url`` and ``--exclude-newer`` (lock, add, remove)."""
+    sub.add_argument("--index-url", metavar="URL", help="the default package index (simple API)")
+    sub.add_argument(
+        "--extra-index-url", action="append", metavar="URL", help="another index (repeatable)"
+    )
+    sub.add_argument(
+        "--exclude-newer",
+        metavar="DATE",
+        help="ignore files uploaded after DATE (2025-01-31 or RFC 3339)",
+    )
+
+
 def cache_options(sub: argparse.ArgumentParser) -> None:
     """``--cache-dir`` and ``--offline`` (lock, diff --surface, surface, audit)."""
     sub.add_argument(

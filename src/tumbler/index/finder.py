@@ -718,12 +718,10 @@ class Finder:
         stand_in = None if usable[0].is_wheel else self._stand_in(project, version, rows)
         return Release(project.name, version, tuple(usable), project.index or "", yanked, stand_in)
 
-    def _judged_every_row(
-        self, project: Project, version: Version, rows: Sequence[Row]
-    ) -> Release | str:
-        """Why the target can use no file of ``version``: the most common reason over
-        every row (a wheel for another platform, Requires-Python, ...)."""
-        usable: list[IndexFile] = []
+    def _judged_every_row(self, project: Project, version: Version, rows: Sequence[Row]) -> str:
+        """Why the target can use no file of ``version`` (:meth:`_judged_here` found
+        none): the most common reason over every row (a wheel for another platform,
+        Requires-Python, ...)."""
         reasons: Counter[str] = Counter()
         listing, name, bit = project.listing, project.name, self._tags_id
         wheels_allowed = self.binaries.wheels(name)
@@ -731,24 +729,13 @@ class Finder:
         for row, parts, fits in listing.entries(version, rows, self.catalog):
             if not (wheels_allowed if parts[2] else sdists_allowed):
                 reasons[NO_BINARY if parts[2] else ONLY_BINARY] += 1
-                continue
-            if parts[2] and not fits >> bit & 1:
-                # Decided by the name alone: the row's attributes need not be read.
-                reasons[NO_WHEEL] += 1
-                continue
-            file = listing.file(row, parts)
-            if file is None:
-                continue
-            if self.exclude_newer is not None and file.upload_time is None:
-                self.untimed_indexes.add(file.index)
-            reason = self._unusable_here(file, name)
-            if reason is None:
-                usable.append(file)
-            else:
-                reasons[reason] += 1
-        if not usable:
-            return reasons.most_common(1)[0][0] if reasons else "no files"
-        return self._release(project, version, rows, usable)
+            elif parts[2] and not fits >> bit & 1:
+                reasons[NO_WHEEL] += 1  # decided by the name alone
+            elif (file := listing.file(row, parts)) is not None:
+                reason = self._unusable_here(file, name)
+                if reason is not None:  # always: the rows it fits were all refused
+                    reasons[reason] += 1
+        return reasons.most_common(1)[0][0] if reasons else "no files"
 
     def _stand_in(
         self, project: Project, version: Version, rows: Sequence[Row]

@@ -11,7 +11,15 @@ from __future__ import annotations
 import sys
 from typing import TYPE_CHECKING
 
-from tumbler.cli.common import EXIT_OK, cache_options, emit, output_options, progress, style
+from tumbler.cli.common import (
+    EXIT_OK,
+    cache_options,
+    emit,
+    index_options,
+    output_options,
+    progress,
+    style,
+)
 
 if TYPE_CHECKING:
     import argparse
@@ -41,15 +49,7 @@ def arguments(parser: argparse.ArgumentParser) -> None:
         default=".",
         help="pyproject.toml, or its directory (default: .)",
     )
-    parser.add_argument("--index-url", metavar="URL", help="the default package index (simple API)")
-    parser.add_argument(
-        "--extra-index-url", action="append", metavar="URL", help="another index (repeatable)"
-    )
-    parser.add_argument(
-        "--exclude-newer",
-        metavar="DATE",
-        help="ignore files uploaded after DATE (2025-01-31 or RFC 3339)",
-    )
+    index_options(parser)
     parser.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
     cache_options(parser)
     output_options(parser, ("text", "json"))

@@ -10,6 +10,7 @@ from tumbler.cli.common import (
     EXIT_OK,
     cache_options,
     emit,
+    index_options,
     names,
     output_options,
     progress,
@@ -106,15 +107,7 @@ def arguments(parser: argparse.ArgumentParser) -> None:
         "every hash re-read) even when the lock checks out against the project and the "
         "cached index records",
     )
-    parser.add_argument("--index-url", metavar="URL", help="the default package index (simple API)")
-    parser.add_argument(
-        "--extra-index-url", action="append", metavar="URL", help="another index (repeatable)"
-    )
-    parser.add_argument(
-        "--exclude-newer",
-        metavar="DATE",
-        help="ignore files uploaded after DATE (2025-01-31 or RFC 3339)",
-    )
+    index_options(parser)
     parser.add_argument(
         "--prereleases", choices=("disallow", "allow", "if-necessary"), help="pre-release policy"
     )
