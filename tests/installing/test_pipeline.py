@@ -308,6 +308,13 @@ def test_sync_removes_what_the_lock_no_longer_selects_and_nothing_else(
     # install (not sync) leaves extra distributions alone
     assert install(cli, less, venv).code == 0
     assert set(pip_list(python)) == {"alpha", "beta", "clitool", "delta", "gamma"}
+    # sync says what it will remove, one line each, before anything goes
+    plan = cli("sync", less, "--venv", venv, "--dry-run", "--color", "never")
+    assert plan.code == 0, plan.err
+    removals = [line for line in plan.out.splitlines() if line.startswith(" - ")]
+    assert [line.split("==")[0] for line in removals] == [" - clitool", " - delta", " - gamma"]
+    assert "would remove 3" in plan.out.splitlines()[-1]
+    assert set(pip_list(python)) == {"alpha", "beta", "clitool", "delta", "gamma"}
     run = cli("sync", less, "--venv", venv, "--format", "json")
     assert run.code == 0, run.err
     assert pip_list(python) == selected(less) == {"alpha": "1.1", "beta": "1.0"}
