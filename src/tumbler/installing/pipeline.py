@@ -243,13 +243,11 @@ def _choices(pylock: Pylock, options: InstallOptions) -> tuple[tuple[str, ...], 
         groups |= {canonicalize_name(g) for g in pylock.default_groups or ()}
     if options.all_groups:
         groups |= offered_groups
+    from tumbler.project.pyproject import DEV_GROUP
+
     if options.dev and DEV_GROUP in offered_groups:
         groups.add(DEV_GROUP)
     return tuple(sorted(extras)), tuple(sorted(groups))
-
-
-#: The group a developer's install selects unless told not to (``--no-dev``).
-DEV_GROUP = canonicalize_name("dev")
 
 
 def _is_project(package: Package) -> bool:

@@ -140,15 +140,15 @@ def index_config(
     declared = _unique([*filter(None, [settings.index_url]), *settings.extra_index_urls])
     for url in (*urls, *settings.package_indexes.values()):
         _check_url(url)
+    explicit = index_url or env.get("TUMBLER_INDEX_URL") or settings.index_url
     given = {
-        index_url,
-        env.get("TUMBLER_INDEX_URL"),
-        settings.index_url,
+        explicit,
         *extra_index_urls,
         *_split(env.get("TUMBLER_EXTRA_INDEX_URL")),
         *settings.extra_index_urls,
-        default_index_url(),
     }
+    if explicit or not _remote(machine_default):
+        given.add(default)  # the option's, or the public default: not this machine's
     return IndexConfig(
         urls=tuple(urls),
         package_indexes=dict(settings.package_indexes),

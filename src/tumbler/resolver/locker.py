@@ -28,6 +28,7 @@ from tumbler.index.finder import Catalog, Finder
 from tumbler.lockfile.model import LOCK_VERSION
 from tumbler.lockfile.tables import Unavailable, tool_table
 from tumbler.net.urls import redact
+from tumbler.project.pyproject import DEV_GROUP
 from tumbler.resolver.request import LockRequest, lock_inputs
 from tumbler.resolver.resolve import Req, replay, resolve, roots_reaching, settle
 from tumbler.resolver.universal import (
@@ -675,10 +676,6 @@ def _solve(
         fail_fast=fail_fast,
     )
     return _Solved(request, finder, roots, resolution)
-
-
-#: The dependency group a developer's install selects: the project itself comes with it.
-DEV_GROUP = canonicalize_name("dev")
 
 
 def _itself(request: LockRequest, roots: Sequence[Req], resolution: Resolution) -> Package:
