@@ -243,7 +243,7 @@ def _choices(pylock: Pylock, options: InstallOptions) -> tuple[tuple[str, ...], 
         groups |= {canonicalize_name(g) for g in pylock.default_groups or ()}
     if options.all_groups:
         groups |= offered_groups
-    from tumbler.project.pyproject import DEV_GROUP
+    from tumbler.lockfile.tables import DEV_GROUP
 
     if options.dev and DEV_GROUP in offered_groups:
         groups.add(DEV_GROUP)

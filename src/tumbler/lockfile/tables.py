@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from packaging.utils import NormalizedName
+
 from tumbler.errors import InputError
 from tumbler.findings import Finding, Severity
 
@@ -51,6 +53,10 @@ __all__ = [
     "with_surface",
     "without_surface",
 ]
+
+#: The dependency group a developer's install selects by default (the PEP 735 convention
+#: uv follows); a package project's own editable entry comes with it.
+DEV_GROUP = NormalizedName("dev")
 
 #: The key of tumbler's tables under ``[tool]`` and ``[packages.tool]``.
 TOOL_NAME = "tumbler"

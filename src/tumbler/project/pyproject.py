@@ -403,10 +403,6 @@ def _read_requirements_file(path: Path) -> Project:
     )
 
 
-#: The dependency group a developer's install selects by default (the PEP 735 convention
-#: uv follows); a package project's own editable entry comes with it.
-DEV_GROUP = canonicalize_name("dev")
-
 #: What a directory's project is, in order: the first of these it holds.
 PROJECT_FILES = ("pyproject.toml", "requirements.in")
 

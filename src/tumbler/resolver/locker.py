@@ -26,9 +26,8 @@ from tumbler.env.targets import marker_python_splits, python_splits, target_mark
 from tumbler.errors import UnsupportedTargetError
 from tumbler.index.finder import Catalog, Finder
 from tumbler.lockfile.model import LOCK_VERSION
-from tumbler.lockfile.tables import Unavailable, tool_table
+from tumbler.lockfile.tables import DEV_GROUP, Unavailable, tool_table
 from tumbler.net.urls import redact
-from tumbler.project.pyproject import DEV_GROUP
 from tumbler.resolver.request import LockRequest, lock_inputs
 from tumbler.resolver.resolve import Req, replay, resolve, roots_reaching, settle
 from tumbler.resolver.universal import (

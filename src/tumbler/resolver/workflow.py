@@ -633,7 +633,7 @@ def _tag_masks(universe: Sequence[Target], cache: Cache) -> dict[str, int]:
 def _tables(project: Project) -> dict[str, tuple[Needs, ...]]:
     """The project's requirements per table (``""``, ``extra:<name>``, ``group:<name>``)."""
     from tumbler.index.facts import Needs
-    from tumbler.project.pyproject import DEV_GROUP
+    from tumbler.lockfile.tables import DEV_GROUP
 
     tables = {"": tuple(map(Needs.of, project.dependencies))}
     tables.update({f"extra:{k}": tuple(map(Needs.of, v)) for k, v in project.extras.items()})
