@@ -36,6 +36,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "validate": ("validate", "check lock files against the standard (PEP 751)"),
     "audit": ("audit", "lint a lock for what a reviewer should see"),
     "format": ("format", "rewrite locks in tumbler's canonical layout"),
+    "export": ("export", "write a lock in another format (requirements.txt with hashes)"),
     "diff": ("diff", "what changed between two locks"),
     "why": ("graph", "the requirement chains that bring a package into the lock"),
     "tree": ("graph", "the lock's packages as a tree from what the project asks for"),

@@ -23,7 +23,7 @@ __all__ = ["EXPORTERS", "READERS", "detect", "exporter", "reader"]
 #: Format name → the module holding its ``READER``, in the order detection tries them.
 READERS: dict[str, str] = {}
 #: Format name → the module holding its ``EXPORTER``.
-EXPORTERS: dict[str, str] = {}
+EXPORTERS: dict[str, str] = {"requirements.txt": "tumbler.formats.requirements"}
 
 
 def reader(name: str) -> Reader:

@@ -1,0 +1,129 @@
+"""tumbler.formats.requirements: a lock as a hashed requirements file that pip installs.
+
+The round trip is real: a universal lock made on the loopback index, exported for a
+choice of extras and groups, installed by pip with ``--require-hashes --no-deps``, gives
+exactly what packaging's own selection of the lock gives on this interpreter.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tomllib
+from typing import TYPE_CHECKING
+
+import pytest
+from packaging.markers import Marker
+from packaging.pylock import Pylock
+from packaging.utils import canonicalize_name
+
+from tests.support.lockfixtures import write_project
+from tumbler.formats.requirements import settle_marker
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from tests.conftest import CLI
+    from tests.support.pkgindex import PackageIndex
+
+
+@pytest.mark.parametrize(
+    ("marker", "extras", "groups", "settled"),
+    [
+        (None, (), (), True),
+        ("'viz' in extras", ("viz",), (), True),
+        ("'viz' in extras", (), (), False),
+        ("'dev' in dependency_groups or 'viz' in extras", (), ("dev",), True),
+        (
+            "python_version < '3.11' and 'viz' in extras",
+            ("viz",),
+            (),
+            'python_version < "3.11"',
+        ),
+        ("python_version < '3.11' and 'viz' in extras", (), (), False),
+        (
+            "(sys_platform == 'win32' and 'Dev' in dependency_groups) or python_version < '3.11'",
+            (),
+            ("dev",),
+            'sys_platform == "win32" or python_version < "3.11"',
+        ),
+        (
+            "(sys_platform == 'win32' and 'dev' in dependency_groups) or python_version < '3.11'",
+            (),
+            (),
+            'python_version < "3.11"',
+        ),
+        ("'viz' not in extras and os_name == 'nt'", (), (), 'os_name == "nt"'),
+        ("extra == 'fast'", ("fast",), (), True),
+        ("sys_platform == 'linux'", ("x",), ("y",), 'sys_platform == "linux"'),
+    ],
+)
+def test_markers_keep_the_environment_and_decide_the_choices(
+    marker: str | None, extras: tuple[str, ...], groups: tuple[str, ...], settled: object
+) -> None:
+    assert settle_marker(None if marker is None else Marker(marker), extras, groups) == settled
+
+
+def _selected(lock: Path, extras: tuple[str, ...], groups: tuple[str, ...]) -> set[str]:
+    pylock = Pylock.from_dict(tomllib.loads(lock.read_text(encoding="utf-8")))
+    chosen = pylock.select(extras=extras, dependency_groups=groups)
+    return {f"{canonicalize_name(p.name)}=={p.version}" for p, _ in chosen}
+
+
+@pytest.mark.usefixtures("lock_env")
+@pytest.mark.parametrize("choice", [((), ()), (("fast",), ()), (("fast",), ("dev", "docs"))])
+def test_pip_installs_the_export_with_hashes_required(
+    choice: tuple[tuple[str, ...], tuple[str, ...]],
+    cli: CLI,
+    index: PackageIndex,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    extras, groups = choice
+    monkeypatch.chdir(tmp_path)
+    write_project(
+        tmp_path,
+        ["delta", "recent"],
+        extras={"fast": ["beta[fast]"]},
+        groups={"dev": ["churn"], "docs": ["modern"]},
+    )
+    assert cli("lock", "--index-url", index.url, "--exclude-newer", "2024-01-01", "-q").code == 0
+    argv = ["export", "--format", "requirements.txt", "-o", "requirements.txt"]
+    argv += [a for e in extras for a in ("--extra", e)] + [
+        a for g in groups for a in ("--group", g)
+    ]
+    run = cli(*argv)
+    assert run.code == 0, run.err
+    text = (tmp_path / "requirements.txt").read_text(encoding="utf-8")
+    assert f"--index-url {index.url}" in text
+    assert "in extras" not in text and "in dependency_groups" not in text
+    target = tmp_path / "target"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PIP_")}
+    proc = subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--isolated", "--no-cache-dir", "-q",
+         "--require-hashes", "--no-deps", "--target", str(target), "-r", "requirements.txt"],
+        capture_output=True, text=True, check=False, env={**env, "PIP_CONFIG_FILE": os.devnull},
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    installed = {
+        p.name.removesuffix(".dist-info").replace("-", "==", 1) for p in target.glob("*.dist-info")
+    }
+    wanted = _selected(tmp_path / "pylock.toml", extras, groups)
+    assert {
+        canonicalize_name(i.split("==")[0]) + "==" + i.split("==")[1] for i in installed
+    } == wanted
+
+
+def test_unknown_choices_are_refused(
+    cli: CLI, index: PackageIndex, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, lock_env: None
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    write_project(tmp_path, ["delta"], groups={"dev": ["churn"]})
+    assert cli("lock", "--index-url", index.url, "-q").code == 0
+    run = cli("export", "--format", "requirements.txt", "--group", "docs", "-o", "out.txt")
+    assert (run.code, run.err) == (
+        2,
+        "tumbler: error: the lock has no group 'docs' (it offers: dev)\n",
+    )
+    assert not (tmp_path / "out.txt").exists()
