@@ -26,7 +26,7 @@ class FakeReader:
     def detect(self, path: Path, data: bytes) -> bool:
         return path.suffix == ".fake" and data.startswith(HEADER.encode())
 
-    def read(self, path: Path, data: bytes) -> Pylock:
+    def read(self, path: Path, data: bytes, files: object = None) -> Pylock:
         packages = []
         for number, line in enumerate(data.decode().splitlines()[1:], start=2):
             try:

@@ -7,6 +7,7 @@ exactly what packaging's own selection of the lock gives on this interpreter.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -127,3 +128,80 @@ def test_unknown_choices_are_refused(
         "tumbler: error: the lock has no group 'docs' (it offers: dev)\n",
     )
     assert not (tmp_path / "out.txt").exists()
+
+
+@pytest.mark.usefixtures("lock_env")
+def test_export_then_import_keeps_every_version_and_hash(
+    cli: CLI, index: PackageIndex, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The exported file imported again: the same selection on this interpreter, the same
+    files by sha256, a lock that validates strictly. (The file carries no dependency
+    graph, so the imported lock has none: diff names that, not versions.)"""
+    monkeypatch.chdir(tmp_path)
+    write_project(tmp_path, ["delta", "recent"], extras={"fast": ["beta[fast]"]})
+    assert cli("lock", "--index-url", index.url, "--exclude-newer", "2024-01-01", "-q").code == 0
+    export = ["export", "--format", "requirements.txt", "--extra", "fast"]
+    assert cli(*export, "-o", "requirements.txt").code == 0
+    run = cli("import", "requirements.txt", "-o", "pylock.imported.toml")
+    assert run.code == 0, run.err
+    imported = tmp_path / "pylock.imported.toml"
+    assert _selected(imported, (), ()) == _selected(tmp_path / "pylock.toml", ("fast",), ())
+    assert cli("validate", "--strict", imported).code == 0
+    original = Pylock.from_dict(tomllib.loads((tmp_path / "pylock.toml").read_text()))
+    again = Pylock.from_dict(tomllib.loads(imported.read_text()))
+
+    def hashes(lock: Pylock) -> set[tuple[str, str, str]]:
+        out: set[tuple[str, str, str]] = {
+            (p.name, str(p.version), w.hashes["sha256"])
+            for p in lock.packages
+            for w in p.wheels or ()
+        }
+        out |= {
+            (p.name, str(p.version), p.sdist.hashes["sha256"]) for p in lock.packages if p.sdist
+        }
+        return out
+
+    assert hashes(again) <= hashes(original)
+    assert {(n, v) for n, v, _ in hashes(again)} == {
+        (p.name, str(p.version)) for p in again.packages
+    }
+    diff = cli("diff", "--format", "json", "pylock.toml", imported.name)
+    kinds = {c["kind"] for c in json.loads(diff.out)["packages"]}
+    assert kinds <= {"changed"}  # no package added, removed, upgraded or downgraded
+
+
+@pytest.mark.usefixtures("lock_env")
+@pytest.mark.parametrize(
+    "case",
+    [
+        (
+            "beta>=1.0 --hash=sha256:" + "0" * 64 + "\n",
+            "requirements.txt:1: 'beta>=1.0' is not pinned",
+        ),
+        ("# pinned\nbeta==1.0\n", "requirements.txt:2: beta==1.0 has no --hash (R34"),
+        (
+            "beta==1.0 \\\n    --hash=sha256:" + "0" * 64 + "\n",
+            "requirements.txt:1: beta==1.0: no file with sha256 000",
+        ),
+        ("--no-binary :all:\nbeta==1.0\n", "requirements.txt:1: --no-binary is not imported"),
+        ("beta===\n", "requirements.txt:1: not a requirement ("),
+    ],
+)
+def test_a_malformed_requirements_file_is_one_line_and_writes_nothing(
+    case: tuple[str, str],
+    cli: CLI,
+    index: PackageIndex,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    text, message = case
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "requirements.txt").write_text(f"--index-url {index.url}\n{text}", encoding="utf-8")
+    run = cli("import", "requirements.txt")
+    assert run.code == 2
+    assert run.err.startswith(
+        "tumbler: error: "
+        + message.replace(":1:", ":2:").replace(":2: beta==1.0 has", ":3: beta==1.0 has")
+    ), run.err
+    assert len(run.err.strip().splitlines()) == 1
+    assert not (tmp_path / "pylock.toml").exists()

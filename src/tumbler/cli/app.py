@@ -37,6 +37,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "audit": ("audit", "lint a lock for what a reviewer should see"),
     "format": ("format", "rewrite locks in tumbler's canonical layout"),
     "export": ("export", "write a lock in another format (requirements.txt with hashes)"),
+    "import": ("import_", "another tool's lock as pylock.toml, every version and hash kept"),
     "diff": ("diff", "what changed between two locks"),
     "why": ("graph", "the requirement chains that bring a package into the lock"),
     "tree": ("graph", "the lock's packages as a tree from what the project asks for"),

@@ -19,7 +19,9 @@ if TYPE_CHECKING:
 
     from packaging.pylock import Pylock
 
-__all__ = ["ExportOptions", "Exporter", "Reader"]
+    from tumbler.index.pages import IndexFile
+
+__all__ = ["ExportOptions", "Exporter", "FileLookup", "Reader"]
 
 
 @runtime_checkable
@@ -34,10 +36,19 @@ class Reader(Protocol):
         cheap look at its start, never a full parse."""
         ...
 
-    def read(self, path: Path, data: bytes) -> Pylock:
+    def read(self, path: Path, data: bytes, files: FileLookup) -> Pylock:
         """The lock ``data`` describes, as a valid :class:`Pylock` (every version, file
-        and hash as the file has them); :class:`~tumbler.errors.InputError` naming the
-        place when it cannot be read."""
+        and hash as the file has them; ``files`` answers for what the format lacks and
+        the standard needs, such as a hash's file name and URL);
+        :class:`~tumbler.errors.InputError` naming the place when it cannot be read."""
+        ...
+
+
+class FileLookup(Protocol):
+    """The files an index lists for one release (the caller fetches; the reader stays pure)."""
+
+    def __call__(self, name: str, version: str, indexes: Sequence[str]) -> Sequence[IndexFile]:
+        """Every file of ``name`` ``version`` on the first of ``indexes`` that has it."""
         ...
 
 

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 __all__ = ["EXPORTERS", "READERS", "detect", "exporter", "reader"]
 
 #: Format name → the module holding its ``READER``, in the order detection tries them.
-READERS: dict[str, str] = {}
+READERS: dict[str, str] = {"requirements.txt": "tumbler.formats.requirements"}
 #: Format name → the module holding its ``EXPORTER``.
 EXPORTERS: dict[str, str] = {"requirements.txt": "tumbler.formats.requirements"}
 

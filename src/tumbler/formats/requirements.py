@@ -1,4 +1,13 @@
-"""``requirements.txt`` with hashes: a lock for installers that do not read ``pylock.toml``.
+"""``requirements.txt`` with hashes: a lock for installers that do not read ``pylock.toml``,
+and the way in from pip-compile, ``uv pip compile`` and ``pip freeze``.
+
+Import (:data:`READER`): every ``name==version`` line with its ``--hash`` values and marker
+becomes an entry whose files are the release's files with those hashes (their names, URLs,
+sizes and upload times from the index the file names: ``--index-url``,
+``--extra-index-url``, else the default). Nothing is resolved; a line that is not a pin,
+a hash no file of the release has, an option or a source the reader does not take is an
+error naming the line. A line without hashes is refused unless ``allow_unhashed`` (then
+every file of the release is taken, as the index lists it).
 
 Export: one pinned line per entry the chosen extras and groups select, with every file's
 hash, installable with ``pip install --require-hashes --no-deps -r``. A lock's markers
@@ -17,15 +26,18 @@ from typing import TYPE_CHECKING, Any
 
 from packaging.markers import Marker
 from packaging.utils import canonicalize_name
+from packaging.version import Version
 
 if TYPE_CHECKING:
-    from collections.abc import Collection, Mapping
+    from collections.abc import Collection, Iterator, Mapping, Sequence
+    from pathlib import Path
 
     from packaging.pylock import Package, PackageSdist, PackageWheel, Pylock
 
-    from tumbler.formats.base import ExportOptions
+    from tumbler.formats.base import ExportOptions, FileLookup
+    from tumbler.index.pages import IndexFile
 
-__all__ = ["EXPORTER", "settle_marker"]
+__all__ = ["EXPORTER", "READER", "RequirementsReader", "settle_marker"]
 
 #: The marker variables a lock file uses for its install-time choices (PEP 751), and the
 #: legacy ``extra`` of Requires-Dist.
@@ -156,3 +168,150 @@ class _Exporter:
 
 
 EXPORTER = _Exporter()
+
+
+def _logical(text: str) -> Iterator[tuple[int, str]]:
+    """(first line number, line) with continuations joined and comments cut."""
+    pending: list[str] = []
+    start = 0
+    for number, raw in enumerate(text.splitlines(), start=1):
+        if not pending:
+            start = number
+        line = raw if not raw.lstrip().startswith("#") else ""
+        if " #" in line:
+            line = line[: line.index(" #")]
+        if line.rstrip().endswith("\\"):
+            pending.append(line.rstrip()[:-1])
+            continue
+        pending.append(line)
+        joined = " ".join(part.strip() for part in pending).strip()
+        pending = []
+        if joined:
+            yield start, joined
+
+
+def _split_options(line: str) -> tuple[str, list[str]]:
+    """The requirement text and its ``--hash`` values."""
+    parts = line.split(" --hash")
+    hashes = [p.lstrip("=").strip() for p in parts[1:]]
+    return parts[0].strip(), hashes
+
+
+class RequirementsReader:
+    """A hashed requirements file into a lock (see the module)."""
+
+    name = "requirements.txt"
+
+    def __init__(self, *, allow_unhashed: bool = False) -> None:
+        self.allow_unhashed = allow_unhashed
+
+    def detect(self, path: Path, data: bytes) -> bool:
+        return path.name.startswith("requirements") or (
+            path.suffix == ".txt" and b"--hash=" in data[:65536]
+        )
+
+    def read(self, path: Path, data: bytes, files: FileLookup) -> Pylock:
+        from packaging.pylock import Pylock as Lock
+
+        from tumbler.errors import InputError
+
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as error:
+            raise InputError(f"{path}: not UTF-8 text ({error})") from None
+        indexes: list[str] = []
+        pins: list[tuple[int, str, list[str]]] = []
+        for number, line in _logical(text):
+            where = f"{path}:{number}"
+            if line.startswith(("--index-url", "-i ", "--extra-index-url")):
+                option, _, value = line.replace("=", " ", 1).partition(" ")
+                if not value.strip():
+                    raise InputError(f"{where}: {option} needs a URL")
+                url = value.strip()
+                indexes.insert(0, url) if option != "--extra-index-url" else indexes.append(url)
+                continue
+            if line.startswith("-"):
+                option = line.split()[0]
+                raise InputError(f"{where}: {option} is not imported (pins with --hash are)")
+            requirement, hashes = _split_options(line)
+            pins.append((number, requirement, hashes))
+        if not indexes:
+            from tumbler.project.indexes import default_index_url
+
+            indexes = [default_index_url()]
+        packages = [self._package(path, n, r, h, indexes, files) for n, r, h in pins]
+        packages.sort(key=lambda p: (p.name, str(p.marker or "")))
+        return Lock(lock_version=Version("1.0"), created_by="tumbler", packages=packages)
+
+    def _package(  # noqa: PLR0917
+        self,
+        path: Path,
+        number: int,
+        text: str,
+        hashes: list[str],
+        indexes: Sequence[str],
+        files: FileLookup,
+    ) -> Package:
+        from packaging.pylock import Package as Entry
+        from packaging.pylock import PackageSdist, PackageWheel
+        from packaging.requirements import InvalidRequirement, Requirement
+        from packaging.utils import canonicalize_name as normal
+
+        from tumbler.errors import InputError
+
+        where = f"{path}:{number}"
+        try:
+            requirement = Requirement(text)
+        except InvalidRequirement as error:
+            first = str(error).splitlines()[0]
+            raise InputError(f"{where}: not a requirement ({first})") from None
+        if requirement.url:
+            raise InputError(
+                f"{where}: a direct reference ({requirement.name} @ ...) is not imported"
+            )
+        pinned = [s for s in requirement.specifier if s.operator in ("==", "===")]
+        if len(pinned) != 1 or "*" in pinned[0].version:
+            raise InputError(f"{where}: {text!r} is not pinned to one version (name==version)")
+        version = pinned[0].version
+        if not hashes and not self.allow_unhashed:
+            raise InputError(
+                f"{where}: {requirement.name}=={version} has no --hash (R34: a locked file has "
+                "a hash; pass --allow-unhashed to take the index's)"
+            )
+        wanted = {h.partition(":")[2] for h in hashes if h.startswith("sha256:")}
+        if hashes and not wanted:
+            raise InputError(f"{where}: only sha256 hashes are imported")
+        listed = files(str(requirement.name), version, indexes)
+        chosen: list[IndexFile] = [
+            f for f in listed if not wanted or f.hashes.get("sha256") in wanted
+        ]
+        missing = wanted - {f.hashes.get("sha256") for f in chosen}
+        if missing or not chosen:
+            shown = ", ".join(sorted(missing)) or "any file"
+            raise InputError(
+                f"{where}: {requirement.name}=={version}: no file with sha256 {shown} on "
+                f"{', '.join(indexes)}"
+            )
+
+        def fields(file: IndexFile) -> dict[str, Any]:
+            return {
+                "name": file.filename,
+                "url": file.url,
+                "size": file.size,
+                "upload_time": file.upload_time,
+                "hashes": {"sha256": file.hashes["sha256"]},
+            }
+
+        wheels = [PackageWheel(**fields(f)) for f in chosen if f.is_wheel]
+        sdists = [f for f in chosen if not f.is_wheel]
+        return Entry(
+            name=normal(requirement.name),
+            version=Version(version),
+            marker=requirement.marker,
+            index=chosen[0].index,
+            wheels=sorted(wheels, key=lambda w: str(w.name)) or None,
+            sdist=PackageSdist(**fields(sdists[0])) if sdists else None,
+        )
+
+
+READER = RequirementsReader()

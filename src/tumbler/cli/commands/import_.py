@@ -1,0 +1,81 @@
+"""`tumbler import FILE`: another tool's lock as ``pylock.toml``, every version and hash kept."""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING
+
+from tumbler.cli.common import EXIT_OK, cache_options, cached_http
+
+if TYPE_CHECKING:
+    import argparse
+
+__all__ = ["arguments", "run"]
+
+
+def arguments(parser: argparse.ArgumentParser) -> None:
+    """``import``'s options."""
+    from tumbler.formats.registry import READERS
+
+    parser.add_argument("source", metavar="FILE", help="the lock to import")
+    parser.add_argument(
+        "--from",
+        dest="source_format",
+        choices=sorted(READERS),
+        help="its format (default: detected)",
+    )
+    parser.add_argument(
+        "-o", "--output", metavar="LOCK", help="where to write (default: pylock.toml beside FILE)"
+    )
+    parser.add_argument(
+        "--allow-unhashed",
+        action="store_true",
+        help="take a requirement without --hash, with the files and hashes its index lists",
+    )
+    parser.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
+    cache_options(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Read FILE through its format's reader and write the lock (atomically, validated)."""
+    from pathlib import Path
+
+    from packaging.pylock import is_valid_pylock_path
+
+    from tumbler.errors import InputError, UsageError
+    from tumbler.formats.lookup import IndexLookup
+    from tumbler.formats.registry import detect, reader
+    from tumbler.formats.requirements import RequirementsReader
+    from tumbler.lockfile.atomic import write_atomic
+    from tumbler.lockfile.load import load_valid
+    from tumbler.lockfile.render import render
+    from tumbler.lockfile.source import LockSource
+
+    source = Path(args.source)
+    try:
+        data = source.read_bytes()
+    except OSError as error:
+        raise InputError(f"{source}: cannot read ({error.strerror or error})") from None
+    output = Path(args.output) if args.output else source.parent / "pylock.toml"
+    if not is_valid_pylock_path(output):
+        raise UsageError(f"-o {output}: not a lock file name (R1): name it pylock.toml or "
+                         "pylock.<name>.toml (<name> without dots)")  # fmt: skip
+    found = reader(args.source_format) if args.source_format else detect(source, data)
+    if found is None:
+        raise InputError(f"{source}: not a format tumbler imports (name one with --from)")
+    if isinstance(found, RequirementsReader) and args.allow_unhashed:
+        found = RequirementsReader(allow_unhashed=True)
+    http, _ = cached_http(args)
+    try:
+        pylock = found.read(source, data, IndexLookup(http))
+    finally:
+        http.close()
+    text = render(pylock)
+    load_valid(LockSource(str(output), text.encode()))  # what is written loads and validates
+    write_atomic(output, text)
+    if not args.quiet:
+        print(
+            f"imported {len(pylock.packages)} packages from {source}; wrote {output}",
+            file=sys.stderr,
+        )
+    return EXIT_OK
