@@ -15,7 +15,22 @@ from pathlib import Path
 
 from tumbler.errors import InputError
 
-__all__ = ["write_atomic"]
+__all__ = ["lock_output", "write_atomic"]
+
+
+def lock_output(path: Path) -> Path:
+    """``path`` as a lock to write (``-o``); a usage error when the standard does not allow
+    its name (R1: ``pylock.toml`` or ``pylock.<name>.toml``), before any work is done."""
+    from packaging.pylock import is_valid_pylock_path
+
+    from tumbler.errors import UsageError
+
+    if not is_valid_pylock_path(path):
+        raise UsageError(
+            f"-o {path}: not a lock file name (R1): name it pylock.toml or "
+            "pylock.<name>.toml (<name> without dots)"
+        )
+    return path
 
 
 def write_atomic(path: Path, text: str) -> None:

@@ -106,14 +106,9 @@ def _output(options: LockOptions, project: Project) -> Path:
     standard does not allow (R1) is refused before anything is resolved."""
     if options.output is None:
         return project.path.parent / "pylock.toml"
-    from packaging.pylock import is_valid_pylock_path
+    from tumbler.lockfile.atomic import lock_output
 
-    if not is_valid_pylock_path(options.output):
-        raise UsageError(
-            f"-o {options.output}: not a lock file name (R1): name it pylock.toml or "
-            "pylock.<name>.toml (<name> without dots)"
-        )
-    return options.output
+    return lock_output(options.output)
 
 
 def _read(path: Path) -> LockSource | None:

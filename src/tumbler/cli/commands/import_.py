@@ -40,13 +40,11 @@ def run(args: argparse.Namespace) -> int:
     """Read FILE through its format's reader and write the lock (atomically, validated)."""
     from pathlib import Path
 
-    from packaging.pylock import is_valid_pylock_path
-
-    from tumbler.errors import InputError, UsageError
+    from tumbler.errors import InputError
     from tumbler.formats.lookup import IndexLookup
     from tumbler.formats.registry import detect, reader
     from tumbler.formats.requirements import RequirementsReader
-    from tumbler.lockfile.atomic import write_atomic
+    from tumbler.lockfile.atomic import lock_output, write_atomic
     from tumbler.lockfile.load import load_valid
     from tumbler.lockfile.render import render
     from tumbler.lockfile.source import LockSource
@@ -56,10 +54,7 @@ def run(args: argparse.Namespace) -> int:
         data = source.read_bytes()
     except OSError as error:
         raise InputError(f"{source}: cannot read ({error.strerror or error})") from None
-    output = Path(args.output) if args.output else source.parent / "pylock.toml"
-    if not is_valid_pylock_path(output):
-        raise UsageError(f"-o {output}: not a lock file name (R1): name it pylock.toml or "
-                         "pylock.<name>.toml (<name> without dots)")  # fmt: skip
+    output = lock_output(Path(args.output)) if args.output else source.parent / "pylock.toml"
     found = reader(args.source_format) if args.source_format else detect(source, data)
     if found is None:
         raise InputError(f"{source}: not a format tumbler imports (name one with --from)")
