@@ -411,6 +411,15 @@ def test_a_typo_is_a_missing_project_with_the_name_meant(
     ]
     assert "elsewhere" not in run.err
     assert "relax" not in run.err
+    # a name whose slips are not all names ('x-y' → '-xy'): still one clear error
+    write_project(tmp_path, ["x-y"])
+    odd = lock(cli, project, index)
+    assert (odd.code, odd.err.splitlines()) == (
+        2,
+        [
+            f"tumbler: error: no project named 'x-y' on {index.url}: x-y (from [project.dependencies])"
+        ],
+    )
 
 
 def test_one_requirement_no_version_meets_is_not_a_conflict(

@@ -228,7 +228,10 @@ class RequirementsReader:
                 if not value.strip():
                     raise InputError(f"{where}: {option} needs a URL")
                 url = value.strip()
-                indexes.insert(0, url) if option != "--extra-index-url" else indexes.append(url)
+                if option == "--extra-index-url":
+                    indexes.append(url)
+                else:
+                    indexes.insert(0, url)
                 continue
             if line.startswith("-"):
                 option = line.split()[0]

@@ -451,11 +451,22 @@ def _missing(provider: _Provider, names: Iterable[NormalizedName]) -> list[Norma
     return out
 
 
-def _typos(name: str) -> list[str]:
-    """Names one slip away from ``name``: two neighbouring letters swapped, one left out."""
+def _typos(name: str) -> list[NormalizedName]:
+    """Valid names one slip away from ``name``: two neighbouring letters swapped, one
+    left out (``x-y`` gives ``-xy``, which is no name: left out)."""
+    from packaging.utils import InvalidName
+
     swapped = [name[:i] + name[i + 1] + name[i] + name[i + 2 :] for i in range(len(name) - 1)]
     dropped = [name[:i] + name[i + 1 :] for i in range(len(name))]
-    return list(dict.fromkeys(n for n in (*swapped, *dropped) if n and n != name))
+    out: dict[NormalizedName, None] = {}
+    for typo in (*swapped, *dropped):
+        try:
+            normal = canonicalize_name(typo, validate=True)
+        except InvalidName:
+            continue
+        if normal != name:
+            out[normal] = None
+    return list(out)
 
 
 def close_names(finder: Finder, name: NormalizedName, seen: Iterable[str] = ()) -> list[str]:
@@ -464,7 +475,7 @@ def close_names(finder: Finder, name: NormalizedName, seen: Iterable[str] = ()) 
     import difflib
 
     close = difflib.get_close_matches(name, sorted(set(seen) - {name}), n=3, cutoff=0.8)
-    candidates = [canonicalize_name(n) for n in _typos(name)]
+    candidates = _typos(name)
     finder.prefetch(Requirement(n) for n in candidates)
     for candidate in candidates:
         if candidate not in close and finder.project(candidate).found:
