@@ -25,6 +25,7 @@ ORDER = (
     "index",
     "surface",
     "attest",
+    "advisories",
     "formats",
     "resolver",
     "installing",

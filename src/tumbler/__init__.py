@@ -110,12 +110,12 @@ def diff(old: str | Path, new: str | Path) -> LockDiff:
 def _lock_options(project: str | Path, settings: dict[str, Any]) -> LockOptions:
     from pathlib import Path
 
-    from tumbler.project.pyproject import parse_datetime
+    from tumbler.project.pyproject import parse_cutoff
     from tumbler.resolver.workflow import LockOptions
 
     exclude_newer = settings.pop("exclude_newer", None)
     if isinstance(exclude_newer, str):
-        exclude_newer = parse_datetime(exclude_newer, "exclude_newer")
+        exclude_newer = parse_cutoff(exclude_newer, "exclude_newer")
     output = settings.pop("output", None)
     return LockOptions(
         project=Path(project),

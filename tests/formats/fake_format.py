@@ -11,6 +11,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from tumbler.errors import InputError
+from tumbler.formats.base import Imported
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -26,7 +27,9 @@ class FakeReader:
     def detect(self, path: Path, data: bytes) -> bool:
         return path.suffix == ".fake" and data.startswith(HEADER.encode())
 
-    def read(self, path: Path, data: bytes, files: object = None) -> Pylock:
+    def read(
+        self, path: Path, data: bytes, files: object = None, options: object = None
+    ) -> Imported:
         packages = []
         for number, line in enumerate(data.decode().splitlines()[1:], start=2):
             try:
@@ -37,7 +40,9 @@ class FakeReader:
             packages.append(
                 Package(name=canonicalize_name(name), version=Version(version), wheels=[wheel])
             )
-        return Pylock(lock_version=Version("1.0"), created_by="tumbler", packages=packages)
+        return Imported(
+            Pylock(lock_version=Version("1.0"), created_by="tumbler", packages=packages)
+        )
 
 
 class FakeExporter:

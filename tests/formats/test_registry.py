@@ -11,7 +11,7 @@ import pytest
 from tests.formats.fake_format import HEADER
 from tumbler.errors import UsageError
 from tumbler.formats import registry
-from tumbler.formats.base import Exporter, ExportOptions, Reader
+from tumbler.formats.base import Exporter, ExportOptions, Reader, ReadOptions
 from tumbler.lockfile.load import load_valid
 from tumbler.lockfile.render import render
 from tumbler.lockfile.source import read_source
@@ -42,7 +42,7 @@ def test_a_registered_reader_is_found_by_name_and_by_content(tmp_path: Path) -> 
     assert found is not None and found is registry.reader("fake-lock")
     assert isinstance(found, Reader)
     assert registry.detect(tmp_path / "deps.txt", path.read_bytes()) is None
-    pylock = found.read(path, path.read_bytes(), no_files)
+    pylock = found.read(path, path.read_bytes(), no_files, ReadOptions()).pylock
     lock = tmp_path / "pylock.toml"
     lock.write_text(render(pylock))
     loaded = load_valid(read_source(str(lock)))  # a valid lock, by packaging and tumbler
@@ -54,7 +54,7 @@ def test_a_registered_reader_is_found_by_name_and_by_content(tmp_path: Path) -> 
 @pytest.mark.usefixtures("registered")
 def test_a_registered_exporter_round_trips_through_its_reader(tmp_path: Path) -> None:
     path = tmp_path / "deps.fake"
-    pylock = registry.reader("fake-lock").read(path, FAKE.encode(), no_files)
+    pylock = registry.reader("fake-lock").read(path, FAKE.encode(), no_files, ReadOptions()).pylock
     exporter = registry.exporter("fake-lock")
     assert isinstance(exporter, Exporter)
     text = exporter.export(pylock, ExportOptions())
@@ -62,7 +62,7 @@ def test_a_registered_exporter_round_trips_through_its_reader(tmp_path: Path) ->
 
 
 def test_an_unknown_format_is_a_usage_error_naming_the_known_ones() -> None:
-    with pytest.raises(UsageError, match=r"no reader for 'nope'; formats: requirements\.txt"):
+    with pytest.raises(UsageError, match=r"no reader for 'nope'; formats: .*requirements\.txt"):
         registry.reader("nope")
     with pytest.raises(UsageError, match="no exporter for 'nope'"):
         registry.exporter("nope")
@@ -74,5 +74,5 @@ def test_a_bad_file_is_an_input_error_with_its_place(tmp_path: Path) -> None:
 
     with pytest.raises(InputError, match=r"deps\.fake:2: expected"):
         registry.reader("fake-lock").read(
-            tmp_path / "deps.fake", f"{HEADER}\nbroken\n".encode(), no_files
+            tmp_path / "deps.fake", f"{HEADER}\nbroken\n".encode(), no_files, ReadOptions()
         )

@@ -168,6 +168,40 @@ def test_export_then_import_keeps_every_version_and_hash(
     diff = cli("diff", "--format", "json", "pylock.toml", imported.name)
     kinds = {c["kind"] for c in json.loads(diff.out)["packages"]}
     assert kinds <= {"changed"}  # no package added, removed, upgraded or downgraded
+    # what an installer takes differs only where the export decided the extra
+    installs = json.loads(
+        cli("diff", "--installs", "--format", "json", "pylock.toml", imported.name).out
+    )
+    assert installs["lock"] == []
+    fields = {(c["name"], f["field"]) for c in installs["packages"] for f in c["fields"]}
+    assert {field for _, field in fields} == {"marker"}
+    chosen = {c["name"] for c in installs["packages"]}
+    assert chosen and all("fast" in c["fields"][0]["old"] for c in installs["packages"])
+
+
+@pytest.mark.usefixtures("lock_env")
+def test_a_round_trip_through_requirements_is_no_difference_an_installer_sees(
+    cli: CLI, index: PackageIndex, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A universal lock whose markers name only environments (Python, platform): export,
+    import, and ``diff --installs`` finds nothing; plain ``diff`` names what a requirements
+    file cannot carry (the graph, the lock's own fields), never a package."""
+    monkeypatch.chdir(tmp_path)
+    write_project(tmp_path, ["top", "patchy", "native", "uses-recent"], requires_python=">=3.9")
+    assert cli("lock", "--index-url", index.url, "--universal", "-q").code == 0
+    assert cli("export", "--format", "requirements.txt", "-o", "requirements.txt").code == 0
+    assert cli("import", "requirements.txt", "-o", "pylock.back.toml", "-q").code == 0
+    same = cli("diff", "--installs", "pylock.toml", "pylock.back.toml")
+    assert (same.code, same.out.strip().splitlines()[0]) == (
+        0,
+        "tumbler diff pylock.toml → pylock.back.toml: no changes",
+    )
+    full = json.loads(cli("diff", "--format", "json", "pylock.toml", "pylock.back.toml").out)
+    assert {c["kind"] for c in full["packages"]} == {"changed"}
+    assert {f["field"] for c in full["packages"] for f in c["fields"]} <= {
+        "dependencies",
+        "requires-python",
+    }
 
 
 @pytest.mark.usefixtures("lock_env")

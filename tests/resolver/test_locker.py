@@ -111,8 +111,11 @@ def test_yanked_release_skipped_unless_pinned(
     pinned = write_project(tmp_path / "pinned", ["alpha==2.0"])
     assert lock(cli, plain, index).code == 0
     assert pins(tmp_path / "plain" / "pylock.toml") == {"alpha": "1.1"}
-    assert lock(cli, pinned, index).code == 0
+    taken = lock(cli, pinned, index)
+    assert taken.code == 0
     assert pins(tmp_path / "pinned" / "pylock.toml") == {"alpha": "2.0"}
+    assert "alpha 2.0 is yanked" in taken.err and "pins it exactly" in taken.err
+    assert "yanked" not in lock(cli, plain, index).err
     # a wildcard is a range, not a pin: the yanked 2.0 stays out (PEP 592)
     wildcard = write_project(tmp_path / "wildcard", ["alpha==2.*"])
     run = lock(cli, wildcard, index)

@@ -690,6 +690,9 @@ def test_a_yanked_release_is_taken_only_for_the_projects_own_pin(
     own = write_project(tmp_path / "own", ["pinned==2.0"], requires_python=">=3.11")
     pylock = _lock(cli, own, index, "--target", "host")
     assert {p.name: str(p.version) for p in pylock.packages} == {"pinned": "2.0"}
+    universal = cli("lock", own, "--index-url", index.url, "--exclude-newer", DATE, "-q")
+    assert universal.code == 0
+    assert universal.err.count("pinned 2.0 is yanked (broken): taken because") == 1
 
 
 @pytest.mark.parametrize(

@@ -11,6 +11,7 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from tumbler.cli.views.findings import FileReport, Style
+    from tumbler.lockfile.source import LockSource
     from tumbler.net.cache import Cache
     from tumbler.net.http import Http
     from tumbler.progress import Progress
@@ -22,6 +23,7 @@ __all__ = [
     "cache_options",
     "cached_http",
     "emit",
+    "lock_input",
     "names",
     "output_options",
     "progress",
@@ -124,3 +126,48 @@ def trust_root(parser: argparse.ArgumentParser) -> None:
         help="verify attestations against the Sigstore trust root bundled with sigstore, "
         "without refreshing it over the network",
     )
+
+
+def lock_input(ref: str, args: argparse.Namespace) -> LockSource:
+    """The lock named by ``ref`` (a path, ``-`` or ``REV:path``); another tool's lock
+    (``uv.lock``, ``poetry.lock``, …: a file whose name is not a lock's and that a reader
+    recognises) is read through its format's reader into the ``pylock.toml`` it imports
+    as, so ``diff``, ``validate`` and ``audit`` see what ``tumbler import`` would write."""
+    from pathlib import Path
+
+    from packaging.pylock import is_valid_pylock_path
+
+    from tumbler.formats.registry import detect
+    from tumbler.lockfile.source import LockSource, read_source
+
+    source = read_source(ref)
+    name = Path(source.origin.rpartition(":")[2] if source.path is None else source.path).name
+    if is_valid_pylock_path(Path(name)) or name.endswith(".toml"):
+        return source
+    found = detect(Path(name), source.data)
+    if found is None:
+        return source
+    from tumbler.formats.base import ReadOptions
+    from tumbler.formats.lookup import IndexLookup
+    from tumbler.lockfile.render import render
+
+    beside = None
+    if source.path is not None:
+        try:
+            beside = (source.path.parent / "pyproject.toml").read_bytes()
+        except OSError:
+            beside = None
+    from tumbler.net.cache import Cache, default_cache_dir
+    from tumbler.net.http import Http
+
+    cache_dir = getattr(args, "cache_dir", None)
+    cache = Cache(Path(cache_dir) if cache_dir else default_cache_dir())
+    http = Http(cache=cache, offline=bool(getattr(args, "offline", False)))
+    try:
+        imported = found.read(
+            Path(name), source.data, IndexLookup(http), ReadOptions(pyproject=beside)
+        )
+    finally:
+        http.close()
+    text = render(imported.pylock)
+    return LockSource(f"{source.origin} (read as {found.name})", text.encode())

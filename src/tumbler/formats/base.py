@@ -10,18 +10,18 @@ with the caller.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Mapping, Sequence
     from pathlib import Path
 
     from packaging.pylock import Pylock
 
     from tumbler.index.pages import IndexFile
 
-__all__ = ["ExportOptions", "Exporter", "FileLookup", "Reader"]
+__all__ = ["ExportOptions", "Exporter", "FileLookup", "Imported", "ReadOptions", "Reader"]
 
 
 @runtime_checkable
@@ -36,12 +36,31 @@ class Reader(Protocol):
         cheap look at its start, never a full parse."""
         ...
 
-    def read(self, path: Path, data: bytes, files: FileLookup) -> Pylock:
+    def read(self, path: Path, data: bytes, files: FileLookup, options: ReadOptions) -> Imported:
         """The lock ``data`` describes, as a valid :class:`Pylock` (every version, file
         and hash as the file has them; ``files`` answers for what the format lacks and
-        the standard needs, such as a hash's file name and URL);
-        :class:`~tumbler.errors.InputError` naming the place when it cannot be read."""
+        the standard needs, such as a hash's file name and URL), with a note for each
+        thing the standard cannot say; :class:`~tumbler.errors.InputError` naming the
+        place (``file:line`` or the table path) when it cannot be read."""
         ...
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReadOptions:
+    """What the caller knows beside the file: ``pyproject`` (the bytes of the
+    ``pyproject.toml`` next to it, for formats whose lock needs its project to say which
+    groups are extras), and whether a requirement without a hash may take its index's."""
+
+    pyproject: bytes | None = None
+    allow_unhashed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Imported:
+    """A foreign lock read: the standard lock, and one line per thing left out of it."""
+
+    pylock: Pylock
+    notes: tuple[str, ...] = ()
 
 
 class FileLookup(Protocol):
@@ -54,10 +73,22 @@ class FileLookup(Protocol):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ExportOptions:
-    """What an export covers: the extras and groups to select (None: the defaults)."""
+    """What an export covers: the extras and groups to select (None: the defaults), and
+    what the caller knows around the lock (formats that name a project or a build take it
+    from here, never from the file system or the environment themselves)."""
 
     extras: Sequence[str] = ()
     groups: Sequence[str] | None = None
+    #: The project the lock is for (``[project] name``/``version`` beside the lock).
+    project_name: str | None = None
+    project_version: str | None = None
+    #: Values derived from the lock only (serial numbers, timestamps), so the same lock
+    #: exports to the same bytes; otherwise a fresh serial and the current time.
+    reproducible: bool = False
+    #: The run's surroundings as the caller read them (``GITHUB_SHA``, ``GITHUB_REF``, ...).
+    context: Mapping[str, str] = field(default_factory=dict)
+    #: The lock's path as a manifest names it (relative to the repository root if known).
+    lock_path: str = "pylock.toml"
 
 
 @runtime_checkable

@@ -21,9 +21,20 @@ if TYPE_CHECKING:
 __all__ = ["EXPORTERS", "READERS", "detect", "exporter", "reader"]
 
 #: Format name → the module holding its ``READER``, in the order detection tries them.
-READERS: dict[str, str] = {"requirements.txt": "tumbler.formats.requirements"}
+READERS: dict[str, str] = {
+    "uv.lock": "tumbler.formats.uv",
+    "pdm.lock": "tumbler.formats.pdm",
+    "poetry.lock": "tumbler.formats.poetry",
+    "Pipfile.lock": "tumbler.formats.pipfile",
+    "requirements.txt": "tumbler.formats.requirements",
+}
 #: Format name → the module holding its ``EXPORTER``.
-EXPORTERS: dict[str, str] = {"requirements.txt": "tumbler.formats.requirements"}
+EXPORTERS: dict[str, str] = {
+    "requirements.txt": "tumbler.formats.requirements",
+    "cyclonedx": "tumbler.formats.cyclonedx",
+    "spdx": "tumbler.formats.spdx",
+    "github": "tumbler.formats.github",
+}
 
 
 def reader(name: str) -> Reader:

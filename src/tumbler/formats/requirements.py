@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 
     from packaging.pylock import Package, PackageSdist, PackageWheel, Pylock
 
-    from tumbler.formats.base import ExportOptions, FileLookup
+    from tumbler.formats.base import ExportOptions, FileLookup, Imported, ReadOptions
     from tumbler.index.pages import IndexFile
 
 __all__ = ["EXPORTER", "READER", "RequirementsReader", "settle_marker"]
@@ -202,18 +202,16 @@ class RequirementsReader:
 
     name = "requirements.txt"
 
-    def __init__(self, *, allow_unhashed: bool = False) -> None:
-        self.allow_unhashed = allow_unhashed
-
     def detect(self, path: Path, data: bytes) -> bool:
         return path.name.startswith("requirements") or (
             path.suffix == ".txt" and b"--hash=" in data[:65536]
         )
 
-    def read(self, path: Path, data: bytes, files: FileLookup) -> Pylock:
+    def read(self, path: Path, data: bytes, files: FileLookup, options: ReadOptions) -> Imported:
         from packaging.pylock import Pylock as Lock
 
         from tumbler.errors import InputError
+        from tumbler.formats.base import Imported
 
         try:
             text = data.decode("utf-8")
@@ -242,9 +240,10 @@ class RequirementsReader:
             from tumbler.project.indexes import default_index_url
 
             indexes = [default_index_url()]
-        packages = [self._package(path, n, r, h, indexes, files) for n, r, h in pins]
+        unhashed = options.allow_unhashed
+        packages = [self._package(path, n, r, h, indexes, files, unhashed) for n, r, h in pins]
         packages.sort(key=lambda p: (p.name, str(p.marker or "")))
-        return Lock(lock_version=Version("1.0"), created_by="tumbler", packages=packages)
+        return Imported(Lock(lock_version=Version("1.0"), created_by="tumbler", packages=packages))
 
     def _package(  # noqa: PLR0917
         self,
@@ -254,6 +253,7 @@ class RequirementsReader:
         hashes: list[str],
         indexes: Sequence[str],
         files: FileLookup,
+        allow_unhashed: bool,
     ) -> Package:
         from packaging.pylock import Package as Entry
         from packaging.pylock import PackageSdist, PackageWheel
@@ -276,7 +276,7 @@ class RequirementsReader:
         if len(pinned) != 1 or "*" in pinned[0].version:
             raise InputError(f"{where}: {text!r} is not pinned to one version (name==version)")
         version = pinned[0].version
-        if not hashes and not self.allow_unhashed:
+        if not hashes and not allow_unhashed:
             raise InputError(
                 f"{where}: {requirement.name}=={version} has no --hash (R34: a locked file has "
                 "a hash; pass --allow-unhashed to take the index's)"

@@ -472,8 +472,12 @@ class Finder:
         catalog: Catalog | None = None,
         also_for: Iterable[Mapping[str, str]] = (),
         binaries: Binaries | None = None,
+        exempt: Callable[[str], bool] | None = None,
     ) -> None:
         self.http = http
+        #: Whether ``exclude_newer`` spares a project (``min-release-age-exempt``).
+        self._exempt = exempt
+        self._spared: dict[str, bool] = {}
         self.binaries = binaries or Binaries()
         #: Shared with the finders of the run's other targets.
         self.catalog = catalog or Catalog(http)
@@ -761,6 +765,7 @@ class Finder:
                 self.exclude_newer is not None
                 and file.upload_time is not None
                 and file.upload_time > self.exclude_newer
+                and not self._spares(project.name)
             ):
                 continue
             wheels.append(file)
@@ -795,9 +800,19 @@ class Finder:
             self.exclude_newer is not None
             and file.upload_time is not None
             and file.upload_time > self.exclude_newer
+            and not self._spares(name)
         ):
             return "uploaded after --exclude-newer"
         return None
+
+    def _spares(self, name: str) -> bool:
+        """Whether the cut-off does not apply to ``name`` (remembered per name)."""
+        if self._exempt is None:
+            return False
+        spared = self._spared.get(name)
+        if spared is None:
+            spared = self._spared[name] = self._exempt(name)
+        return spared
 
     def _file_rank(self, file: IndexFile) -> tuple[int, int, str]:
         if not file.is_wheel:

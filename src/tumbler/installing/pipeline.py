@@ -7,6 +7,9 @@
 3. **select**: the standard's install algorithm (I1-I6) through ``packaging.pylock``
    (:mod:`tumbler.lockfile.select`), with the chosen extras and groups; every problem is a
    finding.
+   With the vulnerability check on (``--audit-vulns[=LEVEL]`` or ``[tool.tumbler]
+   install-audit``), the selected packages are checked against OSV here: malware, or an
+   advisory at or above the level, refuses the install (:mod:`tumbler.advisories.gate`).
 4. **plan**: compare with what is installed (:mod:`tumbler.installing.plan`); ``--dry-run``
    stops here.
 5. **fetch**: every file the plan installs, in parallel, verified (size and every hash)
@@ -114,6 +117,14 @@ class InstallOptions:
     #: Change nothing; re-hash every installed file of the selected distributions against
     #: its RECORD and report what differs (``--verify``).
     verify: bool = False
+    #: Check the selected packages against OSV before anything is fetched, refusing at this
+    #: level (:data:`tumbler.project.pyproject.INSTALL_AUDIT_LEVELS`; ``--audit-vulns``);
+    #: ``off``: no check; None: as ``[tool.tumbler] install-audit`` beside the lock says.
+    audit_vulns: str | None = None
+    #: OSV's PyPI data (its ``all.zip`` or folder) to check against offline (``--vuln-db``).
+    vuln_db: Path | None = None
+    #: The OSV API otherwise (``--osv-url``; ``TUMBLER_OSV_URL``).
+    osv_url: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -321,6 +332,7 @@ def run_install(options: InstallOptions) -> InstallOutcome:
     unsupported = _unsupported(chosen, pylock, options)
     if unsupported:
         raise _refuse(unsupported, f"{options.lock} needs sources this install cannot use")
+    _audit_vulnerabilities(pylock, chosen, options, cache)
     if options.verify_attestations:
         _verify_attestations(pylock, chosen, options, cache)
     from tumbler.installing.installed import find_installed
@@ -395,6 +407,55 @@ def _differences(plan: Plan, installed: Mapping[str, Installed]) -> tuple[tuple[
         if found is not None:
             out.extend(record_problems(found))
     return tuple(out)
+
+
+def _audit_vulnerabilities(
+    pylock: Pylock,
+    chosen: Sequence[tuple[Package, Artifact]],
+    options: InstallOptions,
+    cache: Cache,
+) -> None:
+    """Refuse, before anything is fetched or changed, when a selected package is malware
+    or has an advisory at or above the asked level (an ignore in force excepted)."""
+    if options.audit_vulns == "off":
+        return
+    from tumbler.advisories.ignores import project_settings
+
+    settings, _ = project_settings(options.lock)
+    level = options.audit_vulns or settings.install_audit
+    if level is None:
+        return
+    from datetime import UTC, datetime
+
+    from tumbler.advisories.gate import advisories_for, refusals
+    from tumbler.advisories.ignores import apply_ignores
+    from tumbler.advisories.match import match
+    from tumbler.net.http import Http
+
+    taken = {id(p) for p, _ in chosen}
+    selected = {i for i, p in enumerate(pylock.packages) if id(p) in taken}
+    http = Http(cache=cache, offline=options.offline)
+    try:
+        with _showing(options, "checking for known vulnerabilities"):
+            database = advisories_for(
+                sorted({(str(p.name), str(p.version)) for p, _ in chosen if p.version is not None}),
+                vuln_db=options.vuln_db,
+                osv_url=options.osv_url,
+                http=http,
+            )
+    finally:
+        http.close()
+    hits = tuple(h for h in match(pylock, database) if h.index in selected)
+    triage = apply_ignores(
+        hits, settings.ignore_vulnerabilities, datetime.now(UTC).date(), "pyproject.toml"
+    )
+    refused = refusals(triage.kept, level)
+    if refused:
+        raise _refuse(
+            list(refused),
+            f"{options.lock}: the vulnerability check ({level}) refuses "
+            f"{len(refused)} package{'s' if len(refused) != 1 else ''}",
+        )
 
 
 def _verify_attestations(

@@ -17,7 +17,7 @@ from __future__ import annotations
 import enum
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -475,8 +475,23 @@ def _top(old: Pylock, new: Pylock) -> list[FieldChange]:
     return out
 
 
-def diff_locks(old: Pylock, new: Pylock) -> LockDiff:
-    """Every difference in meaning between ``old`` and ``new``.
+#: What ``installs`` leaves out of a package's changes: what installers do not take
+#: from a lock (the graph, tool tables, publisher identities, a package's own
+#: Requires-Python), so locks written through formats that cannot carry them compare.
+_NOT_INSTALLED = ("requires-python", "dependencies", "attestation", "tool")
+
+
+def _installed(change: PackageChange | None) -> PackageChange | None:
+    if change is None or change.kind is not ChangeKind.CHANGED:
+        return change
+    fields = tuple(f for f in change.fields if not f.field.startswith(_NOT_INSTALLED))
+    return replace(change, fields=fields) if fields else None
+
+
+def diff_locks(old: Pylock, new: Pylock, *, installs: bool = False) -> LockDiff:
+    """Every difference in meaning between ``old`` and ``new``; with ``installs``, only
+    those an installer acts on (which packages, versions, markers, sources, files and
+    hashes: not the lock's own fields, the graph or tool tables).
 
     Order, layout and the spelling of equal markers or specifiers are not differences.
     """
@@ -490,8 +505,12 @@ def diff_locks(old: Pylock, new: Pylock) -> LockDiff:
         a, b = by_name[name]
         for pair in _pair(a, b):
             change = _change(*pair)
+            if installs:
+                change = _installed(change)
             if change is not None:
                 changes.append(change)
+    if installs:
+        return LockDiff(lock=(), packages=tuple(changes))
     return LockDiff(
         lock=tuple(_top(old, new)), packages=tuple(changes), surfaces=surface_changes(old, new)
     )

@@ -232,6 +232,11 @@ class LockInputs:
     package_indexes: Mapping[str, str] = field(default_factory=dict)
     prereleases: str = "if-necessary"
     exclude_newer: datetime | None = None
+    #: A relative cut-off as asked (``P7D``): ``exclude_newer`` is the moment it was when
+    #: the lock was made, kept by a re-lock without an upgrade.
+    min_release_age: str | None = None
+    #: Names and glob patterns the cut-off does not apply to.
+    min_release_age_exempt: tuple[str, ...] = ()
     #: The lock's mode: ``universal``, or the one target it is for (``linux-x86_64-3.12``).
     target: str = ""
     #: The ``environments`` a universal lock was asked for (none: every platform).
@@ -256,6 +261,8 @@ class LockInputs:
         target: str,
         exclude_newer: datetime | None,
         prereleases: str,
+        min_release_age: str | None = None,
+        min_release_age_exempt: Iterable[str] = (),
         environments: Iterable[str] = (),
         surface_version: int | None = None,
         attestations: bool = False,
@@ -277,6 +284,8 @@ class LockInputs:
             package_indexes=dict(sorted(project.settings.package_indexes.items())),
             prereleases=prereleases,
             exclude_newer=exclude_newer,
+            min_release_age=min_release_age,
+            min_release_age_exempt=tuple(min_release_age_exempt),
             target=target,
             environments=tuple(environments),
             surface_version=surface_version,
@@ -298,6 +307,8 @@ class LockInputs:
                 "package-indexes": dict(self.package_indexes) or None,
                 "prereleases": self.prereleases,
                 "exclude-newer": self.exclude_newer,
+                "min-release-age": self.min_release_age,
+                "min-release-age-exempt": list(self.min_release_age_exempt) or None,
                 "default-groups": list(self.default_groups),
                 "surface-version": self.surface_version,
                 "attestations": True if self.attestations else None,
@@ -342,6 +353,8 @@ class LockInputs:
             else {},
             prereleases=str(table.get("prereleases", "if-necessary")),
             exclude_newer=exclude if isinstance(exclude, datetime) else None,
+            min_release_age=age if isinstance(age := table.get("min-release-age"), str) else None,
+            min_release_age_exempt=strings(table.get("min-release-age-exempt")),
             target=_mode(table.get("target")),
             environments=strings(table.get("environments")),
             surface_version=surface

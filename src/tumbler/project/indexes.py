@@ -11,7 +11,9 @@ Extra indexes are the union, in that order, of ``--extra-index-url``,
 ``TUMBLER_EXTRA_INDEX_URL``, the project's, ``PIP_EXTRA_INDEX_URL``, ``UV_INDEX`` /
 ``UV_EXTRA_INDEX_URL`` and pip's configuration. A package comes from the first index that
 has it (like uv's ``first-index``: a name on the default index cannot be taken over from an
-extra one), unless ``[tool.tumbler.package-index]`` pins it to one index.
+extra one), unless ``[tool.tumbler.package-index]`` pins it (by name or glob pattern) to
+one index: a URL, or the name of a ``[[tool.tumbler.index]]`` (an index searched only for
+the packages pinned to it).
 
 Only the indexes the project declares (``[tool.tumbler]``, a requirements file's
 ``--index-url``) are lock inputs: the others are this machine's way of reaching packages,
@@ -100,9 +102,27 @@ class IndexConfig:
         return tuple(u for u in self.for_package(name) if u not in self.machine)
 
     def for_package(self, name: NormalizedName) -> tuple[str, ...]:
-        """The indexes ``name`` may come from, in order."""
-        pinned = self.package_indexes.get(name)
+        """The indexes ``name`` may come from, in order: its pin (the name itself, else
+        the first glob pattern that matches it, in the order the project gives them),
+        else every index."""
+        pinned = self.pinned(name)
         return (pinned,) if pinned is not None else self.urls
+
+    def pinned(self, name: NormalizedName) -> str | None:
+        """The one index ``name`` is pinned to, if any."""
+        exact = self.package_indexes.get(name)
+        if exact is not None or not self.package_indexes:
+            return exact
+        from fnmatch import fnmatchcase
+
+        return next(
+            (
+                url
+                for key, url in self.package_indexes.items()
+                if "*" in key and fnmatchcase(name, key)
+            ),
+            None,
+        )
 
 
 def index_config(

@@ -12,7 +12,7 @@ from __future__ import annotations
 import copy
 import tomllib
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from packaging.dependency_groups import resolve_dependency_groups
@@ -29,16 +29,24 @@ if TYPE_CHECKING:
     from pathlib import Path
 
 __all__ = [
+    "INSTALL_AUDIT_LEVELS",
     "PRERELEASE_POLICIES",
     "Project",
     "Settings",
+    "VulnerabilityIgnore",
     "binary_names",
+    "install_audit_level",
     "parse_datetime",
     "read_project",
+    "read_settings",
 ]
 
 #: How pre-releases are treated: never, always, or only when asked for or nothing else fits.
 PRERELEASE_POLICIES = ("disallow", "allow", "if-necessary")
+#: ``install-audit`` / ``--audit-vulns=LEVEL``: what refuses an install. ``malware``: malware
+#: only; a severity: malware and advisories at or above it; ``any``: every advisory, also
+#: those without a severity. ``medium`` is read as ``moderate``.
+INSTALL_AUDIT_LEVELS = ("malware", "critical", "high", "moderate", "low", "any")
 
 
 def parse_datetime(text: str, where: str) -> datetime:
@@ -58,15 +66,108 @@ def parse_datetime(text: str, where: str) -> datetime:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class VulnerabilityIgnore:
+    """One ``[tool.tumbler] ignore-vulnerabilities`` entry: an advisory accepted for now."""
+
+    #: The advisory id or any of its aliases (``GHSA-…``, ``PYSEC-…``, ``CVE-…``).
+    id: str
+    #: Why it is accepted (required).
+    reason: str
+    #: The last day it is accepted; after it the ignore is itself a finding (V3).
+    until: date
+
+
+def parse_cutoff(text: str, where: str) -> datetime | timedelta:
+    """``--exclude-newer``'s value: a date or RFC 3339 time, or a span before now
+    (``7 days``, ``1 week``, ``P7D``: :func:`tumbler.project.cooldown.parse_span`)."""
+    value = text.strip()
+    if value[:4].isdigit() and value[4:5] == "-":
+        return parse_datetime(value, where)
+    from tumbler.project.cooldown import parse_span
+
+    return parse_span(value, where)
+
+
+def _named_indexes(table: Mapping[str, Any], where: str) -> dict[str, str]:
+    """``[[tool.tumbler.index]]``: ``name = "internal"``, ``url = "https://..."``: indexes
+    a ``package-index`` pin may name; searched only for the packages pinned to them."""
+    entries = table.get("index", [])
+    if not isinstance(entries, list):
+        raise InputError(f"{where}.index: expected an array of tables with name and url")
+    named: dict[str, str] = {}
+    for number, entry in enumerate(entries):
+        if not (
+            isinstance(entry, dict)
+            and isinstance(entry.get("name"), str)
+            and isinstance(entry.get("url"), str)
+            and set(entry) <= {"name", "url"}
+        ):
+            raise InputError(f"{where}.index[{number}]: expected {{ name = ..., url = ... }}")
+        named[entry["name"]] = entry["url"]
+    return named
+
+
+def _package_indexes(table: Mapping[str, Any], where: str) -> dict[NormalizedName, str]:
+    """``[tool.tumbler.package-index]``: a name or glob pattern (``acme-*``) → the URL
+    or the name of a ``[[tool.tumbler.index]]`` it must come from."""
+    from tumbler.project.cooldown import pattern
+
+    named = _named_indexes(table, where)
+    pins = table.get("package-index", {})
+    if not isinstance(pins, dict) or not all(isinstance(v, str) for v in pins.values()):
+        raise InputError(f"{where}.package-index: expected a table of name = index URL or name")
+    out: dict[NormalizedName, str] = {}
+    for key, value in pins.items():
+        url = str(named.get(value, value))
+        if "://" not in url and not url.startswith("file:"):
+            known = ", ".join(sorted(named)) or "none"
+            raise InputError(
+                f"{where}.package-index.{key}: {value!r} is neither a URL nor a named index "
+                f"(named: {known})"
+            )
+        out[NormalizedName(pattern(key))] = url
+    return out
+
+
+def _cooldown(
+    table: Mapping[str, Any], where: str, exclude: object
+) -> tuple[timedelta | None, tuple[str, ...]]:
+    """The relative cut-off (``exclude-newer = "7 days"`` or ``min-release-age``) and the
+    names it does not apply to."""
+    from tumbler.project.cooldown import exempt_patterns, parse_span
+
+    span = None
+    if isinstance(exclude, str):
+        cutoff = parse_cutoff(exclude, f"{where}.exclude-newer")
+        span = cutoff if isinstance(cutoff, timedelta) else None
+    age = table.get("min-release-age")
+    if age is not None:
+        if exclude is not None:
+            raise InputError(f"{where}: give exclude-newer or min-release-age, not both")
+        if not isinstance(age, str):
+            raise InputError(f"{where}.min-release-age: expected a span such as '7 days'")
+        span = parse_span(age, f"{where}.min-release-age")
+    exempt_key = "min-release-age-exempt"
+    exempt = table.get(exempt_key, [])
+    if not isinstance(exempt, list):
+        raise InputError(f"{where}.{exempt_key}: expected a list of names or patterns")
+    return span, exempt_patterns(exempt, f"{where}.{exempt_key}")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Settings:
     """``[tool.tumbler]`` settings; command-line options override them."""
 
     index_url: str | None = None
     extra_index_urls: tuple[str, ...] = ()
-    #: Package name → the only index it may come from.
+    #: Package name or glob pattern (``acme-*``) → the only index it may come from.
     package_indexes: Mapping[NormalizedName, str] = field(default_factory=dict)
     prereleases: str = "if-necessary"
     exclude_newer: datetime | None = None
+    #: A cut-off relative to now (``exclude-newer = "7 days"``, ``min-release-age``).
+    exclude_newer_span: timedelta | None = None
+    #: Names and glob patterns the cut-off does not apply to (``min-release-age-exempt``).
+    cooldown_exempt: tuple[str, ...] = ()
     python_version: str | None = None
     platform: str | None = None
     #: Groups an installer takes when none are named (written as the synthetic group
@@ -86,6 +187,11 @@ class Settings:
     only_binary: tuple[str, ...] = ()
     #: Seconds of network silence a request waits (``TUMBLER_HTTP_TIMEOUT`` wins).
     http_timeout: float | None = None
+    #: Advisories ``audit --vulns`` and ``install --audit-vulns`` accept until a date.
+    ignore_vulnerabilities: tuple[VulnerabilityIgnore, ...] = ()
+    #: ``install``/``sync`` check the selected packages against OSV and refuse at this
+    #: level (one of :data:`INSTALL_AUDIT_LEVELS`); None: no check unless asked.
+    install_audit: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -142,8 +248,11 @@ def _settings(table: Any, where: str) -> Settings:
         "index-url",
         "extra-index-url",
         "package-index",
+        "index",
         "prereleases",
         "exclude-newer",
+        "min-release-age",
+        "min-release-age-exempt",
         "python-version",
         "platform",
         "default-groups",
@@ -155,17 +264,15 @@ def _settings(table: Any, where: str) -> Settings:
         "only-binary",
         "no-build",
         "http-timeout",
+        "ignore-vulnerabilities",
+        "install-audit",
     }
     unknown = sorted(set(table) - known)
     if unknown:
         raise InputError(
             f"{where}: unknown setting {unknown[0]!r}; known settings: {', '.join(sorted(known))}"
         )
-    package_index = table.get("package-index", {})
-    if not isinstance(package_index, dict) or not all(
-        isinstance(v, str) for v in package_index.values()
-    ):
-        raise InputError(f"{where}.package-index: expected a table of name = index URL")
+    package_index = _package_indexes(table, where)
     prereleases = table.get("prereleases", "if-necessary")
     if prereleases not in PRERELEASE_POLICIES:
         raise InputError(
@@ -179,11 +286,13 @@ def _settings(table: Any, where: str) -> Settings:
     elif isinstance(exclude, date):
         exclude_newer = datetime(exclude.year, exclude.month, exclude.day, tzinfo=UTC)
     elif isinstance(exclude, str):
-        exclude_newer = parse_datetime(exclude, f"{where}.exclude-newer")
+        cutoff = parse_cutoff(exclude, f"{where}.exclude-newer")
+        exclude_newer = cutoff if isinstance(cutoff, datetime) else None
     elif exclude is None:
         exclude_newer = None
     else:
-        raise InputError(f"{where}.exclude-newer: expected a date or a time")
+        raise InputError(f"{where}.exclude-newer: expected a date, a time or a span (7 days)")
+    span, exempt = _cooldown(table, where, exclude)
     index_url = table.get("index-url")
     if index_url is not None and not isinstance(index_url, str):
         raise InputError(f"{where}.index-url: expected a URL string")
@@ -208,9 +317,11 @@ def _settings(table: Any, where: str) -> Settings:
     return Settings(
         index_url=index_url,
         extra_index_urls=_strings(table.get("extra-index-url", []), f"{where}.extra-index-url"),
-        package_indexes={canonicalize_name(k): v for k, v in package_index.items()},
+        package_indexes=package_index,
         prereleases=prereleases,
         exclude_newer=exclude_newer,
+        exclude_newer_span=span,
+        cooldown_exempt=exempt,
         python_version=_text(table, "python-version", where, "3.12"),
         platform=_text(table, "platform", where, "linux-x86_64"),
         default_groups=()
@@ -225,7 +336,64 @@ def _settings(table: Any, where: str) -> Settings:
         no_binary=binary_names(_strings(table.get("no-binary", []), f"{where}.no-binary")),
         only_binary=(":all:",) if no_build else only_binary,
         http_timeout=None if http_timeout is None else float(http_timeout),
+        ignore_vulnerabilities=_ignores(table.get("ignore-vulnerabilities", []), where),
+        install_audit=install_audit_level(table.get("install-audit"), f"{where}.install-audit"),
     )
+
+
+_IGNORE_EXAMPLE = '{ id = "GHSA-xxxx-xxxx-xxxx", reason = "…", until = 2027-01-31 }'
+
+
+def _until(value: object, where: str) -> date:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value.strip())
+        except ValueError:
+            pass
+    raise InputError(f"{where}.until: expected a date such as 2027-01-31, found {value!r}")
+
+
+def _ignore(entry: object, where: str) -> VulnerabilityIgnore:
+    if not isinstance(entry, dict):
+        raise InputError(f"{where}: expected a table {_IGNORE_EXAMPLE}")
+    unknown = sorted(set(entry) - {"id", "reason", "until"})
+    if unknown:
+        raise InputError(f"{where}: unknown key {unknown[0]!r}; an ignore has id, reason, until")
+    for key in ("id", "reason", "until"):
+        value = entry.get(key)
+        if value is None or (isinstance(value, str) and not value.strip()):
+            raise InputError(
+                f"{where}: no {key}; every ignore needs an id, a reason and an expiry date: "
+                f"{_IGNORE_EXAMPLE}"
+            )
+    ident, reason = entry["id"], entry["reason"]
+    if not isinstance(ident, str) or not isinstance(reason, str):
+        raise InputError(f"{where}: id and reason must be strings: {_IGNORE_EXAMPLE}")
+    return VulnerabilityIgnore(
+        id=ident.strip(), reason=reason.strip(), until=_until(entry["until"], where)
+    )
+
+
+def _ignores(value: object, where: str) -> tuple[VulnerabilityIgnore, ...]:
+    key = f"{where}.ignore-vulnerabilities"
+    if not isinstance(value, list):
+        raise InputError(f"{key}: expected a list of tables {_IGNORE_EXAMPLE}")
+    return tuple(_ignore(entry, f"{key}[{i}]") for i, entry in enumerate(value))
+
+
+def install_audit_level(value: object, where: str) -> str | None:
+    """An ``install-audit`` / ``--audit-vulns`` level, checked (``medium`` → ``moderate``)."""
+    if value is None:
+        return None
+    text = value.strip().lower() if isinstance(value, str) else value
+    text = "moderate" if text == "medium" else text
+    if text not in INSTALL_AUDIT_LEVELS:
+        raise InputError(f"{where}: {value!r} is not one of {', '.join(INSTALL_AUDIT_LEVELS)}")
+    return str(text)
 
 
 def binary_names(values: Iterable[str]) -> tuple[str, ...]:
@@ -248,6 +416,15 @@ def _text(table: Mapping[str, Any], key: str, where: str, example: str) -> str |
     if value is not None and not isinstance(value, str):
         raise InputError(f'{where}.{key}: expected a string, e.g. {key} = "{example}"')
     return value
+
+
+def read_settings(path: Path) -> Settings:
+    """The ``[tool.tumbler]`` settings of the ``pyproject.toml`` at ``path`` alone (the file
+    beside a lock: it need not declare a project); defaults when it has none."""
+    document = _read_toml(path)
+    tool = document.get("tool", {})
+    table = tool.get("tumbler", {}) if isinstance(tool, dict) else {}
+    return _settings(table, f"{path}: tool.tumbler")
 
 
 def _expand_self(

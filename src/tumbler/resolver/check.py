@@ -52,11 +52,13 @@ class CheckResult:
     unrecorded: tuple[str, ...] = ()
     #: Why the resolver-free check sent the gate to a re-lock (its problems), if it did.
     doubts: tuple[str, ...] = ()
+    #: Locked files the project's policy refuses (a cooldown's cut-off), with rule ids.
+    policy: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
-        """Whether the lock is up to date."""
-        return not self.inputs and not self.content and self.skipped is None
+        """Whether the lock is up to date (and keeps the project's policy)."""
+        return not self.inputs and not self.content and self.skipped is None and not self.policy
 
 
 def _fields(change: PackageChange) -> tuple[str, ...]:

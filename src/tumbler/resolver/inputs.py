@@ -118,6 +118,12 @@ def input_drift(recorded: LockInputs, current: LockInputs) -> list[str]:
             _exclude_text(current.exclude_newer),
             "exclude-newer",
         ),
+        *_value(recorded.min_release_age, current.min_release_age, "min-release-age"),
+        *_value(
+            recorded.min_release_age_exempt,
+            current.min_release_age_exempt,
+            "min-release-age-exempt",
+        ),
         *_mode_drift(recorded, current),
         *_value(recorded.no_binary, current.no_binary, "no-binary"),
         *_value(recorded.only_binary, current.only_binary, "only-binary"),

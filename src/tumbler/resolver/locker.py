@@ -249,6 +249,7 @@ def _lock_universal(request: LockRequest, http: Http) -> tuple[Pylock, Finder]:
             + "\n".join(f"  {spoken([x.target])}: {x.why}" for x in left if not x.origin)
         )
     catalog.notes.extend(_universal_notes(request, universe, covered, left))
+    catalog.notes.extend(_yanked_notes(solved[t.name] for t in covered))
     catalog.coverage_notes.extend(_coverage_notes(request, covered))
     files = {f.url: f for done in solved.values() for f in done.files()}
     sizes = catalog.fetcher.sizes.of(files.values())
@@ -484,6 +485,7 @@ def _lock_one(request: LockRequest, http: Http) -> tuple[Pylock, Finder]:
     releases it was resolved for, and a note says so."""
     catalog = Catalog(http)
     done = _solve(request, http, catalog, {}, settling=True)
+    catalog.notes.extend(_yanked_notes([done]))
     sizes = done.finder.metadata_fetcher.sizes.of(done.files())
     pylock = _build(done, sizes)
     lower, upper = _patch_bounds(request.target, _turning_points(done))
@@ -639,6 +641,7 @@ def _solve(
         speculate=speculate,
         also_for=also_for,
         binaries=request.binaries,
+        exempt=request.cooldown.exempts if request.cooldown.exempt else None,
     )
     roots = _roots(project, request.target.environment)
     if only is not None:
@@ -650,6 +653,8 @@ def _solve(
     for constraint in project.constraints:
         name = canonicalize_name(constraint.name)
         constraints[name] = constraints.get(name, SpecifierSet()) & constraint.specifier
+    for name, bound in request.bounds.items():
+        constraints[name] = constraints.get(name, SpecifierSet()) & bound
     chosen = {name: directs[name] for name in direct_names}
     if settling:
         for done, source in retrace:
@@ -701,6 +706,25 @@ def _itself(request: LockRequest, roots: Sequence[Req], resolution: Resolution) 
         directory=PackageDirectory(path=where.replace(os.sep, "/"), editable=True),
         tool={"tumbler": {"project": True}},
     )
+
+
+def _yanked_notes(solved: Iterable[_Solved]) -> list[str]:
+    """One note per yanked release a lock takes (only ever for the project's own exact
+    pin, PEP 592), with the reason the index gives."""
+    seen: dict[tuple[str, str], str] = {}
+    for done in solved:
+        for candidate in done.resolution.pins.values():
+            release = candidate.release
+            if release is None or not release.yanked:
+                continue
+            reasons = sorted({f.yanked for f in release.files if f.yanked})
+            why = f" ({'; '.join(reasons)})" if reasons else ""
+            seen[(candidate.name, str(candidate.version))] = why
+    return [
+        f"{name} {version} is yanked{why}: taken because the project pins it exactly "
+        "(PEP 592); move off it when you can"
+        for (name, version), why in sorted(seen.items())
+    ]
 
 
 def _build(

@@ -13,6 +13,7 @@ from tumbler.env.targets import mode_name
 from tumbler.index.binaries import Binaries
 from tumbler.lockfile.tables import LockInputs
 from tumbler.net.urls import redact
+from tumbler.project.cooldown import Cooldown
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from packaging.markers import Marker
+    from packaging.specifiers import SpecifierSet
     from packaging.utils import NormalizedName
     from packaging.version import Version
 
@@ -40,12 +42,17 @@ class LockRequest:
     lock_dir: Path
     cache_dir: Path
     exclude_newer: datetime | None = None
+    #: The cut-off as asked (a span is recorded as such) and the names it spares.
+    cooldown: Cooldown = field(default_factory=Cooldown)
     prereleases: str = "if-necessary"
     #: Versions an existing lock pins: kept unless they must change.
     preferences: Mapping[NormalizedName, Version] | None = None
     #: Release every preference (``--upgrade``) or these (``--upgrade-package``).
     upgrade: bool = False
     upgrade_packages: frozenset[NormalizedName] = frozenset()
+    #: Upper bounds an update keeps to (``update --patch-only``): applied like
+    #: constraints, never recorded as inputs.
+    bounds: Mapping[NormalizedName, SpecifierSet] = field(default_factory=dict)
     #: A universal lock's targets (see :mod:`tumbler.resolver.universal`); empty for one target.
     universe: tuple[Target, ...] = ()
     #: The ``environments`` markers a universal lock was asked for: every target they
@@ -81,6 +88,8 @@ def lock_inputs(request: LockRequest) -> LockInputs:
         target="universal" if request.universe else mode_name(request.target),
         environments=[str(m) for m in request.environments],
         exclude_newer=request.exclude_newer,
+        min_release_age=request.cooldown.text() if request.cooldown.span else None,
+        min_release_age_exempt=request.cooldown.exempt,
         prereleases=request.prereleases,
         surface_version=SURFACE_VERSION if request.surface else None,
         attestations=request.attestations,

@@ -20,12 +20,13 @@ from tumbler.errors import InputError, NetworkError, TumblerError, UsageError
 from tumbler.lockfile.tables import recorded_inputs
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Sequence
-    from datetime import date, datetime
+    from collections.abc import Callable, Mapping, Sequence
+    from datetime import date, datetime, timedelta
     from pathlib import Path
 
     from packaging.markers import Marker
     from packaging.pylock import Pylock
+    from packaging.specifiers import SpecifierSet
 
     from tumbler.env.targets import Target
     from tumbler.index.binaries import Binaries
@@ -37,13 +38,14 @@ if TYPE_CHECKING:
     from tumbler.net.cache import Cache
     from tumbler.net.http import Http
     from tumbler.progress import Progress
+    from tumbler.project.cooldown import Cooldown
     from tumbler.project.edit import Edit
     from tumbler.project.pyproject import Project
     from tumbler.resolver.check import CheckResult
     from tumbler.resolver.gate import GateVerdict
     from tumbler.resolver.request import LockRequest
 
-__all__ = ["LockOptions", "LockOutcome", "run_check", "run_edit", "run_lock"]
+__all__ = ["LockOptions", "LockOutcome", "read_lock", "run_check", "run_edit", "run_lock"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -54,7 +56,8 @@ class LockOptions:
     output: Path | None = None
     index_url: str | None = None
     extra_index_urls: tuple[str, ...] = ()
-    exclude_newer: datetime | None = None
+    #: ``--exclude-newer``: a moment, or a span before now (``7 days``).
+    exclude_newer: datetime | timedelta | None = None
     prereleases: str | None = None
     python_version: str | None = None
     platform: str | None = None
@@ -64,6 +67,8 @@ class LockOptions:
     offline: bool = False
     upgrade: bool = False
     upgrade_packages: tuple[str, ...] = ()
+    #: Upper bounds per package an update keeps to (never recorded).
+    bounds: Mapping[NormalizedName, SpecifierSet] = field(default_factory=dict)
     #: Lock for every platform and Python the project allows (``--universal``, the default
     #: for a new lock) ...
     universal: bool = False
@@ -127,6 +132,14 @@ def _parsed(source: LockSource | None) -> Pylock | None:
     return None if loaded.lock is None else loaded.lock.pylock
 
 
+def read_lock(options: LockOptions) -> Pylock | None:
+    """The lock ``options`` locks into, as it is now (None: there is none yet); a lock
+    that does not load is an input error."""
+    from tumbler.project.pyproject import read_project
+
+    return _parsed(_read(_output(options, read_project(options.project))))
+
+
 def _preferences(pylock: Pylock | None) -> dict[NormalizedName, Version]:
     if pylock is None:
         return {}
@@ -173,8 +186,10 @@ def _prepare(options: LockOptions) -> _Prepared:
         extra_index_urls=options.extra_index_urls,
     )
     cache_dir = options.cache_dir or default_cache_dir()
-    exclude_newer = options.exclude_newer or project.settings.exclude_newer
-    mode = _mode(options, project, recorded_inputs(existing))
+    cooldown = _cooldown(options, project)
+    recorded = recorded_inputs(existing)
+    exclude_newer = cooldown.cutoff(_now(), _kept_cutoff(options, cooldown, recorded))
+    mode = _mode(options, project, recorded)
     today = _today(exclude_newer)
     if mode.target is None:
         universe, environments = _universe(mode, project, today)
@@ -188,9 +203,11 @@ def _prepare(options: LockOptions) -> _Prepared:
         lock_dir=output.parent.resolve(),
         cache_dir=cache_dir,
         exclude_newer=exclude_newer,
+        cooldown=cooldown,
         prereleases=prereleases,
         upgrade=options.upgrade,
         upgrade_packages=frozenset(canonicalize_name(n) for n in options.upgrade_packages),
+        bounds=options.bounds,
         universe=universe,
         environments=environments,
         today=today,
@@ -199,6 +216,40 @@ def _prepare(options: LockOptions) -> _Prepared:
         attestations=options.attestations or project.settings.attestations,
     )
     return _Prepared(output, request, Cache(cache_dir), old, existing)
+
+
+def _cooldown(options: LockOptions, project: Project) -> Cooldown:
+    """The cut-off asked for: the command line's (a moment or a span), else the
+    project's; the names it does not apply to are the project's."""
+    from datetime import timedelta
+
+    from tumbler.project.cooldown import Cooldown
+
+    settings = project.settings
+    exempt = settings.cooldown_exempt
+    given = options.exclude_newer
+    if isinstance(given, timedelta):
+        return Cooldown(span=given, exempt=exempt)
+    if given is not None:
+        return Cooldown(at=given, exempt=exempt)
+    return Cooldown(at=settings.exclude_newer, span=settings.exclude_newer_span, exempt=exempt)
+
+
+def _kept_cutoff(
+    options: LockOptions, cooldown: Cooldown, recorded: LockInputs | None
+) -> datetime | None:
+    """The moment a relative cut-off became when the lock was last made, when it stays:
+    the same span, and no upgrade asked (an upgrade moves it to now)."""
+    if recorded is None or cooldown.span is None or options.upgrade or options.upgrade_packages:
+        return None
+    return recorded.exclude_newer if recorded.min_release_age == cooldown.text() else None
+
+
+def _now() -> datetime:
+    from datetime import UTC
+    from datetime import datetime as clock
+
+    return clock.now(UTC)
 
 
 def _binaries(options: LockOptions, project: Project) -> Binaries:
@@ -510,6 +561,9 @@ def run_check(options: LockOptions) -> CheckResult:
     committed = prepared.existing or _parsed(prepared.old)
     if committed is None:
         return CheckResult(shown, ("no lock file: run 'tumbler lock' to create it",), ())
+    policy = _policy(committed, request)
+    if policy:
+        return _checked(prepared, committed, policy)
     current = lock_inputs(request)
     recorded = recorded_inputs(committed)
     if recorded is None:
@@ -545,6 +599,33 @@ def run_check(options: LockOptions) -> CheckResult:
     finally:
         http.close()
     return CheckResult(shown, inputs, content_drift(committed, fresh), doubts=doubts)
+
+
+def _policy(committed: Pylock, request: LockRequest) -> tuple[str, ...]:
+    """What the project's cooldown refuses in ``committed`` (C1 lines), whichever tool
+    wrote it: files uploaded after the cut-off the lock records, else the project's."""
+    from tumbler.findings import Severity
+    from tumbler.lockfile.policy import cooldown_findings
+
+    cutoff, cooldown = request.exclude_newer, request.cooldown
+    if cutoff is None:
+        return ()
+    found = cooldown_findings(committed, cutoff, cooldown.exempts if cooldown.exempt else None)
+    return tuple(
+        f"{f.message} ({f.location}) [{f.rule}]" for f in found if f.severity is Severity.ERROR
+    )
+
+
+def _checked(prepared: _Prepared, committed: Pylock, policy: tuple[str, ...]) -> CheckResult:
+    """The verdict when the policy is broken: that, and the input drift if any (the
+    content is not compared: the lock must be made again anyway)."""
+    from tumbler.resolver.check import CheckResult
+    from tumbler.resolver.inputs import input_drift
+    from tumbler.resolver.request import lock_inputs
+
+    recorded = recorded_inputs(committed)
+    inputs = () if recorded is None else tuple(input_drift(recorded, lock_inputs(prepared.request)))
+    return CheckResult(str(prepared.output), inputs, (), policy=policy)
 
 
 def _keep_facts(pylock: Pylock, finder: Finder, cache: Cache) -> None:

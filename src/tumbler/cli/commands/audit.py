@@ -1,4 +1,9 @@
-"""`tumbler audit FILE...`: what a reviewer wants flagged in a valid lock."""
+"""`tumbler audit FILE...`: what a reviewer wants flagged in a valid lock.
+
+``--vulns`` adds every package version the lock can install checked against OSV's
+advisories (V1 known vulnerability, V2 malware, V3 an expired ignore): offline from
+``--vuln-db PATH``, else online through the OSV API (``--osv-url``, ``TUMBLER_OSV_URL``).
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,7 @@ from tumbler.cli.common import (
     EXIT_OK,
     cache_options,
     cached_http,
+    emit,
     output_options,
     report,
     style,
@@ -18,6 +24,7 @@ from tumbler.findings import Finding, sort_findings
 
 if TYPE_CHECKING:
     import argparse
+    from pathlib import Path
 
     from packaging.pylock import Pylock
 
@@ -37,29 +44,107 @@ def arguments(parser: argparse.ArgumentParser) -> None:
         help="verify every file of each package that records attestation identities "
         "against its PEP 740 provenance on the index (needs tumbler[attest])",
     )
+    parser.add_argument(
+        "--vulns",
+        action="store_true",
+        help="check every package version against OSV's advisories, malware included "
+        "(V1, V2); ignores: [tool.tumbler] ignore-vulnerabilities beside the lock (V3 when "
+        "expired)",
+    )
+    parser.add_argument(
+        "--vuln-db",
+        metavar="PATH",
+        help="with --vulns: offline, from OSV's PyPI data (its all.zip, or the folder it "
+        "unpacks to) instead of the OSV API",
+    )
+    parser.add_argument(
+        "--osv-url",
+        metavar="URL",
+        help="with --vulns: the OSV API to ask (default: TUMBLER_OSV_URL, else "
+        "https://api.osv.dev)",
+    )
     trust_root(parser)
     cache_options(parser)
-    output_options(parser, ("text", "json", "markdown"))
+    output_options(parser, ("text", "json", "markdown", "sarif"))
 
 
 def run(args: argparse.Namespace) -> int:
     """Audit every file; 0 clean, 1 findings, 2 unreadable."""
+    from tumbler.cli.common import lock_input
     from tumbler.cli.views.findings import FileReport
     from tumbler.lockfile.audit import audit
     from tumbler.lockfile.load import load
-    from tumbler.lockfile.source import read_source
 
     reports: list[FileReport] = []
+    texts: dict[str, str] = {}
     for ref in args.files:
-        loaded = load(read_source(ref))
+        source = lock_input(ref, args)
+        texts[ref] = source.data.decode("utf-8", errors="replace")
+        loaded = load(source)
         findings = list(loaded.findings)
+        vulns: FileReport | None = None
         if loaded.lock is not None:
             findings.extend(audit(loaded.lock.pylock))
             if args.attestations:
                 findings.extend(_audit_attestations(args, loaded.lock.pylock))
-        reports.append(FileReport(ref, sort_findings(findings)))
-    report(reports, args.format, style(args.color), "clean")
+            if args.vulns or args.vuln_db or args.osv_url:
+                vulns = _audit_vulns(args, ref, source.path, loaded.lock.pylock)
+                findings.extend(vulns.findings)
+        reports.append(
+            FileReport(
+                ref,
+                sort_findings(findings),
+                database=vulns.database if vulns else None,
+                details=vulns.details if vulns else {},
+            )
+        )
+    if args.format == "sarif":
+        from tumbler.cli.views.sarif import findings_sarif
+
+        emit(findings_sarif(reports, texts))
+    else:
+        report(reports, args.format, style(args.color), "clean")
     return EXIT_FINDINGS if any(r.findings for r in reports) else EXIT_OK
+
+
+def _audit_vulns(
+    args: argparse.Namespace, ref: str, path: Path | None, pylock: Pylock
+) -> FileReport:
+    """``audit --vulns``: the lock's package versions against OSV, the project's ignores
+    applied; the report's findings are the hits and the expired ignores."""
+    from datetime import UTC, datetime
+    from pathlib import Path
+
+    from tumbler.advisories.gate import advisories_for
+    from tumbler.advisories.ignores import apply_ignores, project_settings
+    from tumbler.advisories.match import hit_finding, match
+    from tumbler.cli.views.findings import FileReport
+
+    settings, pyproject = project_settings(path if path is not None else Path(ref))
+    packages = [(str(p.name), str(p.version)) for p in pylock.packages if p.version is not None]
+    http, _ = cached_http(args)
+    try:
+        database = advisories_for(
+            packages,
+            vuln_db=None if args.vuln_db is None else Path(args.vuln_db),
+            osv_url=args.osv_url,
+            http=http,
+        )
+    finally:
+        http.close()
+    triage = apply_ignores(
+        match(pylock, database),
+        settings.ignore_vulnerabilities,
+        datetime.now(UTC).date(),
+        str(pyproject) if pyproject is not None else "pyproject.toml",
+    )
+    details = {hit_finding(h): h.to_json() for h in triage.kept}
+    return FileReport(
+        ref,
+        (*details, *triage.expired),
+        database={"source": database.origin, "date": database.date, "records": database.records},
+        details=details,
+    )
 
 
 def _audit_attestations(args: argparse.Namespace, pylock: Pylock) -> tuple[Finding, ...]:

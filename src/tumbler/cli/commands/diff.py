@@ -44,16 +44,24 @@ def arguments(parser: argparse.ArgumentParser) -> None:
         help="also list the public names each upgraded package added, removed and changed "
         "(reads both versions' wheels)",
     )
+    parser.add_argument(
+        "--installs",
+        action="store_true",
+        help="compare only what an installer takes: packages, versions, markers, sources, "
+        "files and hashes (not lock fields, the dependency graph or tool tables; for a lock "
+        "that went through a requirements file)",
+    )
     cache_options(parser)
     output_options(parser, ("text", "json", "markdown"))
 
 
 def run(args: argparse.Namespace) -> int:
     """Compare two locks; 0 equal, 1 different, 2 error."""
+    from tumbler.cli.common import lock_input
     from tumbler.cli.views.diff import diff_json, diff_markdown, diff_text
     from tumbler.lockfile.diff import diff_locks
     from tumbler.lockfile.load import load_valid
-    from tumbler.lockfile.source import read_git_revision, read_source
+    from tumbler.lockfile.source import read_git_revision
 
     if args.base is not None:
         if args.new is not None or args.old is None:
@@ -67,12 +75,12 @@ def run(args: argparse.Namespace) -> int:
         if args.new is None:
             raise UsageError("give two locks (tumbler diff OLD NEW) or --base REV FILE")
         new_ref = args.new
-        old_source = read_source(args.old)
+        old_source = lock_input(args.old, args)
     old_loaded = load_valid(old_source)
-    new_loaded = load_valid(read_source(new_ref), reuse=old_loaded)
+    new_loaded = load_valid(lock_input(new_ref, args), reuse=old_loaded)
     old, new = old_loaded.lock, new_loaded.lock
     assert old is not None and new is not None
-    diff = diff_locks(old.pylock, new.pylock)
+    diff = diff_locks(old.pylock, new.pylock, installs=args.installs)
     upgrades = _surface_upgrades(args, old, new) if args.surface else None
     if args.format == "json":
         from tumbler.cli.views.surface import upgrades_data

@@ -60,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from tumbler.project.edit import Place, add_requirements, remove_requirements
-    from tumbler.project.pyproject import parse_datetime
+    from tumbler.project.pyproject import parse_cutoff
     from tumbler.resolver.workflow import LockOptions, run_edit
 
     place = Place(extra=args.extra, group=args.group)
@@ -78,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
         extra_index_urls=tuple(args.extra_index_url or ()),
         exclude_newer=None
         if args.exclude_newer is None
-        else parse_datetime(args.exclude_newer, "--exclude-newer"),
+        else parse_cutoff(args.exclude_newer, "--exclude-newer"),
         cache_dir=None if args.cache_dir is None else Path(args.cache_dir),
         offline=args.offline,
         progress=progress(args.quiet),

@@ -9,6 +9,7 @@ from tumbler.cli.common import EXIT_OK, cache_options, cached_http
 
 if TYPE_CHECKING:
     import argparse
+    from pathlib import Path
 
 __all__ = ["arguments", "run"]
 
@@ -41,9 +42,9 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from tumbler.errors import InputError
+    from tumbler.formats.base import ReadOptions
     from tumbler.formats.lookup import IndexLookup
     from tumbler.formats.registry import detect, reader
-    from tumbler.formats.requirements import RequirementsReader
     from tumbler.lockfile.atomic import lock_output, write_atomic
     from tumbler.lockfile.load import load_valid
     from tumbler.lockfile.render import render
@@ -58,19 +59,30 @@ def run(args: argparse.Namespace) -> int:
     found = reader(args.source_format) if args.source_format else detect(source, data)
     if found is None:
         raise InputError(f"{source}: not a format tumbler imports (name one with --from)")
-    if isinstance(found, RequirementsReader) and args.allow_unhashed:
-        found = RequirementsReader(allow_unhashed=True)
+    options = ReadOptions(pyproject=_beside(source), allow_unhashed=args.allow_unhashed)
     http, _ = cached_http(args)
     try:
-        pylock = found.read(source, data, IndexLookup(http))
+        imported = found.read(source, data, IndexLookup(http), options)
     finally:
         http.close()
+    pylock = imported.pylock
     text = render(pylock)
     load_valid(LockSource(str(output), text.encode()))  # what is written loads and validates
     write_atomic(output, text)
     if not args.quiet:
+        for note in imported.notes:
+            print(f"note: {note}", file=sys.stderr)
         print(
-            f"imported {len(pylock.packages)} packages from {source}; wrote {output}",
+            f"imported {len(pylock.packages)} packages from {source} ({found.name}); "
+            f"wrote {output}",
             file=sys.stderr,
         )
     return EXIT_OK
+
+
+def _beside(source: Path) -> bytes | None:
+    """The ``pyproject.toml`` next to the imported file, if there is one."""
+    try:
+        return (source.parent / "pyproject.toml").read_bytes()
+    except OSError:
+        return None

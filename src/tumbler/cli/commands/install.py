@@ -64,6 +64,9 @@ def run(args: argparse.Namespace) -> int:
         link_mode=args.link_mode or os.environ.get("TUMBLER_LINK_MODE") or "auto",
         verify_cache=args.verify_cache,
         verify=args.verify,
+        audit_vulns=args.audit_vulns,
+        vuln_db=None if args.vuln_db is None else Path(args.vuln_db),
+        osv_url=args.osv_url,
     )
     if options.link_mode not in LINK_MODES:
         raise UsageError(
@@ -187,6 +190,7 @@ def arguments(parser: argparse.ArgumentParser) -> None:
         "identity the lock does not record (needs tumbler[attest])",
     )
     trust_root(parser)
+    _vulnerability_options(parser)
     parser.add_argument(
         "--index-url", metavar="URL", help="index for build requirements of sources"
     )
@@ -205,3 +209,47 @@ def arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
     output_options(parser, ("text", "json"))
+
+
+def _audit_level(text: str) -> str:
+    import argparse
+
+    from tumbler.errors import InputError
+    from tumbler.project.pyproject import install_audit_level
+
+    try:
+        return str(install_audit_level(text, "LEVEL"))
+    except InputError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _vulnerability_options(parser: argparse.ArgumentParser) -> None:
+    """``--audit-vulns[=LEVEL]``, ``--no-audit-vulns``, ``--vuln-db``, ``--osv-url``."""
+    parser.add_argument(
+        "--audit-vulns",
+        nargs="?",
+        const="high",
+        type=_audit_level,
+        metavar="LEVEL",
+        help="before anything is fetched, check the selected packages against OSV: malware "
+        "always refuses, an advisory at or above LEVEL refuses (malware, critical, high, "
+        "moderate, low, any; default high); nothing is installed (exit 2). Also "
+        "[tool.tumbler] install-audit = LEVEL beside the lock",
+    )
+    parser.add_argument(
+        "--no-audit-vulns",
+        dest="audit_vulns",
+        action="store_const",
+        const="off",
+        help="skip the check [tool.tumbler] install-audit asks for",
+    )
+    parser.add_argument(
+        "--vuln-db",
+        metavar="PATH",
+        help="check offline against OSV's PyPI data (all.zip or its folder), not the OSV API",
+    )
+    parser.add_argument(
+        "--osv-url",
+        metavar="URL",
+        help="the OSV API (default: TUMBLER_OSV_URL, else https://api.osv.dev)",
+    )

@@ -27,7 +27,7 @@ def run(args: argparse.Namespace) -> int:
     """Lock the project, or with ``--check`` say whether the lock is up to date."""
     from pathlib import Path
 
-    from tumbler.project.pyproject import parse_datetime
+    from tumbler.project.pyproject import parse_cutoff
     from tumbler.resolver.workflow import LockOptions, run_check, run_lock
 
     options = LockOptions(
@@ -37,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
         extra_index_urls=tuple(args.extra_index_url or ()),
         exclude_newer=None
         if args.exclude_newer is None
-        else parse_datetime(args.exclude_newer, "--exclude-newer"),
+        else parse_cutoff(args.exclude_newer, "--exclude-newer"),
         prereleases=args.prereleases,
         python_version=args.python_version,
         platform=args.platform,

@@ -66,8 +66,8 @@ def _input_error_finding(error: InputError) -> Finding:
 
 def run(args: argparse.Namespace) -> int:
     """Validate every file; 0 valid, 1 errors, 2 unreadable."""
+    from tumbler.cli.common import lock_input
     from tumbler.cli.views.findings import FileReport
-    from tumbler.lockfile.source import read_source
     from tumbler.lockfile.validate import validate
 
     targets = []
@@ -85,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
     for ref in args.files:
         try:
             findings = validate(
-                read_source(ref),
+                lock_input(ref, args),
                 targets,
                 extras=names(args.extras),
                 groups=None if args.groups is None else names(args.groups),

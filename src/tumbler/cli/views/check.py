@@ -25,6 +25,9 @@ def check_text(result: CheckResult) -> str:
         lines.extend(f"  {drift}" for drift in result.content)
     if result.skipped:
         lines.append(f"content not compared: {result.skipped}")
+    if result.policy:
+        lines.append("policy broken:")
+        lines.extend(f"  {line}" for line in result.policy)
     lines.append("run 'tumbler lock' to update it")
     return "\n".join(lines)
 
@@ -44,6 +47,10 @@ def check_markdown(result: CheckResult) -> str:
         lines.append("")
     if result.skipped:
         lines += [f"Content not compared: {result.skipped}", ""]
+    if result.policy:
+        lines += ["**Policy broken**", ""]
+        lines += [f"- {line}" for line in result.policy]
+        lines.append("")
     lines.append("Run `tumbler lock` to update it.")
     return "\n".join(lines) + "\n"
 
@@ -63,6 +70,7 @@ def check_json(result: CheckResult) -> str:
             "method": result.method,
             "unrecorded": list(result.unrecorded),
             "doubts": list(result.doubts),
+            "policy": list(result.policy),
         },
         indent=2,
     )

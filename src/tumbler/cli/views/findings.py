@@ -7,18 +7,19 @@ the terminal gets colour.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from tumbler.findings import Finding, Severity
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Mapping, Sequence
 
 __all__ = [
     "FileReport",
     "Style",
     "count",
+    "database_line",
     "findings_json",
     "findings_markdown",
     "findings_text",
@@ -43,6 +44,11 @@ class FileReport:
 
     origin: str
     findings: tuple[Finding, ...]
+    #: ``audit --vulns``: where the advisories came from (``source``), their ``date`` and
+    #: how many ``records``; None when not asked.
+    database: Mapping[str, object] | None = None
+    #: More about some findings, as JSON (a vulnerability's ids, fixes, what selects it).
+    details: Mapping[Finding, Mapping[str, object]] = field(default_factory=dict)
 
     @property
     def errors(self) -> int:
@@ -59,10 +65,20 @@ def count(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
 
 
+def database_line(database: Mapping[str, object]) -> str:
+    """``vulnerability database: OSV PyPI data at PATH, dated 2025-12-11 (6 records)``."""
+    return (
+        f"vulnerability database: {database['source']}, dated {database['date']} "
+        f"({count(int(str(database['records'])), 'record')})"
+    )
+
+
 def findings_text(reports: Sequence[FileReport], style: Style, *, verdict: str = "valid") -> str:
     """One line per finding (``file: location: error[R34] message``), hints indented."""
     lines: list[str] = []
     for report in reports:
+        if report.database is not None:
+            lines.append(f"{report.origin}: {database_line(report.database)}")
         for f in report.findings:
             colour = "1;31" if f.severity is Severity.ERROR else "33"
             label = style.paint(f"{f.severity.value}[{f.rule}]", colour)
@@ -88,13 +104,19 @@ def findings_json(reports: Sequence[FileReport], *, verdict: str = "valid") -> s
                     verdict: r.errors == 0,
                     "errors": r.errors,
                     "warnings": r.warnings,
-                    "findings": [f.to_json() for f in r.findings],
+                    "findings": [_finding_json(f, r) for f in r.findings],
+                    **({"database": dict(r.database)} if r.database is not None else {}),
                 }
                 for r in reports
             ]
         },
         indent=2,
     )
+
+
+def _finding_json(finding: Finding, report: FileReport) -> dict[str, object]:
+    extra = report.details.get(finding)
+    return {**finding.to_json(), **({"details": dict(extra)} if extra is not None else {})}
 
 
 def md(text: str) -> str:
@@ -108,6 +130,10 @@ def findings_markdown(reports: Sequence[FileReport], *, verdict: str = "valid") 
         status = verdict if r.errors == 0 else f"not {verdict}"
         out.append(f"### `{r.origin}`: {status}")
         out.append("")
+        if r.database is not None:
+            line = md(database_line(r.database))
+            out.append(line[0].upper() + line[1:])
+            out.append("")
         if not r.findings:
             out.append("No findings.")
             out.append("")

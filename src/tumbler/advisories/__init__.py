@@ -1,0 +1,1 @@
+"""Known vulnerabilities and malicious releases (OSV), matched to a lock's packages."""
