@@ -122,6 +122,7 @@ class Dist:
         scripts: Console-script names; each runs the module's ``main`` (wheels only).
         modules: Further wheel members as ``(path, text)`` (``pkg/api.pyi``, ``other.py``);
             a path equal to the default ``<import>/__init__.py`` replaces it (wheels only).
+        project_urls: ``Project-URL`` entries as ``(label, url)``.
     """
 
     name: str
@@ -136,6 +137,7 @@ class Dist:
     platform_wheels: tuple[str, ...] = ()
     scripts: tuple[str, ...] = ()
     modules: tuple[tuple[str, str], ...] = ()
+    project_urls: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
         """Validate the fields and freeze ``extras``."""
@@ -263,6 +265,7 @@ def core_metadata(dist: Dist) -> bytes:
         lines.append(f"Requires-Python: {dist.requires_python}")
     lines.extend(f"Requires-Dist: {requirement}" for requirement in dist.all_requires())
     lines.extend(f"Provides-Extra: {extra}" for extra in dist.extras)
+    lines.extend(f"Project-URL: {label}, {url}" for label, url in dist.project_urls)
     return ("\n".join(lines) + "\n").encode()
 
 

@@ -38,6 +38,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "format": ("format", "rewrite locks in tumbler's canonical layout"),
     "export": ("export", "write a lock in another format (requirements.txt with hashes)"),
     "import": ("import_", "another tool's lock as pylock.toml, every version and hash kept"),
+    "update": ("update", "re-lock taking newer versions, with a review summary"),
     "diff": ("diff", "what changed between two locks"),
     "why": ("graph", "the requirement chains that bring a package into the lock"),
     "tree": ("graph", "the lock's packages as a tree from what the project asks for"),
