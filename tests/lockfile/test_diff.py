@@ -156,3 +156,22 @@ def test_git_revisions(tmp_path: Path, cli: CLI, monkeypatch: pytest.MonkeyPatch
     assert missing.code == 2
     assert missing.err.startswith("tumbler: error: no-such-rev:pylock.toml: cannot read from git")
     assert len(missing.err.strip().splitlines()) == 1
+
+
+def test_a_lock_the_branch_adds_reads_as_all_added(
+    tmp_path: Path, cli: CLI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``diff --base REV FILE`` where REV has no FILE yet (a pull request adding the lock):
+    every package added, exit 1; a revision that does not exist stays an error."""
+    _git(tmp_path, "init", "-q")
+    _git(tmp_path, "commit", "-q", "--allow-empty", "-m", "start")
+    (tmp_path / "pylock.toml").write_bytes(NEW.read_bytes())
+    monkeypatch.chdir(tmp_path)
+    added = cli("diff", "--format", "json", "--base", "HEAD", "pylock.toml")
+    assert added.code == 1, added.err
+    document = json.loads(added.out)
+    assert document["old"] == "HEAD:pylock.toml (not there)"
+    assert (
+        document["summary"]["added"] == len(read_source(str(NEW)).data.split(b"[[packages]]")) - 1
+    )
+    assert cli("diff", "--base", "nope", "pylock.toml").code == 2

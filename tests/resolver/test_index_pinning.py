@@ -1,7 +1,8 @@
 """Index pinning and dependency-confusion protection, on two real loopback indexes.
 
-``shared`` is on both: 1.0 on the default index, 2.0 on the extra one (an attacker's
-higher version); ``private-lib`` only on the extra ("internal") index.
+``shared`` is on both: 1.0 on the default index, 2.0 on the extra one; ``private-lib``
+1.0 is the company's own, on the internal index, and the public index serves the same
+name at 9.0 (an attacker's higher version).
 """
 
 from __future__ import annotations
@@ -21,7 +22,11 @@ if TYPE_CHECKING:
     from tests.conftest import CLI
     from tests.support.pkgindex import PackageIndex
 
-PUBLIC = (Dist("shared", "1.0"), Dist("uses-shared", "1.0", requires_dist=("shared",)))
+PUBLIC = (
+    Dist("shared", "1.0"),
+    Dist("uses-shared", "1.0", requires_dist=("shared",)),
+    Dist("private-lib", "9.0"),
+)
 INTERNAL = (Dist("shared", "2.0"), Dist("private-lib", "1.0"), Dist("private-cli", "0.5"))
 
 pytestmark = pytest.mark.usefixtures("lock_env")
@@ -59,10 +64,29 @@ def test_a_name_comes_from_the_first_index_that_has_it(
     cli: CLI, tmp_path: Path, public: PackageIndex, internal: PackageIndex
 ) -> None:
     """The extra index's higher ``shared`` 2.0 is never taken over the default's 1.0."""
-    project = write_project(tmp_path, ["uses-shared", "private-lib"])
+    project = write_project(tmp_path, ["uses-shared", "private-cli"])
     found = _lock(cli, project, "--index-url", public.url, "--extra-index-url", internal.url)
     assert found["shared"] == ("1.0", public.url)
-    assert found["private-lib"] == ("1.0", internal.url)
+    assert found["private-cli"] == ("0.5", internal.url)
+
+
+def test_a_pinned_private_name_is_never_taken_from_the_public_index_and_audit_flags_one_that_was(
+    cli: CLI, tmp_path: Path, public: PackageIndex, internal: PackageIndex
+) -> None:
+    """Unpinned, the public index (first) serves ``private-lib`` 9.0: the confusion the
+    pin prevents. Pinned, the lock takes the internal 1.0; audit, given the pin (the
+    project's, beside the lock), flags the lock that took the public one (P1)."""
+    plain = f'index-url = "{public.url}"\nextra-index-url = ["{internal.url}"]'
+    project = write_project(tmp_path, ["private-lib"], tool=plain)
+    assert _lock(cli, project)["private-lib"] == ("9.0", public.url)
+    pinned = plain + f'\n[tool.tumbler.package-index]\n"private-*" = "{internal.url}"'
+    write_project(tmp_path, ["private-lib"], tool=pinned)
+    audit = cli("audit", tmp_path / "pylock.toml")
+    assert audit.code == 1
+    assert f"private-lib 9.0 comes from {public.url.rstrip('/')}, but it is pinned to" in audit.out
+    assert "P1" in audit.out
+    assert _lock(cli, project, "--upgrade")["private-lib"] == ("1.0", internal.url)
+    assert cli("audit", tmp_path / "pylock.toml").code == 0
 
 
 def test_a_pinned_name_comes_only_from_its_index(
@@ -115,3 +139,27 @@ def test_a_bad_pin_is_one_clear_error(cli: CLI, tmp_path: Path, tool: str, messa
     run = cli("lock", project, "--target", "host")
     assert run.code == 2
     assert len(run.err.strip().splitlines()) == 1 and re.search(message, run.err), run.err
+
+
+def test_install_refuses_a_pinned_package_from_another_index(
+    cli: CLI, tmp_path: Path, public: PackageIndex, internal: PackageIndex
+) -> None:
+    """The lock pins ``shared`` to the internal index; an entry edited to take it from the
+    public one (its index and file URL) is refused before anything is fetched."""
+    tool = f'index-url = "{public.url}"\n[tool.tumbler.package-index]\nshared = "{internal.url}"'
+    project = write_project(tmp_path, ["uses-shared"], tool=tool)
+    assert _lock(cli, project)["shared"] == ("2.0", internal.url)
+    lock = tmp_path / "pylock.toml"
+    venv = tmp_path / "venv"
+    assert cli("install", lock, "--venv", venv, "-q").code == 0
+    text = lock.read_text(encoding="utf-8")
+    inside, outside = internal.url.rstrip("/"), public.url.rstrip("/")
+    moved = text.replace(f'index = "{inside}"', f'index = "{outside}"')
+    moved = moved.replace(internal.files_url, public.files_url)
+    assert f'shared = "{internal.url}"' in moved  # the pin itself stays
+    lock.write_text(moved, encoding="utf-8")
+    run = cli("install", lock, "--venv", tmp_path / "other-venv")
+    assert run.code == 2
+    assert "pinned packages would come from another index" in run.err
+    assert f"shared: pinned to {internal.url}, but its entry names {outside}" in run.err
+    assert not (tmp_path / "other-venv").exists()

@@ -85,27 +85,10 @@ class HttpTransport:
         return _answer(self._http.get(url, {"Accept": "application/json"}), f"GET {url}")
 
     def post_json(self, url: str, payload: Mapping[str, object]) -> object:
-        """POST a JSON body. ``Http`` sends no request bodies yet, so this goes through its
-        connection pool (same timeouts, TLS context and user agent), never retried."""
-        import urllib3
-
-        from tumbler.net.http import Response
-
-        if self._http.offline:
-            raise NetworkError(f"{url}: --offline forbids asking the OSV API")
+        """POST a JSON body (:meth:`Http.post`: not retried, not cached)."""
         body = json.dumps(payload).encode()
-        try:
-            raw = self._http._pool.request(
-                "POST",
-                url,
-                body=body,
-                headers={"Content-Type": "application/json", "Accept": "application/json"},
-                retries=False,
-            )
-        except urllib3.exceptions.HTTPError as error:
-            raise NetworkError(f"cannot reach {urlsplit(url).netloc}: {error}") from None
-        response = Response(url=url, status=raw.status, headers={}, body=raw.data)
-        return _answer(response, f"POST {url}")
+        headers = {"Content-Type": "application/json", "Accept": "application/json"}
+        return _answer(self._http.post(url, body, headers), f"POST {url}")
 
 
 def _results(answer: object, count: int, url: str) -> list[Mapping[str, object]]:

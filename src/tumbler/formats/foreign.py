@@ -32,7 +32,6 @@ from tumbler.errors import InputError
 if TYPE_CHECKING:
     from collections.abc import Hashable, Iterable, Mapping, Sequence
     from datetime import datetime
-    from pathlib import Path
 
     from tumbler.formats.base import FileLookup
     from tumbler.index.pages import IndexFile
@@ -48,9 +47,9 @@ __all__ = [
     "complete",
     "condition",
     "either",
+    "load_toml",
     "marker_of",
     "reach",
-    "toml_error",
 ]
 
 #: One comparison: (left, operator, right), each as packaging serialises it.
@@ -350,17 +349,37 @@ def complete(  # noqa: PLR0917
     return wheels, sdist, index
 
 
-def toml_error(path: Path, text: str, error: Exception) -> str:
-    """One line for a TOML file that does not parse: ``path:line: not TOML (why)``
-    (the end of a truncated file is its last line)."""
+def load_toml(place: str, data: bytes) -> dict[str, Any]:
+    """``data`` (the file at ``place``) as TOML: what no real lock has (nesting, numbers or
+    strings beyond :mod:`tumbler.project.toml`'s bounds) refused first, then ``rtoml``
+    (Rust, several times faster) parses; when it refuses, ``tomllib`` parses again for
+    its precise message: ``place:line: not TOML (why)``, the last line for a cut-off
+    file."""
     import re
+    import tomllib
 
-    reason = str(error)
-    found = re.search(r"\(at line (\d+), column \d+\)|\(at end of document\)", reason)
-    if found is None:
-        return f"{path}: not TOML ({reason})"
-    line = found.group(1) or str(max(1, len(text.splitlines())))
-    return f"{path}:{line}: not TOML ({reason[: found.start()].strip()})"
+    import rtoml
+
+    from tumbler.project.toml import check_bounds
+
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise InputError(f"{place}: not UTF-8 text ({error})") from None
+    check_bounds(data, place)
+    try:
+        return dict(rtoml.loads(text))
+    except (rtoml.TomlParsingError, ValueError):
+        pass
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        reason = str(error)
+        found = re.search(r"\(at line (\d+), column \d+\)|\(at end of document\)", reason)
+        if found is None:
+            raise InputError(f"{place}: not TOML ({reason})") from None
+        line = found.group(1) or str(max(1, len(text.splitlines())))
+        raise InputError(f"{place}:{line}: not TOML ({reason[: found.start()].strip()})") from None
 
 
 def assemble(

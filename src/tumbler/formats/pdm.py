@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import fnmatch
 import re
-import tomllib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -52,6 +51,7 @@ from tumbler.formats.foreign import (
     complete,
     condition,
     either,
+    load_toml,
     marker_of,
 )
 
@@ -98,18 +98,7 @@ class _Project:
 
 def _toml(place: str, data: bytes) -> dict[str, Any]:
     """``data`` as TOML; an error naming ``place:line`` when it is not."""
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as error:
-        raise InputError(f"{place}: not UTF-8 text ({error})") from None
-    try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as error:
-        message = str(error)
-        found = _LINE.search(message)
-        line = int(found.group(1)) if found else max(1, len(text.splitlines()))
-        reason = message.split(" (at ", 1)[0]
-        raise InputError(f"{place}:{line}: not TOML ({reason})", rule="R5") from None
+    return load_toml(place, data)
 
 
 def _table(where: str, value: Any) -> Mapping[str, Any]:

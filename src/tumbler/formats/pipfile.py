@@ -76,6 +76,8 @@ def _json(path: Path, data: bytes) -> dict[str, Any]:
         document = json.loads(text)
     except json.JSONDecodeError as error:
         raise InputError(f"{path}:{error.lineno}: not JSON ({error.msg})") from None
+    except RecursionError:
+        raise InputError(f"{path}: nested deeper than any Pipfile.lock") from None
     if not isinstance(document, dict):
         raise InputError(f"{path}:1: expected a JSON object, got {type(document).__name__}")
     return document

@@ -36,7 +36,6 @@ is not checked against the pyproject.
 from __future__ import annotations
 
 import re
-import tomllib
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -58,6 +57,7 @@ from tumbler.formats.foreign import (
     complete,
     condition,
     either,
+    load_toml,
     marker_of,
     reach,
 )
@@ -119,17 +119,7 @@ def _strings(value: Any, where: str) -> list[str]:
 
 def _toml(path: Path, data: bytes) -> dict[str, Any]:
     """``data`` parsed; a TOML error names its line (a cut-off file: its last)."""
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as error:
-        raise InputError(f"{path}: not UTF-8 text ({error})") from None
-    try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as error:
-        found = re.search(r"\(at line (\d+), column \d+\)", str(error))
-        line = found.group(1) if found else str(text.count("\n") + 1)
-        reason = str(error).split(" (at ", 1)[0]
-        raise InputError(f"{path}:{line}: not TOML ({reason})") from None
+    return load_toml(str(path), data)
 
 
 # --- Poetry's version constraints ---------------------------------------------------------

@@ -49,9 +49,9 @@ from tumbler.formats.foreign import (
     choice,
     condition,
     either,
+    load_toml,
     marker_of,
     reach,
-    toml_error,
 )
 
 if TYPE_CHECKING:
@@ -93,14 +93,7 @@ def _where(path: Path, index: int, table: Mapping[str, Any]) -> str:
 
 
 def _load(path: Path, data: bytes) -> dict[str, Any]:
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as error:
-        raise InputError(f"{path}: not UTF-8 text ({error})") from None
-    try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as error:
-        raise InputError(toml_error(path, text, error)) from None
+    return load_toml(str(path), data)
 
 
 def _entries(path: Path, document: Mapping[str, Any]) -> list[_Entry]:
@@ -303,7 +296,7 @@ def _package(entry: _Entry, held: Condition, deps: list[dict[str, str]]) -> Pack
             **common,
             index=registry if "://" in registry else None,
             sdist=None if sdist is None else PackageSdist(**_file_fields(where, sdist, "sdist")),
-            wheels=sorted(wheels, key=lambda w: w.filename) or None,
+            wheels=wheels or None,  # render puts them in name order
         )
     if "git" in source:
         return Package(**common | {"version": None}, vcs=_git(where, str(source["git"])))

@@ -332,6 +332,9 @@ def run_install(options: InstallOptions) -> InstallOutcome:
     unsupported = _unsupported(chosen, pylock, options)
     if unsupported:
         raise _refuse(unsupported, f"{options.lock} needs sources this install cannot use")
+    astray = _off_pin(chosen, pylock)
+    if astray:
+        raise _refuse(astray, f"{options.lock}: pinned packages would come from another index")
     _audit_vulnerabilities(pylock, chosen, options, cache)
     if options.verify_attestations:
         _verify_attestations(pylock, chosen, options, cache)
@@ -512,6 +515,53 @@ def _unsupported(
         location = location_of(package, artifact, index_of)
         out.append(Finding(location=location, rule="I10", severity=Severity.ERROR,
                            message=message, hint=hint))  # fmt: skip
+    return out
+
+
+def _host(url: str) -> tuple[str, str | None, int | None]:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    return parts.scheme, parts.hostname, parts.port
+
+
+def _off_pin(chosen: Sequence[tuple[Package, Artifact]], pylock: Pylock) -> list[Finding]:
+    """P1 at install: a selected package the lock pins to one index (``[tool.tumbler]
+    package-indexes``, by name or pattern) whose entry names another index, or whose file
+    another host serves. A pinned index must serve its own files."""
+    from tumbler.lockfile.artifacts import location_of
+    from tumbler.lockfile.tables import recorded_inputs
+    from tumbler.project.indexes import IndexConfig
+
+    recorded = recorded_inputs(pylock)
+    if recorded is None or not recorded.package_indexes:
+        return []
+    from packaging.utils import NormalizedName
+
+    pinned = {NormalizedName(k): v for k, v in recorded.package_indexes.items()}
+    pins = IndexConfig((), package_indexes=pinned)
+    index_of = {id(p): i for i, p in enumerate(pylock.packages)}
+    out: list[Finding] = []
+    for package, artifact in chosen:
+        pin = pins.pinned(package.name)
+        if pin is None:
+            continue
+        url = getattr(artifact, "url", None)
+        if (package.index or "").rstrip("/") != pin.rstrip("/"):
+            message = f"{package.name}: pinned to {pin}, but its entry names {package.index}"
+        elif url and _host(url) != _host(pin):
+            message = f"{package.name}: pinned to {pin}, but its file is served from {url}"
+        else:
+            continue
+        out.append(
+            Finding(
+                location=location_of(package, artifact, index_of),
+                rule="P1",
+                severity=Severity.ERROR,
+                message=message,
+                hint="lock again: a pinned name is only ever taken from its index",
+            )
+        )
     return out
 
 

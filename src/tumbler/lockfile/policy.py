@@ -4,12 +4,14 @@
   lock's recorded ``exclude-newer``), and its package is not exempt;
 - **C2** a locked file has no ``upload-time``, so its age cannot be told (a warning;
   an error under ``--strict``);
+- **P1** an entry pinned to one index (the lock's recorded pins, the project's) names
+  another;
 - **P2** the lock's packages come from several indexes and the lock pins none of them
   to its index (``[tool.tumbler] package-indexes``): a name could be taken over from
   another index (dependency confusion).
 
-What needs the index itself (a file its index no longer lists, P1; a file yanked since,
-Y1) is :mod:`tumbler.index.standing`.
+What needs the index itself (a file its index no longer lists, P1 too; a release gone,
+P3; a file yanked since, Y1) is :mod:`tumbler.index.standing`.
 """
 
 from __future__ import annotations
@@ -86,12 +88,39 @@ def cooldown_findings(
 
 
 def index_findings(pylock: Pylock, pins: Mapping[str, str] | None = None) -> list[Finding]:
-    """P2 once when the lock's packages come from several indexes and none is pinned to
-    its index (``pins``: the lock's recorded package → index pins)."""
+    """P1 for each entry pinned (by name or glob pattern: ``pins``, the lock's recorded
+    pins and the project's) to an index other than the one it names: a name taken from
+    the wrong index, as a dependency-confusion attack would have it; P2 once when the
+    lock's packages come from several indexes and nothing is pinned."""
+    from packaging.utils import NormalizedName
+
+    from tumbler.project.indexes import IndexConfig
+
+    found = []
+    config = IndexConfig(
+        (), package_indexes={NormalizedName(k): v for k, v in (pins or {}).items()}
+    )
+    for index, package in enumerate(pylock.packages):
+        pin = config.pinned(package.name) if pins else None
+        if pin is None or package.index is None:
+            continue
+        if str(package.index).rstrip("/") != pin.rstrip("/"):
+            found.append(
+                Finding(
+                    location=f"packages[{index}]",
+                    rule="P1",
+                    severity=Severity.ERROR,
+                    message=f"{package.name} {package.version} comes from {package.index}, but "
+                    f"it is pinned to {pin}",
+                    hint="lock again: a pinned name must only ever come from its index "
+                    "(another index serving it may be an attack)",
+                )
+            )
     indexes = sorted({str(p.index).rstrip("/") for p in pylock.packages if p.index})
     if len(indexes) < 2 or pins:
-        return []
+        return found
     return [
+        *found,
         Finding(
             location="packages",
             rule="P2",
@@ -100,5 +129,5 @@ def index_findings(pylock: Pylock, pins: Mapping[str, str] | None = None) -> lis
             "and none is pinned to its index",
             hint="pin private names to their index ([tool.tumbler.package-index]) so no "
             "other index can serve them",
-        )
+        ),
     ]

@@ -80,8 +80,12 @@ def _looks_like_windows_drive(ref: str) -> bool:
     return len(ref) > 2 and ref[1] == ":" and ref[0].isalpha() and ref[2] in "\\/"
 
 
-def read_git_revision(rev: str, path: str, *, origin: str | None = None) -> LockSource:
-    """Read ``path`` as it was at git revision ``rev`` (``git show REV:path``).
+def read_git_revision(
+    rev: str, path: str, *, origin: str | None = None, missing: bytes | None = None
+) -> LockSource:
+    """Read ``path`` as it was at git revision ``rev`` (``git show REV:path``); with
+    ``missing``, a path the revision does not have reads as those bytes (a lock a branch
+    adds compares with an empty one).
 
     ``path`` is taken relative to the current directory, as git does for ``REV:./path``.
     """
@@ -102,6 +106,8 @@ def read_git_revision(rev: str, path: str, *, origin: str | None = None) -> Lock
         reason = proc.stderr.decode("utf-8", "replace").strip().splitlines()
         detail = reason[-1] if reason else f"git exited {proc.returncode}"
         detail = detail.removeprefix("fatal: ")
+        if missing is not None and ("does not exist in" in detail or "but not in" in detail):
+            return LockSource(f"{origin} (not there)", missing)
         raise InputError(f"{origin}: cannot read from git ({detail})")
     limit = _limit()
     if len(proc.stdout) > limit:

@@ -349,6 +349,29 @@ class Http:
         with self._gate.slot(urgent=threading.current_thread() is threading.main_thread()):
             return self._request(method, url, headers, into)
 
+    def post(self, url: str, body: bytes, headers: Mapping[str, str] | None = None) -> Response:
+        """``POST url`` with ``body`` (an API's query, never a package download): through
+        the connection pool, with the same credentials, timeouts and TLS, not retried (a
+        POST need not be idempotent); connection failures raise :class:`NetworkError`."""
+        import urllib3
+
+        if self.offline:
+            raise NetworkError(f"{redact(url)}: --offline forbids asking it")
+        with self._gate.slot(urgent=threading.current_thread() is threading.main_thread()):
+            try:
+                response = self._pool.request(
+                    "POST",
+                    redact(url),
+                    body=body,
+                    headers={**self._base_headers, **self._headers(url, headers)},
+                    retries=False,
+                )
+            except urllib3.exceptions.HTTPError as error:
+                host = urlsplit(url).netloc.rsplit("@", 1)[-1]
+                raise NetworkError(f"cannot reach {host}: {error}") from None
+        self.requests += 1
+        return Response(url, response.status, dict(response.headers), response.data)
+
     def _request(
         self, method: str, url: str, headers: Mapping[str, str] | None, into: Path | None
     ) -> Response:

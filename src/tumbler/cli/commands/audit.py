@@ -15,6 +15,7 @@ from tumbler.cli.common import (
     cache_options,
     cached_http,
     emit,
+    names,
     output_options,
     report,
     style,
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
     from packaging.pylock import Pylock
 
     from tumbler.cli.views.findings import FileReport
+    from tumbler.index.pages import IndexFile
 
 __all__ = ["arguments", "run"]
 
@@ -63,6 +65,27 @@ def arguments(parser: argparse.ArgumentParser) -> None:
         help="with --vulns: the OSV API to ask (default: TUMBLER_OSV_URL, else "
         "https://api.osv.dev)",
     )
+    parser.add_argument(
+        "--min-age",
+        metavar="SPAN",
+        help="a cooldown: flag every locked file uploaded less than SPAN ago (7d, 1 week, "
+        "P7D; C1), and files without an upload time (C2)",
+    )
+    parser.add_argument(
+        "--min-age-exempt",
+        action="append",
+        metavar="NAME",
+        help="with --min-age: a package name or glob pattern the cooldown spares (repeatable)",
+    )
+    parser.add_argument(
+        "--index",
+        action="store_true",
+        help="read each package's recorded index: flag files it does not list (P1), "
+        "releases it no longer has (P3) and files it has yanked since (Y1)",
+    )
+    parser.add_argument(
+        "--strict", action="store_true", help="report warnings as errors (C2, P2, A-rules)"
+    )
     trust_root(parser)
     cache_options(parser)
     output_options(parser, ("text", "json", "markdown", "sarif"))
@@ -85,11 +108,16 @@ def run(args: argparse.Namespace) -> int:
         vulns: FileReport | None = None
         if loaded.lock is not None:
             findings.extend(audit(loaded.lock.pylock))
+            findings.extend(_policy(args, loaded.lock.pylock, source.path))
             if args.attestations:
                 findings.extend(_audit_attestations(args, loaded.lock.pylock))
             if args.vulns or args.vuln_db or args.osv_url:
                 vulns = _audit_vulns(args, ref, source.path, loaded.lock.pylock)
                 findings.extend(vulns.findings)
+        if args.strict:
+            from tumbler.findings import strict
+
+            findings = list(strict(tuple(findings)))
         reports.append(
             FileReport(
                 ref,
@@ -105,6 +133,74 @@ def run(args: argparse.Namespace) -> int:
     else:
         report(reports, args.format, style(args.color), "clean")
     return EXIT_FINDINGS if any(r.findings for r in reports) else EXIT_OK
+
+
+def _project_pins(lock: Path | None) -> dict[str, str]:
+    """The index pins of the project beside the lock (``[tool.tumbler.package-index]``)."""
+    if lock is None:
+        return {}
+    from tumbler.advisories.ignores import project_settings
+
+    settings, _ = project_settings(lock)
+    return {str(k): v for k, v in settings.package_indexes.items()}
+
+
+def _policy(args: argparse.Namespace, pylock: Pylock, lock_path: Path | None) -> list[Finding]:
+    """P2 always; C1/C2 with ``--min-age``; P1, P3 and Y1 with ``--index``."""
+    from tumbler.lockfile.policy import cooldown_findings, index_findings
+    from tumbler.lockfile.tables import recorded_inputs
+
+    recorded = recorded_inputs(pylock)
+    pins = dict(recorded.package_indexes) if recorded else {}
+    pins.update(_project_pins(lock_path))
+    found = index_findings(pylock, pins)
+    if args.min_age:
+        from datetime import UTC, datetime
+
+        from tumbler.project.cooldown import Cooldown, parse_span
+
+        span = parse_span(args.min_age, "--min-age")
+        exempt = tuple(names(args.min_age_exempt))
+        cooldown = Cooldown(span=span, exempt=exempt)
+        cutoff = cooldown.cutoff(datetime.now(UTC))
+        assert cutoff is not None
+        found += cooldown_findings(pylock, cutoff, cooldown.exempts if exempt else None)
+    elif args.min_age_exempt:
+        from tumbler.errors import UsageError
+
+        raise UsageError("--min-age-exempt goes with --min-age")
+    if args.index:
+        found += _standing(args, pylock)
+    return found
+
+
+def _standing(args: argparse.Namespace, pylock: Pylock) -> list[Finding]:
+    """``audit --index``: every locked file against its recorded index today."""
+    from packaging.version import InvalidVersion, Version
+
+    from tumbler.env.targets import parse_target
+    from tumbler.index.finder import Finder
+    from tumbler.index.standing import standing_findings
+    from tumbler.project.indexes import IndexConfig
+
+    http, _ = cached_http(args)
+    finders: dict[str, Finder] = {}
+
+    def lookup(index: str, name: str, version: str) -> list[IndexFile]:
+        finder = finders.get(index)
+        if finder is None:
+            config = IndexConfig((index,))
+            finder = Finder(http, config, parse_target("host"), speculate=False)
+            finders[index] = finder
+        try:
+            return finder.release_files(name, Version(version))
+        except InvalidVersion:
+            return []
+
+    try:
+        return standing_findings(pylock, lookup)
+    finally:
+        http.close()
 
 
 def _audit_vulns(

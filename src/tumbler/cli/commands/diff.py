@@ -55,6 +55,10 @@ def arguments(parser: argparse.ArgumentParser) -> None:
     output_options(parser, ("text", "json", "markdown"))
 
 
+#: The lock a revision without the file is compared as: every package then reads as added.
+_EMPTY = b'lock-version = "1.0"\ncreated-by = "tumbler"\npackages = []\n'
+
+
 def run(args: argparse.Namespace) -> int:
     """Compare two locks; 0 equal, 1 different, 2 error."""
     from tumbler.cli.common import lock_input
@@ -67,10 +71,10 @@ def run(args: argparse.Namespace) -> int:
         if args.new is not None or args.old is None:
             raise UsageError("with --base REV give one file: tumbler diff --base REV FILE")
         new_ref = args.old
-        old_source = read_git_revision(args.base, new_ref)
+        old_source = read_git_revision(args.base, new_ref, missing=_EMPTY)
     elif args.old is None:  # the working tree's lock against the last commit's
         new_ref = DEFAULT_LOCK
-        old_source = read_git_revision("HEAD", new_ref)
+        old_source = read_git_revision("HEAD", new_ref, missing=_EMPTY)
     else:
         if args.new is None:
             raise UsageError("give two locks (tumbler diff OLD NEW) or --base REV FILE")
