@@ -46,8 +46,16 @@ def _uv(*args: str | Path, cwd: Path) -> str:
 @pytest.fixture
 def uv_project(tmp_path: Path, index: PackageIndex) -> Path:
     """A project locked by uv: markers, a fork (recent 1.0 / 2.0 by Python), an extra,
-    two groups, an editable path dependency."""
+    two groups, an editable path dependency, a git dependency (a local repository) and a
+    direct URL to a wheel."""
     write_source_tree(Dist("localpkg", "0.3", requires_dist=("base",)), tmp_path / "localpkg")
+    repo = write_source_tree(Dist("gitpkg", "0.7"), tmp_path / "gitrepo")
+    for command in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "gitpkg 0.7"]):
+        subprocess.run(
+            ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", *command],
+            cwd=repo, check=True, capture_output=True,
+        )  # fmt: skip
+    wheel = index.file_url("alpha-1.1-py3-none-any.whl")
     write_project(
         tmp_path,
         [
@@ -57,6 +65,8 @@ def uv_project(tmp_path: Path, index: PackageIndex) -> Path:
             "backport; python_version < '3.11'",
             "uses-recent",
             "localpkg",
+            "gitpkg",
+            f"alpha @ {wheel}",
         ],
         extras={"viz": ["churn"]},
         groups={"dev": ["delta"], "docs": ["clitool"]},
@@ -67,14 +77,22 @@ def uv_project(tmp_path: Path, index: PackageIndex) -> Path:
         file.write(
             f'\n[tool.uv]\nindex-url = "{index.url}"\npackage = false\n'
             '\n[tool.uv.sources]\nlocalpkg = { path = "localpkg", editable = true }\n'
+            f'gitpkg = {{ git = "{repo.as_uri()}" }}\n'
         )
     _uv("lock", cwd=tmp_path)
     return tmp_path
 
 
 def _selected(pylock: Pylock, extras: tuple[str, ...], groups: tuple[str, ...]) -> set[str]:
+    """name==version of what ``pylock`` selects here; a source tree or checkout by name
+    (uv writes its version beside ``vcs``; the import leaves it out, R20)."""
     chosen = pylock.select(extras=extras, dependency_groups=groups)
-    return {f"{canonicalize_name(p.name)}=={p.version}" for p, _ in chosen}
+    return {
+        str(canonicalize_name(p.name))
+        if p.vcs or p.directory
+        else f"{canonicalize_name(p.name)}=={p.version}"
+        for p, _ in chosen
+    }
 
 
 def _read(path: Path) -> Pylock:
@@ -104,6 +122,17 @@ def test_the_import_selects_what_uv_exports_for_each_choice(uv_project: Path, cl
     local = next(p for p in imported.packages if p.name == "localpkg")
     assert local.directory is not None and local.directory.editable
     assert local.directory.path == "localpkg"
+    git = next(p for p in imported.packages if p.name == "gitpkg")
+    assert git.vcs is not None and git.version is None  # R20: a checkout's version unrecorded
+    assert (git.vcs.type, git.vcs.url) == ("git", (uv_project / "gitrepo").as_uri())
+    head = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=uv_project / "gitrepo", capture_output=True, text=True
+    )
+    assert git.vcs.commit_id == head.stdout.strip()
+    alpha = next(p for p in imported.packages if p.name == "alpha")
+    assert alpha.archive is not None and alpha.archive.url is not None
+    assert alpha.archive.url.endswith("alpha-1.1-py3-none-any.whl")
+    assert "gitpkg 0.7: a git checkout, so its version is not recorded" in done.err
 
 
 def test_every_hash_uv_recorded_is_kept_and_the_lock_is_strictly_valid(
@@ -142,7 +171,8 @@ def test_diff_validate_and_audit_read_the_uv_lock_itself(uv_project: Path, cli: 
         (lambda t: t.replace("version = 1\n", "version = 7\n", 1), r"uv\.lock version 7"),
         (
             lambda t: t.replace('hash = "sha256:', 'hash = "', 1),
-            r"uv\.lock: package\[\d+\] \('\w+'\): sdist: expected a hash 'algorithm:digest'",
+            r"uv\.lock: package\[\d+\] \('\w+'\): (sdist|wheels\[\d+\]): expected a hash "
+            "'algorithm:digest'",
         ),
         (
             lambda t: t.replace('{ name = "base" }', '{ name = "nowhere" }', 1),

@@ -301,11 +301,14 @@ def _package(entry: _Entry, held: Condition, deps: list[dict[str, str]]) -> Pack
     if "git" in source:
         return Package(**common | {"version": None}, vcs=_git(where, str(source["git"])))
     if "url" in source or "path" in source:
-        files = [table.get("sdist"), *table.get("wheels", [])]
-        file = next((f for f in files if isinstance(f, dict) and "hash" in f), None)
+        files = [("sdist", table.get("sdist"))]
+        files += [(f"wheels[{i}]", w) for i, w in enumerate(table.get("wheels", []))]
+        label, file = next(
+            ((k, f) for k, f in files if isinstance(f, dict) and "hash" in f), ("", None)
+        )
         if file is None:
             raise InputError(f"{where}: an archive source without a hash")
-        hashes = _hashes(where, file["hash"])
+        hashes = _hashes(f"{where}: {label}", file["hash"])
         at = {"url": source["url"]} if "url" in source else {"path": str(source["path"])}
         subdirectory = source.get("subdirectory")
         archive = PackageArchive(
