@@ -239,3 +239,22 @@ def test_a_malformed_requirements_file_is_one_line_and_writes_nothing(
     ), run.err
     assert len(run.err.strip().splitlines()) == 1
     assert not (tmp_path / "pylock.toml").exists()
+
+
+@pytest.mark.usefixtures("lock_env")
+def test_a_file_naming_no_index_takes_the_one_given_on_the_command_line(
+    cli: CLI, index: PackageIndex, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``import --index-url``: where the files of a requirements file without
+    ``--index-url`` are looked up; the lock records that index."""
+    monkeypatch.chdir(tmp_path)
+    write_project(tmp_path, ["delta"])
+    assert cli("lock", "--index-url", index.url, "-q").code == 0
+    assert cli("export", "--format", "requirements.txt", "-o", "requirements.txt").code == 0
+    text = (tmp_path / "requirements.txt").read_text(encoding="utf-8")
+    bare = "\n".join(line for line in text.splitlines() if not line.startswith("--index-url"))
+    (tmp_path / "requirements.txt").write_text(bare + "\n", encoding="utf-8")
+    run = cli("import", "requirements.txt", "-o", "pylock.back.toml", "--index-url", index.url)
+    assert run.code == 0, run.err
+    back = Pylock.from_dict(tomllib.loads((tmp_path / "pylock.back.toml").read_text()))
+    assert {str(p.index) for p in back.packages} == {index.url.rstrip("/")}

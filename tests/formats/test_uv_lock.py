@@ -126,7 +126,11 @@ def test_the_import_selects_what_uv_exports_for_each_choice(uv_project: Path, cl
     assert git.vcs is not None and git.version is None  # R20: a checkout's version unrecorded
     assert (git.vcs.type, git.vcs.url) == ("git", (uv_project / "gitrepo").as_uri())
     head = subprocess.run(
-        ["git", "rev-parse", "HEAD"], cwd=uv_project / "gitrepo", capture_output=True, text=True
+        ["git", "rev-parse", "HEAD"],
+        cwd=uv_project / "gitrepo",
+        capture_output=True,
+        text=True,
+        check=True,
     )
     assert git.vcs.commit_id == head.stdout.strip()
     alpha = next(p for p in imported.packages if p.name == "alpha")

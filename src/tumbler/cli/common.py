@@ -164,9 +164,8 @@ def lock_input(ref: str, args: argparse.Namespace) -> LockSource:
     cache = Cache(Path(cache_dir) if cache_dir else default_cache_dir())
     http = Http(cache=cache, offline=bool(getattr(args, "offline", False)))
     try:
-        imported = found.read(
-            Path(name), source.data, IndexLookup(http), ReadOptions(pyproject=beside)
-        )
+        options = ReadOptions(pyproject=beside)
+        imported = found.read(Path(name), source.data, IndexLookup(http), options)
     finally:
         http.close()
     text = render(imported.pylock)

@@ -53,6 +53,9 @@ class ReadOptions:
 
     pyproject: bytes | None = None
     allow_unhashed: bool = False
+    #: The index a file that names none came from (``import --index-url``); None: the
+    #: public default. Never this machine's configuration: the lock records it.
+    default_index: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from collections.abc import Hashable, Iterable, Mapping, Sequence
     from datetime import datetime
 
-    from tumbler.formats.base import FileLookup
+    from tumbler.formats.base import FileLookup, ReadOptions
     from tumbler.index.pages import IndexFile
 
 __all__ = [
@@ -47,6 +47,7 @@ __all__ = [
     "complete",
     "condition",
     "either",
+    "fallback_index",
     "load_toml",
     "marker_of",
     "reach",
@@ -380,6 +381,16 @@ def load_toml(place: str, data: bytes) -> dict[str, Any]:
             raise InputError(f"{place}: not TOML ({reason})") from None
         line = found.group(1) or str(max(1, len(text.splitlines())))
         raise InputError(f"{place}:{line}: not TOML ({reason[: found.start()].strip()})") from None
+
+
+def fallback_index(options: ReadOptions) -> str:
+    """The index a foreign lock that names none came from: the caller's configured
+    default, else the public default (read from pip, never written here)."""
+    if options.default_index:
+        return options.default_index
+    from tumbler.project.indexes import default_index_url
+
+    return default_index_url()
 
 
 def assemble(

@@ -51,6 +51,7 @@ from tumbler.formats.foreign import (
     complete,
     condition,
     either,
+    fallback_index,
     load_toml,
     marker_of,
 )
@@ -174,14 +175,12 @@ def _project(data: bytes | None) -> _Project:
     )
 
 
-def _indexes(project: _Project) -> tuple[list[_Source], list[str]]:
+def _indexes(project: _Project, default: str) -> tuple[list[_Source], list[str]]:
     """pdm's indexes in its order (the default index first unless a source is named
     ``pypi``), and a note for each URL pdm would expand (``${VAR}``)."""
-    from tumbler.project.indexes import default_index_url
-
     sources = list(project.sources)
     if not any(s.name == "pypi" for s in sources):
-        sources.insert(0, _Source(name="pypi", url=default_index_url()))
+        sources.insert(0, _Source(name="pypi", url=default))
     notes = [
         f"index {s.name!r} ({s.url}) names environment variables pdm expands; kept as written"
         for s in sources
@@ -552,7 +551,7 @@ class PdmLockReader:
         for entry in entries:
             named += _names(f"{entry.where}: groups", entry.table.get("groups", []))
         choices, notes = _choices(project, locked, named)
-        sources, index_notes = _indexes(project)
+        sources, index_notes = _indexes(project, fallback_index(options))
         requires_python, target_notes = _requires(path, metadata, project)
         versions: dict[str, set[str | None]] = {}
         for entry in entries:

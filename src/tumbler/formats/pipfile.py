@@ -44,6 +44,7 @@ from tumbler.formats.foreign import (
     complete,
     condition,
     either,
+    fallback_index,
     marker_of,
 )
 
@@ -120,7 +121,7 @@ class _Sources:
         return [self.urls[name]]
 
 
-def _sources(path: Path, meta: Mapping[str, Any]) -> tuple[_Sources, list[str]]:
+def _sources(path: Path, meta: Mapping[str, Any], default: str) -> tuple[_Sources, list[str]]:
     urls: dict[str, str] = {}
     for number, raw in enumerate(_list(f"{path}: _meta.sources", meta.get("sources", []))):
         here = f"{path}: _meta.sources[{number}]"
@@ -133,9 +134,7 @@ def _sources(path: Path, meta: Mapping[str, Any]) -> tuple[_Sources, list[str]]:
         if "${" in url
     ]
     if not urls:
-        from tumbler.project.indexes import default_index_url
-
-        urls["pypi"] = default_index_url()
+        urls["pypi"] = default
     return _Sources(urls), notes
 
 
@@ -367,7 +366,7 @@ class PipfileLockReader:
         spec = meta.get("pipfile-spec")
         if spec != 6:
             raise InputError(f"{path}: _meta.pipfile-spec: expected 6, got {spec!r}")
-        sources, notes = _sources(path, meta)
+        sources, notes = _sources(path, meta, fallback_index(options))
         requires_python = _requires_python(path, meta)
         entries = _entries(path, document)
         releases, left_out = _releases(entries)

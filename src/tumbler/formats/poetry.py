@@ -57,6 +57,7 @@ from tumbler.formats.foreign import (
     complete,
     condition,
     either,
+    fallback_index,
     load_toml,
     marker_of,
     reach,
@@ -840,10 +841,8 @@ class PoetryReader:
         else:
             groups = dict(project.groups)
             held = _reached(entries, project)
-        from tumbler.project.indexes import default_index_url
-
         lookup = _Files(
-            (_index_url(project.primary_index or default_index_url()),),
+            (_index_url(project.primary_index or fallback_index(options)),),
             files,
             options.allow_unhashed,
         )

@@ -237,9 +237,9 @@ class RequirementsReader:
             requirement, hashes = _split_options(line)
             pins.append((number, requirement, hashes))
         if not indexes:
-            from tumbler.project.indexes import default_index_url
+            from tumbler.formats.foreign import fallback_index
 
-            indexes = [default_index_url()]
+            indexes = [fallback_index(options)]
         unhashed = options.allow_unhashed
         packages = [self._package(path, n, r, h, indexes, files, unhashed) for n, r, h in pins]
         packages.sort(key=lambda p: (p.name, str(p.marker or "")))

@@ -33,6 +33,12 @@ def arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="take a requirement without --hash, with the files and hashes its index lists",
     )
+    parser.add_argument(
+        "--index-url",
+        metavar="URL",
+        help="the index files come from when FILE names none (default: the public index; "
+        "this machine's pip or uv configuration is not used: the lock records the index)",
+    )
     parser.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
     cache_options(parser)
 
@@ -59,7 +65,11 @@ def run(args: argparse.Namespace) -> int:
     found = reader(args.source_format) if args.source_format else detect(source, data)
     if found is None:
         raise InputError(f"{source}: not a format tumbler imports (name one with --from)")
-    options = ReadOptions(pyproject=_beside(source), allow_unhashed=args.allow_unhashed)
+    options = ReadOptions(
+        pyproject=_beside(source),
+        allow_unhashed=args.allow_unhashed,
+        default_index=args.index_url,
+    )
     http, _ = cached_http(args)
     try:
         imported = found.read(source, data, IndexLookup(http), options)
