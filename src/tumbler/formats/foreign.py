@@ -47,6 +47,9 @@ __all__ = [
     "complete",
     "condition",
     "either",
+    "expect_array",
+    "expect_table",
+    "expect_text",
     "fallback_index",
     "load_toml",
     "marker_of",
@@ -381,6 +384,28 @@ def load_toml(place: str, data: bytes) -> dict[str, Any]:
             raise InputError(f"{place}: not TOML ({reason})") from None
         line = found.group(1) or str(max(1, len(text.splitlines())))
         raise InputError(f"{place}:{line}: not TOML ({reason[: found.start()].strip()})") from None
+
+
+def expect_table(where: str, value: Any, kind: str = "table") -> dict[str, Any]:
+    """``value`` when it is a table (a JSON ``object``); else an error naming ``where``."""
+    if not isinstance(value, dict):
+        raise InputError(f"{where}: expected {'an' if kind[0] in 'aeio' else 'a'} {kind}, "
+                         f"got {type(value).__name__}")  # fmt: skip
+    return value
+
+
+def expect_array(where: str, value: Any) -> list[Any]:
+    """``value`` when it is an array; else an error naming ``where``."""
+    if not isinstance(value, list):
+        raise InputError(f"{where}: expected an array, got {type(value).__name__}")
+    return value
+
+
+def expect_text(where: str, value: Any) -> str:
+    """``value`` when it is a string; else an error naming ``where``."""
+    if not isinstance(value, str):
+        raise InputError(f"{where}: expected a string, got {type(value).__name__}")
+    return value
 
 
 def fallback_index(options: ReadOptions) -> str:

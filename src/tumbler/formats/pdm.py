@@ -51,6 +51,9 @@ from tumbler.formats.foreign import (
     complete,
     condition,
     either,
+    expect_array,
+    expect_table,
+    expect_text,
     fallback_index,
     load_toml,
     marker_of,
@@ -102,26 +105,8 @@ def _toml(place: str, data: bytes) -> dict[str, Any]:
     return load_toml(place, data)
 
 
-def _table(where: str, value: Any) -> Mapping[str, Any]:
-    if not isinstance(value, dict):
-        raise InputError(f"{where}: expected a table, got {type(value).__name__}")
-    return value
-
-
-def _list(where: str, value: Any) -> list[Any]:
-    if not isinstance(value, list):
-        raise InputError(f"{where}: expected an array, got {type(value).__name__}")
-    return value
-
-
-def _text(where: str, value: Any) -> str:
-    if not isinstance(value, str):
-        raise InputError(f"{where}: expected a string, got {type(value).__name__}")
-    return value
-
-
 def _names(where: str, value: Any) -> list[str]:
-    return [_text(f"{where}[{i}]", item) for i, item in enumerate(_list(where, value))]
+    return [expect_text(f"{where}[{i}]", item) for i, item in enumerate(expect_array(where, value))]
 
 
 # --- the project ------------------------------------------------------------------------
@@ -129,15 +114,15 @@ def _names(where: str, value: Any) -> list[str]:
 
 def _sources(where: str, value: Any) -> tuple[_Source, ...]:
     found = []
-    for number, raw in enumerate(_list(where, value)):
+    for number, raw in enumerate(expect_array(where, value)):
         here = f"{where}[{number}]"
-        table = _table(here, raw)
+        table = expect_table(here, raw)
         if table.get("type", "index") != "index":
             continue  # find_links sources list files, not a simple index
         found.append(
             _Source(
-                name=_text(f"{here}.name", table.get("name", f"source{number}")),
-                url=_text(f"{here}.url", table.get("url")),
+                name=expect_text(f"{here}.name", table.get("name", f"source{number}")),
+                url=expect_text(f"{here}.url", table.get("url")),
                 include=tuple(
                     _names(f"{here}.include_packages", table.get("include_packages", []))
                 ),
@@ -154,16 +139,18 @@ def _project(data: bytes | None) -> _Project:
     if data is None:
         return _Project()
     document = _toml("pyproject.toml", data)
-    project = _table("pyproject.toml: project", document.get("project", {}))
-    tool = _table(
-        "pyproject.toml: tool.pdm", _table("tool", document.get("tool", {})).get("pdm", {})
+    project = expect_table("pyproject.toml: project", document.get("project", {}))
+    tool = expect_table(
+        "pyproject.toml: tool.pdm", expect_table("tool", document.get("tool", {})).get("pdm", {})
     )
-    extras = _table(
+    extras = expect_table(
         "pyproject.toml: project.optional-dependencies", project.get("optional-dependencies", {})
     )
     groups = {
-        **_table("pyproject.toml: dependency-groups", document.get("dependency-groups", {})),
-        **_table("pyproject.toml: tool.pdm.dev-dependencies", tool.get("dev-dependencies", {})),
+        **expect_table("pyproject.toml: dependency-groups", document.get("dependency-groups", {})),
+        **expect_table(
+            "pyproject.toml: tool.pdm.dev-dependencies", tool.get("dev-dependencies", {})
+        ),
     }
     requires = project.get("requires-python")
     return _Project(
@@ -276,15 +263,15 @@ class _Entry:
 
 def _entries(path: Path, document: Mapping[str, Any]) -> list[_Entry]:
     found = []
-    for number, raw in enumerate(_list(f"{path}: package", document.get("package", []))):
-        table = _table(f"{path}: package[{number}]", raw)
+    for number, raw in enumerate(expect_array(f"{path}: package", document.get("package", []))):
+        table = expect_table(f"{path}: package[{number}]", raw)
         name = table.get("name")
         if not isinstance(name, str) or not name:
             raise InputError(f"{path}: package[{number}]: expected a string name")
         where = f"{path}: package[{number}] (name {name!r})"
         version = table.get("version")
         if version is not None:
-            version = _text(f"{where}: version", version)
+            version = expect_text(f"{where}: version", version)
         found.append(_Entry(where, table, str(canonicalize_name(name)), version))
     return found
 
@@ -297,17 +284,19 @@ def _when(entry: _Entry, choices: _Choices) -> Condition:
         held = either(held, choices.of(group))
     marker = entry.table.get("marker")
     if marker is not None:
-        held = both(held, condition(_text(f"{entry.where}: marker", marker), entry.where))
+        held = both(held, condition(expect_text(f"{entry.where}: marker", marker), entry.where))
     return held
 
 
 def _refs(entry: _Entry) -> list[FileRef]:
     """The files pdm names: a sha256 with a file name or (static URLs) a URL."""
     refs = []
-    for number, raw in enumerate(_list(f"{entry.where}: files", entry.table.get("files", []))):
+    for number, raw in enumerate(
+        expect_array(f"{entry.where}: files", entry.table.get("files", []))
+    ):
         here = f"{entry.where}: files[{number}]"
-        item = _table(here, raw)
-        algorithm, _, digest = _text(f"{here}.hash", item.get("hash")).partition(":")
+        item = expect_table(here, raw)
+        algorithm, _, digest = expect_text(f"{here}.hash", item.get("hash")).partition(":")
         if algorithm != "sha256" or not re.fullmatch(r"[0-9a-f]{64}", digest):
             raise InputError(f"{here}.hash: expected 'sha256:<64 hex digits>' (R34)")
         name = item.get("file")
@@ -317,8 +306,8 @@ def _refs(entry: _Entry) -> list[FileRef]:
         refs.append(
             FileRef(
                 sha256=digest,
-                name=None if name is None else _text(f"{here}.file", name),
-                url=None if url is None else _text(f"{here}.url", url),
+                name=None if name is None else expect_text(f"{here}.file", name),
+                url=None if url is None else expect_text(f"{here}.url", url),
             )
         )
     return refs
@@ -339,7 +328,7 @@ def _source_fields(entry: _Entry, refs: Sequence[FileRef]) -> tuple[dict[str, An
     table, where = entry.table, entry.where
     subdirectory = table.get("subdirectory")
     if subdirectory is not None:
-        subdirectory = _text(f"{where}: subdirectory", subdirectory)
+        subdirectory = expect_text(f"{where}: subdirectory", subdirectory)
     dropped = [f"{where}: version {entry.version} of a source tree is not written (R20)"]
     for kind in _VCS:
         if kind in table:
@@ -352,17 +341,17 @@ def _source_fields(entry: _Entry, refs: Sequence[FileRef]) -> tuple[dict[str, An
             ref = table.get("ref")
             vcs = PackageVcs(
                 type=kind,
-                url=_text(f"{where}: {kind}", table[kind]).removeprefix(f"{kind}+"),
-                requested_revision=None if ref is None else _text(f"{where}: ref", ref),
+                url=expect_text(f"{where}: {kind}", table[kind]).removeprefix(f"{kind}+"),
+                requested_revision=None if ref is None else expect_text(f"{where}: ref", ref),
                 commit_id=revision,
                 subdirectory=subdirectory,
             )
             return {"vcs": vcs}, dropped if entry.version else []
     if "url" in table:
-        url = _text(f"{where}: url", table["url"])
+        url = expect_text(f"{where}: url", table["url"])
         archive = PackageArchive(url=url, hashes=_one_hash(entry, refs), subdirectory=subdirectory)
         return {"archive": archive}, []
-    local = _text(f"{where}: path", table["path"])
+    local = expect_text(f"{where}: path", table["path"])
     if local.endswith(_ARCHIVE_SUFFIXES):
         archive = PackageArchive(
             path=local, hashes=_one_hash(entry, refs), subdirectory=subdirectory
@@ -382,9 +371,9 @@ def _dependencies(
     found: dict[str, dict[str, str]] = {}
     for entry in entries:
         for number, raw in enumerate(
-            _list(f"{entry.where}: dependencies", entry.table.get("dependencies", []))
+            expect_array(f"{entry.where}: dependencies", entry.table.get("dependencies", []))
         ):
-            text = _text(f"{entry.where}: dependencies[{number}]", raw)
+            text = expect_text(f"{entry.where}: dependencies[{number}]", raw)
             try:
                 requirement = Requirement(text)
             except InvalidRequirement as error:
@@ -417,7 +406,7 @@ def _requires_python(entry: _Entry) -> SpecifierSet | None:
     if value is None:
         return None
     try:
-        return SpecifierSet(_text(f"{entry.where}: requires_python", value))
+        return SpecifierSet(expect_text(f"{entry.where}: requires_python", value))
     except InvalidSpecifier:
         raise InputError(
             f"{entry.where}: requires_python {value!r} is not a version specifier"
@@ -479,8 +468,10 @@ def _requires(path: Path, metadata: Mapping[str, Any], project: _Project) -> tup
     """The lock's ``requires-python``: its targets' (one, or all alike), else the
     project's; a note when the targets also name platforms."""
     targets = [
-        _table(f"{path}: metadata.targets[{n}]", t)
-        for n, t in enumerate(_list(f"{path}: metadata.targets", metadata.get("targets", [])))
+        expect_table(f"{path}: metadata.targets[{n}]", t)
+        for n, t in enumerate(
+            expect_array(f"{path}: metadata.targets", metadata.get("targets", []))
+        )
     ]
     notes = [
         f"pdm.lock targets {dict(t)} (platform or implementation) are not written as "
@@ -539,7 +530,7 @@ class PdmLockReader:
 
     def read(self, path: Path, data: bytes, files: FileLookup, options: ReadOptions) -> Imported:
         document = _toml(str(path), data)
-        metadata = _table(f"{path}: metadata", document.get("metadata"))
+        metadata = expect_table(f"{path}: metadata", document.get("metadata"))
         _lock_version(path, metadata)
         _strategy(path, metadata)
         project = _project(options.pyproject)

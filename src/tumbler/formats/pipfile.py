@@ -44,6 +44,9 @@ from tumbler.formats.foreign import (
     complete,
     condition,
     either,
+    expect_array,
+    expect_table,
+    expect_text,
     fallback_index,
     marker_of,
 )
@@ -84,24 +87,6 @@ def _json(path: Path, data: bytes) -> dict[str, Any]:
     return document
 
 
-def _object(where: str, value: Any) -> Mapping[str, Any]:
-    if not isinstance(value, dict):
-        raise InputError(f"{where}: expected an object, got {type(value).__name__}")
-    return value
-
-
-def _list(where: str, value: Any) -> list[Any]:
-    if not isinstance(value, list):
-        raise InputError(f"{where}: expected an array, got {type(value).__name__}")
-    return value
-
-
-def _text(where: str, value: Any) -> str:
-    if not isinstance(value, str):
-        raise InputError(f"{where}: expected a string, got {type(value).__name__}")
-    return value
-
-
 # --- the lock's header ------------------------------------------------------------------
 
 
@@ -123,11 +108,11 @@ class _Sources:
 
 def _sources(path: Path, meta: Mapping[str, Any], default: str) -> tuple[_Sources, list[str]]:
     urls: dict[str, str] = {}
-    for number, raw in enumerate(_list(f"{path}: _meta.sources", meta.get("sources", []))):
+    for number, raw in enumerate(expect_array(f"{path}: _meta.sources", meta.get("sources", []))):
         here = f"{path}: _meta.sources[{number}]"
-        source = _object(here, raw)
-        url = _text(f"{here}.url", source.get("url"))
-        urls[_text(f"{here}.name", source.get("name", url))] = url
+        source = expect_table(here, raw, "object")
+        url = expect_text(f"{here}.url", source.get("url"))
+        urls[expect_text(f"{here}.name", source.get("name", url))] = url
     notes = [
         f"index {name!r} ({url}) names environment variables pipenv expands; kept as written"
         for name, url in urls.items()
@@ -140,7 +125,7 @@ def _sources(path: Path, meta: Mapping[str, Any], default: str) -> tuple[_Source
 
 def _requires_python(path: Path, meta: Mapping[str, Any]) -> SpecifierSet | None:
     """``_meta.requires``: the Python the lock was made for."""
-    requires = _object(f"{path}: _meta.requires", meta.get("requires", {}))
+    requires = expect_table(f"{path}: _meta.requires", meta.get("requires", {}), "object")
     full, short = requires.get("python_full_version"), requires.get("python_version")
     if full is None and short is None:
         return None
@@ -169,7 +154,7 @@ class _Entry:
         value = self.table.get("version")
         if value is None:
             return None
-        text = _text(f"{self.where}: version", value)
+        text = expect_text(f"{self.where}: version", value)
         if text == "*":
             return None
         if not text.startswith("==") or text.startswith("==="):
@@ -186,13 +171,13 @@ class _Entry:
         markers = self.table.get("markers")
         if markers is None:
             return held
-        return both(held, condition(_text(f"{self.where}: markers", markers), self.where))
+        return both(held, condition(expect_text(f"{self.where}: markers", markers), self.where))
 
     def refs(self) -> list[FileRef]:
         refs = []
-        hashes = _list(f"{self.where}: hashes", self.table.get("hashes", []))
+        hashes = expect_array(f"{self.where}: hashes", self.table.get("hashes", []))
         for number, raw in enumerate(hashes):
-            found = _SHA256.fullmatch(_text(f"{self.where}: hashes[{number}]", raw))
+            found = _SHA256.fullmatch(expect_text(f"{self.where}: hashes[{number}]", raw))
             if found is None:
                 raise InputError(
                     f"{self.where}: hashes[{number}]: expected 'sha256:<64 hex digits>' (R34)"
@@ -210,10 +195,15 @@ def _entries(path: Path, document: Mapping[str, Any]) -> list[_Entry]:
     for section, raw in document.items():
         if section.startswith("_"):
             continue
-        for name, table in _object(f"{path}: {section}", raw).items():
+        for name, table in expect_table(f"{path}: {section}", raw, "object").items():
             where = f"{path}: {section}.{name}"
             found.append(
-                _Entry(where, str(canonicalize_name(name)), _object(where, table), section)
+                _Entry(
+                    where,
+                    str(canonicalize_name(name)),
+                    expect_table(where, table, "object"),
+                    section,
+                )
             )
     return found
 
@@ -233,7 +223,7 @@ def _source(entry: _Entry) -> dict[str, Any]:
     table, where = entry.table, entry.where
     subdirectory = table.get("subdirectory")
     if subdirectory is not None:
-        subdirectory = _text(f"{where}: subdirectory", subdirectory)
+        subdirectory = expect_text(f"{where}: subdirectory", subdirectory)
     for kind in _VCS:
         if kind in table:
             ref = table.get("ref")
@@ -242,13 +232,13 @@ def _source(entry: _Entry) -> dict[str, Any]:
                     f"{where}: ref {ref!r}: expected the commit hash the {kind} source is "
                     "pinned to (R25 commit-id)"
                 )
-            url = _text(f"{where}: {kind}", table[kind]).removeprefix(f"{kind}+")
+            url = expect_text(f"{where}: {kind}", table[kind]).removeprefix(f"{kind}+")
             vcs = PackageVcs(
                 type=kind, url=url.split("#", 1)[0], commit_id=ref, subdirectory=subdirectory
             )
             return {"vcs": vcs}
     key = "file" if "file" in table else "path"
-    location = _text(f"{where}: {key}", table[key])
+    location = expect_text(f"{where}: {key}", table[key])
     remote = "://" in location
     if key == "file" or location.endswith(_ARCHIVE_SUFFIXES):
         archive = PackageArchive(
@@ -286,7 +276,7 @@ def _files_of(entry: _Entry, version: str, context: _Context) -> tuple[list[File
     refs = entry.refs()
     named = entry.table.get("index")
     if named is not None:
-        named = _text(f"{entry.where}: index", named)
+        named = expect_text(f"{entry.where}: index", named)
     indexes = context.sources.url(entry.where, named)
     if refs:
         return refs, indexes
@@ -362,7 +352,7 @@ class PipfileLockReader:
 
     def read(self, path: Path, data: bytes, files: FileLookup, options: ReadOptions) -> Imported:
         document = _json(path, data)
-        meta = _object(f"{path}: _meta", document.get("_meta"))
+        meta = expect_table(f"{path}: _meta", document.get("_meta"), "object")
         spec = meta.get("pipfile-spec")
         if spec != 6:
             raise InputError(f"{path}: _meta.pipfile-spec: expected 6, got {spec!r}")
