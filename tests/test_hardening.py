@@ -229,3 +229,106 @@ def _kill_after(argv: list[str], seconds: float) -> None:
     except subprocess.TimeoutExpired:
         os.killpg(process.pid, signal.SIGKILL)
         process.wait()
+
+
+# --- what the second fault-injection run found (stop 32) ---------------------------------
+
+
+def _one_line(run: object, *expected: str) -> None:
+    code, err = getattr(run, "code"), getattr(run, "err")  # noqa: B009
+    assert code == 2, err
+    assert len(err.strip().splitlines()) == 1, err
+    assert "Traceback" not in err
+    for part in expected:
+        assert part in err, err
+
+
+def test_a_nul_byte_in_an_index_url_is_one_line_not_a_hang(cli: CLI, tmp_path: Path) -> None:
+    """It stopped curl's thread and every caller waited for ever."""
+    digest = "0" * 64
+    source = tmp_path / "requirements.txt"
+    source.write_text(f"--index-url http://127.0.0.1/\x00x\ntop==1.0 --hash=sha256:{digest}\n")
+    _one_line(cli("validate", source), "control character")
+
+
+def test_a_foreign_lock_cannot_make_tumbler_speak_another_protocol(
+    cli: CLI, tmp_path: Path
+) -> None:
+    """An index URL from a lock under review (a pull request's Pipfile.lock) is http(s)
+    or file only; curl itself is held to HTTP(S) too."""
+    import json
+
+    document = {
+        "_meta": {
+            "pipfile-spec": 6,
+            "sources": [{"name": "x", "url": "dict://127.0.0.1:9/simple/"}],
+        },
+        "default": {"top": {"version": "==1.0", "hashes": ["sha256:" + "0" * 64]}},
+        "develop": {},
+    }
+    (tmp_path / "Pipfile.lock").write_text(json.dumps(document))
+    _one_line(cli("validate", tmp_path / "Pipfile.lock"), "not an http, https or file URL")
+
+
+def test_markers_that_would_explode_along_a_graph_are_refused_quickly(
+    cli: CLI, tmp_path: Path
+) -> None:
+    """A chain of ``a != 'x' or b != 'y'`` edges doubles the terms at every step: 18
+    packages took 35 s and 2.9 GB."""
+    lines = ['version = 1\nrequires-python = ">=3.9"\n']
+    lines.append('[[package]]\nname = "root"\nversion = "0.1"\nsource = { virtual = "." }\n'
+                 'dependencies = [{ name = "p0" }]\n')  # fmt: skip
+    for i in range(40):
+        marker = f"os_name != 'a{i}' or sys_platform != 'b{i}'"
+        edge = f'dependencies = [{{ name = "p{i + 1}", marker = "{marker}" }}]\n' if i < 39 else ""
+        lines.append(
+            f'[[package]]\nname = "p{i}"\nversion = "1.0"\n'
+            f'source = {{ registry = "https://example.com/simple" }}\n{edge}'
+            f'wheels = [{{ url = "https://example.com/p{i}-1.0-py3-none-any.whl", '
+            f'hash = "sha256:{"a" * 64}" }}]\n'
+        )
+    (tmp_path / "uv.lock").write_text("\n".join(lines))
+    started = time.perf_counter()
+    _one_line(cli("import", tmp_path / "uv.lock", "-o", tmp_path / "out" / "pylock.toml"), "marker")
+    assert time.perf_counter() - started < 10
+    assert not (tmp_path / "out").exists()
+
+
+def test_writing_below_a_file_is_one_line(cli: CLI, tmp_path: Path) -> None:
+    (tmp_path / "afile").write_text("x")
+    lock = tmp_path / "pylock.toml"
+    lock.write_text(VALID_HEAD)
+    _one_line(
+        cli("export", "--format", "github", "--lock", lock, "-o", tmp_path / "afile" / "x.json"),
+        "cannot write",
+    )
+
+
+def test_update_checks_what_would_fail_before_it_writes_the_lock(
+    cli: CLI, tmp_path: Path, index: PackageIndex
+) -> None:
+    project = write_project(tmp_path, ["top==1.0"], tool=f'index-url = "{index.url}"')
+    assert cli("lock", project, "--target", "host", "-q").code == 0
+    write_project(tmp_path, ["top"], tool=f'index-url = "{index.url}"')
+    assert cli("lock", project, "--target", "host", "-q").code == 0
+    before = (tmp_path / "pylock.toml").read_bytes()
+    for args in (
+        ("--vuln-db", str(tmp_path / "nothere.zip")),
+        ("--vulns", "--offline"),
+        ("--summary", str(tmp_path / "no" / "such" / "s.md")),
+        ("--exclude", "nosuch"),
+    ):
+        _one_line(cli("update", "--project", project, *args))
+        assert (tmp_path / "pylock.toml").read_bytes() == before, args
+
+
+def test_a_bug_is_one_line_and_exit_2(cli: CLI, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The last net: an exception no code expected is named in one line, never shown as
+    a traceback (``TUMBLER_DEBUG=1`` shows it)."""
+    import tumbler.cli.commands.format as command
+
+    def broken(args: object) -> int:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(command, "run", broken)
+    _one_line(cli("format", "--check"), "internal error: RuntimeError: boom")

@@ -258,3 +258,23 @@ def test_a_file_naming_no_index_takes_the_one_given_on_the_command_line(
     assert run.code == 0, run.err
     back = Pylock.from_dict(tomllib.loads((tmp_path / "pylock.back.toml").read_text()))
     assert {str(p.index) for p in back.packages} == {index.url.rstrip("/")}
+
+
+@pytest.mark.usefixtures("lock_env")
+def test_what_the_index_does_not_say_is_named_in_a_note(
+    cli: CLI, pypiserver: PackageIndex, tmp_path: Path
+) -> None:
+    """pypiserver's pages give neither sizes nor upload times: the import writes the
+    files without them (the standard does not require them) and says so."""
+    from tests.support.pkgindex import fetch
+
+    wheel = "alpha-1.1-py3-none-any.whl"
+    digest = pypiserver.sha256(wheel)
+    assert fetch(pypiserver.file_url(wheel)).status == 200
+    source = tmp_path / "requirements.txt"
+    source.write_text(f"--index-url {pypiserver.url}\nalpha==1.1 --hash=sha256:{digest}\n")
+    run = cli("import", source, "-o", tmp_path / "pylock.toml")
+    assert run.code == 0, run.err
+    assert "1 without an upload time (the source lacks them; the index does not give them)" in (
+        run.err
+    )

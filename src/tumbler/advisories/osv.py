@@ -10,6 +10,7 @@ a CVSS v4 or v3 vector scored with the ``cvss`` library, else the qualitative
 from __future__ import annotations
 
 import enum
+import functools
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -111,7 +112,16 @@ class Advisory:
     #: Set when the record was withdrawn: it then matches nothing.
     withdrawn: datetime | None = None
     affected: tuple[Affected, ...] = ()
-    rating: Rating | None = None
+    #: ``severity`` entries as (type, score text), and ``database_specific.severity``:
+    #: scored only when asked (:attr:`rating`), since a database holds thousands of
+    #: vectors and an audit shows a few.
+    severity: tuple[tuple[str, str], ...] = ()
+    named_severity: str | None = None
+
+    @property
+    def rating(self) -> Rating | None:
+        """CVSS v4, then v3 (scored), else the database's own severity name."""
+        return _rating(self.severity, self.named_severity)
 
     @property
     def malware(self) -> bool:
@@ -212,23 +222,32 @@ def _cvss_score(kind: str, vector: str) -> float | None:
     return float(scored.base_score)
 
 
-def _rating(data: Mapping[str, object], origin: str) -> Rating | None:
+@functools.lru_cache(maxsize=4096)
+def _rating(severity: tuple[tuple[str, str], ...], named: str | None) -> Rating | None:
     """CVSS v4, then v3 (scored), else ``database_specific.severity``."""
-    entries = {
-        str(e.get("type")): str(e.get("score", ""))
-        for e in _objects(data.get("severity"), "severity", origin)
-    }
+    entries = dict(severity)
     for kind in ("CVSS_V4", "CVSS_V3"):
         vector = entries.get(kind)
         if vector:
             score = _cvss_score(kind, vector)
             if score is not None:
                 return Rating(level=Level.of_score(score), score=score, vector=vector)
-    specific = data.get("database_specific")
-    named = specific.get("severity") if isinstance(specific, dict) else None
-    if isinstance(named, str) and Level.of_name(named) is not None:
+    if named is not None and Level.of_name(named) is not None:
         return Rating(level=Level.of_name(named))
     return None
+
+
+def _severity(data: Mapping[str, object], origin: str) -> tuple[tuple[str, str], ...]:
+    return tuple(
+        (str(e.get("type")), str(e.get("score", "")))
+        for e in _objects(data.get("severity"), "severity", origin)
+    )
+
+
+def _named_severity(data: Mapping[str, object]) -> str | None:
+    specific = data.get("database_specific")
+    named = specific.get("severity") if isinstance(specific, dict) else None
+    return named if isinstance(named, str) else None
 
 
 def parse_advisory(data: object, origin: str) -> Advisory:
@@ -247,7 +266,8 @@ def parse_advisory(data: object, origin: str) -> Advisory:
         modified=_time(data, "modified", origin),
         withdrawn=_time(data, "withdrawn", origin),
         affected=tuple(a for a in affected if a is not None),
-        rating=_rating(data, origin),
+        severity=_severity(data, origin),
+        named_severity=_named_severity(data),
     )
 
 

@@ -114,6 +114,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return EXIT_ERROR
+    except Exception as error:  # a bug: one line and exit 2, never a traceback
+        if os.environ.get("TUMBLER_DEBUG"):
+            raise
+        where = error.__traceback__
+        while where is not None and where.tb_next is not None:
+            where = where.tb_next
+        place = (
+            f" at {where.tb_frame.f_code.co_filename.rpartition(os.sep)[2]}:{where.tb_lineno}"
+            if where is not None
+            else ""
+        )
+        print(
+            f"tumbler: internal error: {type(error).__name__}: {str(error)[:200]}{place} "
+            "(a bug: please report it; TUMBLER_DEBUG=1 shows the traceback)",
+            file=sys.stderr,
+        )
+        return EXIT_ERROR
     finally:
         if collecting:
             gc.enable()

@@ -165,7 +165,8 @@ def lock_input(ref: str, args: argparse.Namespace) -> LockSource:
     http = Http(cache=cache, offline=bool(getattr(args, "offline", False)))
     try:
         options = ReadOptions(pyproject=beside)
-        imported = found.read(Path(name), source.data, IndexLookup(http), options)
+        place = source.path if source.path is not None else Path(name)
+        imported = found.read(place, source.data, IndexLookup(http), options)
     finally:
         http.close()
     text = render(imported.pylock)

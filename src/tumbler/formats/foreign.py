@@ -66,6 +66,19 @@ FALSE: Condition = frozenset()
 
 #: A condition with more terms than this is not pruned further (it stays exact, only long).
 _MANY = 256
+#: More terms than this where conditions join is more than any real lock needs (each term
+#: is a line of the package's marker): refused, where expanding on would take minutes and
+#: gigabytes (a chain of ``a != 'x' or b != 'y'`` edges doubles at every step).
+_LIMIT = 2048
+
+
+def _bounded(held: Condition) -> Condition:
+    if len(held) > _LIMIT:
+        raise InputError(
+            f"a package's marker grows past {_LIMIT} alternatives where the lock's conditions "
+            "join along its graph; tumbler cannot write it as one PEP 751 marker"
+        )
+    return held
 
 
 def _atoms(markers: list[Any]) -> Condition:
@@ -234,7 +247,12 @@ def both(left: Condition, right: Condition) -> Condition:
         return right
     if right == TRUE:
         return left
-    return _pruned(a | b for a in left for b in right)
+    if len(left) * len(right) > _LIMIT * 8:
+        raise InputError(
+            f"a package's marker grows past {_LIMIT} alternatives where the lock's conditions "
+            "join along its graph; tumbler cannot write it as one PEP 751 marker"
+        )
+    return _bounded(_pruned(a | b for a in left for b in right))
 
 
 def either(left: Condition, right: Condition) -> Condition:
@@ -243,7 +261,7 @@ def either(left: Condition, right: Condition) -> Condition:
         return right
     if not right:
         return left
-    return _pruned(left | right)
+    return _bounded(_pruned(left | right))
 
 
 def _term_text(term: frozenset[Atom]) -> str:

@@ -36,6 +36,15 @@ class IndexLookup:
         key = tuple(indexes)
         finder = self._finders.get(key)
         if finder is None:
+            from tumbler.errors import InputError, UsageError
+            from tumbler.project.indexes import check_url
+
+            for url in key:
+                try:
+                    check_url(url)
+                except UsageError as error:
+                    raise InputError(f"{name} {version}: {error}") from None
+        if finder is None:
             finder = self._finders[key] = Finder(
                 self.http, IndexConfig(key), parse_target("host"), speculate=False
             )

@@ -251,6 +251,15 @@ def _file_fields(where: str, file: Any, label: str) -> dict[str, Any]:
     }
     if fields["url"] is None and fields["path"] is None:
         raise InputError(f"{where}: {label}: a file without url or path")
+    for key in ("url", "path"):
+        value = fields[key]
+        if value is not None and (not isinstance(value, str) or not value.rstrip("/")):
+            raise InputError(f"{where}: {label}.{key}: expected a file's URL or path")
+    last = str(fields["url"] or fields["path"]).rstrip("/").rsplit("/", 1)[-1]
+    if not last or str(fields["url"] or fields["path"]).endswith("/"):
+        raise InputError(f"{where}: {label}: {fields['url'] or fields['path']!r} names no file")
+    if not isinstance(fields["size"], int | None) or isinstance(fields["size"], bool):
+        raise InputError(f"{where}: {label}.size: expected a number of bytes")
     return fields
 
 

@@ -45,6 +45,8 @@ def write_atomic(path: Path, text: str) -> None:
         mode = path.stat().st_mode & 0o777
     except FileNotFoundError:
         mode = 0o644
+    except OSError as exc:  # a file where a folder should be, a name too long, ...
+        raise InputError(f"{path}: cannot write ({exc.strerror or exc})") from None
     _remove_stale(path)
     try:
         fd, tmp_name = tempfile.mkstemp(

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tumbler.errors import CacheError
 from tumbler.leaving import guarded
 
 __all__ = ["Cache", "default_cache_dir"]
@@ -44,7 +45,13 @@ def _write(path: Path, *parts: bytes) -> None:
     with guarded() as allowed:
         if not allowed:
             return  # the process is leaving: a cache entry is never owed
-        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except (FileExistsError, NotADirectoryError):
+            raise CacheError(
+                f"the cache cannot hold {path.parent}: a file stands where a folder should "
+                "(TUMBLER_CACHE_DIR or --cache-dir names a file?)"
+            ) from None
         fd, temp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
         try:
             with os.fdopen(fd, "wb") as handle:

@@ -238,6 +238,15 @@ class CurlTransport:
                     pass
 
     def _start(self, job: _Job) -> None:
+        """Start ``job``; a job curl refuses (a URL with a NUL byte, ...) fails alone,
+        never the transport thread (whose end would leave every caller waiting)."""
+        try:
+            self._begin(job)
+        except Exception as error:  # any refusal fails this job only
+            if not job.future.done():
+                job.future.set_exception(NetworkError(f"cannot request {job.url!r}: {error}"))
+
+    def _begin(self, job: _Job) -> None:
         pycurl = self._pycurl
         try:
             body: Any = job.into.open("wb") if job.into is not None else io.BytesIO()
@@ -249,6 +258,11 @@ class CurlTransport:
         if not job.first:
             job.first = running.started
         curl.setopt(pycurl.URL, job.url)
+        # HTTP(S) only, redirects included: a lock's index URL never makes curl speak
+        # DICT, FTP, GOPHER, ... to a host it names.
+        web = pycurl.PROTO_HTTP | pycurl.PROTO_HTTPS
+        curl.setopt(pycurl.PROTOCOLS, web)
+        curl.setopt(pycurl.REDIR_PROTOCOLS, web)
         curl.setopt(pycurl.HTTPHEADER, [f"{k}: {v}" for k, v in job.headers.items()])
         curl.setopt(pycurl.USERAGENT, self._user_agent)
         curl.setopt(pycurl.ACCEPT_ENCODING, "gzip")

@@ -30,8 +30,13 @@ if TYPE_CHECKING:
 __all__ = ["Cooldown", "exempt_patterns", "parse_span", "pattern", "span_text"]
 
 
-def parse_span(text: str, where: str) -> timedelta:
-    """``7 days``, ``1 week``, ``36h``, ``P7D`` as a positive span."""
+#: The longest span taken: a century (more is a typo, and overflows dates).
+_LONGEST = 100 * 366 * 86400
+
+
+def parse_span(text: str, where: str, *, dates: bool = True) -> timedelta:
+    """``7 days``, ``1 week``, ``36h``, ``P7D`` as a positive span of at most a century
+    (``dates``: whether the message names dates as the other choice)."""
     value = text.strip()
     seconds: float | None
     if value[:1] in ("P", "p"):
@@ -39,7 +44,7 @@ def parse_span(text: str, where: str) -> timedelta:
 
         try:
             parsed = isodate.parse_duration(value.upper())
-        except (isodate.ISO8601Error, ValueError):
+        except (isodate.ISO8601Error, ValueError, OverflowError):
             parsed = None
         if isinstance(parsed, isodate.Duration):
             raise InputError(
@@ -49,11 +54,15 @@ def parse_span(text: str, where: str) -> timedelta:
     else:
         from pytimeparse.timeparse import timeparse as parse
 
-        seconds = parse(value)
-    if seconds is None or seconds <= 0:
+        seconds = parse(value) if value else None
+    if seconds is None:
+        choices = "a date (2025-01-31), an RFC 3339 time or " if dates else ""
         raise InputError(
-            f"{where}: {text!r} is neither a date (2025-01-31), an RFC 3339 time nor a span "
-            "before now (7 days, 1 week, 36h, P7D)"
+            f"{where}: {text[:80]!r} is not {choices}a span before now (7 days, 1 week, 36h, P7D)"
+        )
+    if not 0 < seconds <= _LONGEST:
+        raise InputError(
+            f"{where}: {text[:80]!r}: a span is more than nothing and at most a century"
         )
     return timedelta(seconds=seconds)
 

@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 
     from tumbler.project.pyproject import Settings
 
-__all__ = ["IndexConfig", "default_index_url", "index_config", "pip_config"]
+__all__ = ["IndexConfig", "check_url", "default_index_url", "index_config", "pip_config"]
 
 
 def default_index_url() -> str:
@@ -178,12 +178,15 @@ def index_config(
 
 
 def _check_url(url: str) -> None:
-    """A usage error naming ``url`` when it is not an http(s) or file URL that parses."""
+    """A usage error naming ``url`` when it is not an http(s) or file URL that parses
+    (control characters refused: curl would stop at a NUL)."""
     from urllib.parse import urlsplit
 
     from tumbler.errors import UsageError
     from tumbler.net.urls import redact
 
+    if any(ord(c) < 32 or ord(c) == 127 for c in url):
+        raise UsageError(f"index URL {redact(url)!r} holds a control character")
     try:
         parts = urlsplit(url.strip())
         parts.port  # noqa: B018  (a bad port or host raises only when read)
@@ -208,3 +211,7 @@ def _unique(urls: Sequence[str]) -> list[str]:
         if url.strip() and url.strip() not in out:
             out.append(url.strip())
     return out
+
+
+#: Whether ``url`` may be used as an index (a usage error naming it when not).
+check_url = _check_url

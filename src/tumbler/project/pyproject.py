@@ -77,6 +77,13 @@ class VulnerabilityIgnore:
     until: date
 
 
+def _utc(moment: datetime, where: str) -> datetime:
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        raise InputError(f"{where}.exclude-newer: {moment} is out of range") from None
+
+
 def parse_cutoff(text: str, where: str) -> datetime | timedelta:
     """``--exclude-newer``'s value: a date or RFC 3339 time, or a span before now
     (``7 days``, ``1 week``, ``P7D``: :func:`tumbler.project.cooldown.parse_span`)."""
@@ -281,7 +288,7 @@ def _settings(table: Any, where: str) -> Settings:
     exclude = table.get("exclude-newer")
     if isinstance(exclude, datetime):
         exclude_newer: datetime | None = (
-            exclude.replace(tzinfo=UTC) if exclude.tzinfo is None else exclude.astimezone(UTC)
+            exclude.replace(tzinfo=UTC) if exclude.tzinfo is None else _utc(exclude, where)
         )
     elif isinstance(exclude, date):
         exclude_newer = datetime(exclude.year, exclude.month, exclude.day, tzinfo=UTC)

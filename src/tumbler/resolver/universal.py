@@ -132,6 +132,8 @@ def grid(
     targets = [parse_target(f"{platform}-{_text(s)}") for s in slots for platform in PLATFORMS]
     if environments:
         targets = [t for t in targets if any(_accepts(m, t) for m in environments)]
+    if not minors:
+        raise UsageError(f"no CPython was released by {today} (--exclude-newer is that early)")
     if not targets:
         wanted = " or ".join(f"({m})" for m in environments)
         raise UsageError(

@@ -95,9 +95,12 @@ class UpdateSummary:
     advisories: str | None = None
     notes: tuple[str, ...] = field(default=())
 
+    #: Whether the lock file was rewritten (its own fields may change with no package).
+    written: bool = False
+
     @property
     def updated(self) -> bool:
-        return bool(self.packages)
+        return bool(self.packages) or self.written
 
 
 def _next(version: Version, bound: str) -> Version:
@@ -129,6 +132,9 @@ def _lock_options(options: UpdateOptions, old: Pylock) -> LockOptions:
     if unknown:
         raise UsageError(f"not in the lock: {', '.join(unknown)} (tumbler add NAME to add one)")
     excluded = {canonicalize_name(n) for n in options.exclude}
+    strays = sorted(excluded - locked)
+    if strays:
+        raise UsageError(f"--exclude: not in the lock: {', '.join(strays)}")
     bounds = bounds_for(old, options.bound) if options.bound else {}
     if names:
         return dataclasses.replace(
@@ -226,7 +232,20 @@ def summarize(
                 links=links(entry) if links and entry is not None and change.new_version else (),
             )
         )
-    return UpdateSummary(lock=lock, packages=_unique(updates), now=now, advisories=advisory_source)
+    written = old is not new and not diff.equal
+    notes = (
+        ("the lock's own fields changed (no package moved): see tumbler diff",)
+        if written and not updates
+        else ()
+    )
+    return UpdateSummary(
+        lock=lock,
+        packages=_unique(updates),
+        now=now,
+        advisories=advisory_source,
+        notes=notes,
+        written=written,
+    )
 
 
 def _unique(updates: Iterable[PackageUpdate]) -> tuple[PackageUpdate, ...]:

@@ -154,12 +154,12 @@ def _policy(args: argparse.Namespace, pylock: Pylock, lock_path: Path | None) ->
     pins = dict(recorded.package_indexes) if recorded else {}
     pins.update(_project_pins(lock_path))
     found = index_findings(pylock, pins)
-    if args.min_age:
+    if args.min_age is not None:
         from datetime import UTC, datetime
 
         from tumbler.project.cooldown import Cooldown, parse_span
 
-        span = parse_span(args.min_age, "--min-age")
+        span = parse_span(args.min_age, "--min-age", dates=False)
         exempt = tuple(names(args.min_age_exempt))
         cooldown = Cooldown(span=span, exempt=exempt)
         cutoff = cooldown.cutoff(datetime.now(UTC))

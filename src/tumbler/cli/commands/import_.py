@@ -11,6 +11,8 @@ if TYPE_CHECKING:
     import argparse
     from pathlib import Path
 
+    from packaging.pylock import Pylock
+
 __all__ = ["arguments", "run"]
 
 
@@ -80,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
     load_valid(LockSource(str(output), text.encode()))  # what is written loads and validates
     write_atomic(output, text)
     if not args.quiet:
-        for note in imported.notes:
+        for note in (*imported.notes, *_unstated(pylock, offline=args.offline)):
             print(f"note: {note}", file=sys.stderr)
         print(
             f"imported {len(pylock.packages)} packages from {source} ({found.name}); "
@@ -88,6 +90,23 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     return EXIT_OK
+
+
+def _unstated(pylock: Pylock, *, offline: bool) -> list[str]:
+    """A note when files were written without a size or upload time (the standard does
+    not require them; the source lacked them and the index did not say)."""
+    files = [
+        f for p in pylock.packages for f in (*(p.wheels or ()), *((p.sdist,) if p.sdist else ()))
+    ]
+    sizes = sum(f.size is None for f in files)
+    times = sum(f.upload_time is None for f in files)
+    if not sizes and not times:
+        return []
+    why = "--offline: the index was not asked" if offline else "the index does not give them"
+    return [
+        f"{sizes} of {len(files)} files without a size, {times} without an upload time "
+        f"(the source lacks them; {why})"
+    ]
 
 
 def _beside(source: Path) -> bytes | None:

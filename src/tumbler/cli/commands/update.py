@@ -113,6 +113,7 @@ def run(args: argparse.Namespace) -> int:
         bound=args.bound,
         exclude=tuple(names(args.exclude)),
     )
+    _check_before(args)
     old, new, outcome = run_update(options)
     http = _http(args)
     try:
@@ -138,6 +139,27 @@ def run(args: argparse.Namespace) -> int:
     elif not args.quiet:
         print(summary_text(summary), file=sys.stderr)
     return EXIT_FINDINGS if summary.updated else EXIT_OK
+
+
+def _check_before(args: argparse.Namespace) -> None:
+    """What would fail after locking, checked before anything is written: the advisory
+    source and the summary's place."""
+    from pathlib import Path
+
+    from tumbler.errors import InputError, UsageError
+
+    if args.vuln_db is not None and not Path(args.vuln_db).exists():
+        raise InputError(f"--vuln-db {args.vuln_db}: no such file or folder")
+    if args.osv_url is not None:
+        from tumbler.advisories.query import osv_url
+
+        osv_url(args.osv_url)
+    if (args.vulns or args.osv_url) and args.offline and args.vuln_db is None:
+        raise UsageError("--vulns --offline needs --vuln-db (the OSV API is online)")
+    if args.summary is not None:
+        place = Path(args.summary)
+        if place.is_dir() or not place.parent.is_dir():
+            raise InputError(f"--summary {args.summary}: not a file in an existing folder")
 
 
 def _shown(path: Path) -> str:

@@ -56,6 +56,7 @@ def summary_markdown(summary: UpdateSummary) -> str:
             lines += [f"### {update.name} {_move(update)}", "", *details, ""]
     if summary.advisories:
         lines += [f"Advisories from {summary.advisories}.", ""]
+    lines += [f"Note: {note}" for note in summary.notes]
     return "\n".join(lines)
 
 
@@ -81,6 +82,7 @@ def summary_text(summary: UpdateSummary) -> str:
         lines.append(
             f"  {_ARROWS.get(update.kind, '')} {update.name} {_move(update)} ({'; '.join(extra)})"
         )
+    lines += [f"note: {note}" for note in summary.notes]
     return "\n".join(lines)
 
 
@@ -91,6 +93,7 @@ def summary_json(summary: UpdateSummary) -> str:
             "lock": summary.lock,
             "updated": summary.updated,
             "advisories": summary.advisories,
+            "notes": list(summary.notes),
             "packages": [
                 {
                     "name": u.name,
