@@ -332,3 +332,14 @@ def test_a_bug_is_one_line_and_exit_2(cli: CLI, monkeypatch: pytest.MonkeyPatch)
 
     monkeypatch.setattr(command, "run", broken)
     _one_line(cli("format", "--check"), "internal error: RuntimeError: boom")
+
+
+def test_a_version_longer_than_python_converts_is_one_short_line(cli: CLI, tmp_path: Path) -> None:
+    """packaging's Version raises a plain ValueError past 4,300 digits; and a 5,000-digit
+    value is not printed whole."""
+    source = tmp_path / "requirements.txt"
+    source.write_text(f"top=={'1' * 5000} --hash=sha256:{'0' * 64}\n")
+    run = cli("import", source, "-o", tmp_path / "out" / "pylock.toml", "--offline")
+    _one_line(run, "is not a version")
+    assert len(run.err) < 300
+    assert not (tmp_path / "out").exists()

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from packaging.markers import UndefinedComparison, UndefinedEnvironmentName
 from packaging.specifiers import SpecifierSet
-from packaging.version import InvalidVersion, Version
+from packaging.version import Version
 
 from tumbler.advisories.osv import Level, affects, fixed_versions
 from tumbler.env.targets import PLATFORMS, marker_environment
@@ -178,7 +178,7 @@ def _preference(advisory: Advisory) -> tuple[int, int, str]:
 def _version_key(text: str) -> tuple[int, Version | str]:
     try:
         return (0, Version(text))
-    except InvalidVersion:
+    except ValueError:  # InvalidVersion, or more digits than int() takes
         return (1, text)
 
 

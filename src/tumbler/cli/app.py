@@ -78,6 +78,21 @@ def _parser(argv: Sequence[str], *, every: bool = False) -> argparse.ArgumentPar
     return parser
 
 
+#: The longest line of an error message printed whole; a longer one (a 5 MB string from
+#: a file) keeps its head and tail.
+_LONGEST = 600
+
+
+def _short(message: str) -> str:
+    """``message`` with each over-long line cut in the middle, saying how much was cut."""
+    lines = []
+    for line in message.splitlines() or [""]:
+        cut = len(line) - _LONGEST
+        short = f"{line[: _LONGEST - 100]} … ({cut} characters left out) … {line[-100:]}"
+        lines.append(short if cut > 0 else line)
+    return "\n".join(lines)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run tumbler with ``argv`` (default ``sys.argv[1:]``) and return the exit code."""
     arguments = sys.argv[1:] if argv is None else list(argv)
@@ -96,7 +111,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         code: int = args.run(args)
     except LockInvalidError as error:
-        print(f"tumbler: error: {error}", file=sys.stderr)
+        print(f"tumbler: error: {_short(str(error))}", file=sys.stderr)
         for finding in error.findings[:5]:
             if isinstance(finding, Finding):
                 print(
@@ -105,7 +120,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 )
         return error.exit_code
     except TumblerError as error:
-        print(f"tumbler: error: {error}", file=sys.stderr)
+        print(f"tumbler: error: {_short(str(error))}", file=sys.stderr)
         return error.exit_code
     except KeyboardInterrupt:
         print("tumbler: interrupted", file=sys.stderr)

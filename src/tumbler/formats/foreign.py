@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from packaging.markers import InvalidMarker, Marker
 from packaging.pylock import Package, PackageSdist, PackageWheel, Pylock
 from packaging.utils import canonicalize_name
-from packaging.version import InvalidVersion, Version
+from packaging.version import Version
 
 from tumbler.errors import InputError
 
@@ -161,7 +161,7 @@ def _bound(atom: Atom) -> tuple[str, str, Version] | None:
         return None
     try:
         return left, op, Version(right.strip("\"'"))
-    except InvalidVersion:
+    except ValueError:  # InvalidVersion, or more digits than int() takes
         return None
 
 

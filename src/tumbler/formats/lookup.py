@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from packaging.version import InvalidVersion, Version
+from packaging.version import Version
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -31,7 +31,7 @@ class IndexLookup:
 
         try:
             wanted = Version(version)
-        except InvalidVersion:
+        except ValueError:  # InvalidVersion, or more digits than int() takes
             return []
         key = tuple(indexes)
         finder = self._finders.get(key)

@@ -36,7 +36,7 @@ from packaging.pylock import Package, PackageArchive, PackageDirectory, PackageV
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
-from packaging.version import InvalidVersion, Version
+from packaging.version import Version
 
 from tumbler.errors import InputError
 from tumbler.formats.base import Imported
@@ -397,7 +397,7 @@ def _version(entry: _Entry) -> Version | None:
         return None
     try:
         return Version(entry.version)
-    except InvalidVersion:
+    except ValueError:  # InvalidVersion, or more digits than int() takes
         raise InputError(f"{entry.where}: version {entry.version!r} is not a version") from None
 
 

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 from packaging.pylock import Package, PackageArchive, PackageDirectory, PackageVcs
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
-from packaging.version import InvalidVersion, Version
+from packaging.version import Version
 
 from tumbler.errors import InputError
 from tumbler.formats.base import Imported
@@ -304,7 +304,7 @@ def _package(same: Sequence[_Entry], context: _Context) -> Package:
         assert text is not None  # unpinned entries are left out before
         try:
             version = Version(text)
-        except InvalidVersion:
+        except ValueError:  # InvalidVersion, or more digits than int() takes
             raise InputError(f"{first.where}: version {text!r} is not a version") from None
         refs, indexes = _files_of(first, text, context)
         for entry in same[1:]:

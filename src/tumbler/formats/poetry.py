@@ -738,7 +738,7 @@ def _source_fields(entry: _Entry, lookup: _Files, notes: list[str]) -> dict[str,
 def _version(entry: _Entry) -> Version:
     try:
         return Version(entry.version)
-    except InvalidVersion:
+    except ValueError:  # InvalidVersion, or more digits than int() takes
         raise InputError(f"{entry.where}.version: not a version ({entry.version!r})") from None
 
 
@@ -780,7 +780,7 @@ def _lock_version(path: Path, doc: Mapping[str, Any]) -> Version:
     text = _text(metadata, "lock-version", f"{path}: metadata")
     try:
         version = Version(str(text))
-    except InvalidVersion:
+    except ValueError:  # InvalidVersion, or more digits than int() takes
         raise InputError(f"{path}: metadata.lock-version: not a version ({text!r})") from None
     if version not in _SUPPORTED:
         raise InputError(

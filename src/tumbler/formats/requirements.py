@@ -276,6 +276,10 @@ class RequirementsReader:
         if len(pinned) != 1 or "*" in pinned[0].version:
             raise InputError(f"{where}: {text!r} is not pinned to one version (name==version)")
         version = pinned[0].version
+        try:
+            exact = Version(version)
+        except ValueError:  # InvalidVersion, and digits beyond Python's int conversion
+            raise InputError(f"{where}: {version[:40]!r} is not a version") from None
         if not hashes and not allow_unhashed:
             raise InputError(
                 f"{where}: {requirement.name}=={version} has no --hash (R34: a locked file has "
@@ -309,7 +313,7 @@ class RequirementsReader:
         sdists = [f for f in chosen if not f.is_wheel]
         return Entry(
             name=normal(requirement.name),
-            version=Version(version),
+            version=exact,
             marker=requirement.marker,
             index=chosen[0].index,
             wheels=sorted(wheels, key=lambda w: str(w.name)) or None,

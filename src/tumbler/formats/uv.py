@@ -37,7 +37,7 @@ from packaging.pylock import (
 )
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
-from packaging.version import InvalidVersion, Version
+from packaging.version import Version
 
 from tumbler.errors import InputError
 from tumbler.formats.base import Imported
@@ -286,7 +286,7 @@ def _package(entry: _Entry, held: Condition, deps: list[dict[str, str]]) -> Pack
     where, table, source = entry.where, entry.table, entry.source
     try:
         version = None if entry.version is None else Version(entry.version)
-    except InvalidVersion:
+    except ValueError:  # InvalidVersion, or more digits than int() takes
         raise InputError(f"{where}: version {entry.version!r} is not a version") from None
     common: dict[str, Any] = {
         "name": canonicalize_name(entry.name),

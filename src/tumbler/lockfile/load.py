@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import rtoml
 from packaging.pylock import Package, Pylock, PylockValidationError
-from packaging.version import InvalidVersion, Version
+from packaging.version import Version
 
 from tumbler.errors import InputError, LockInvalidError
 from tumbler.findings import Finding, Severity, has_errors, sort_findings
@@ -81,7 +81,7 @@ def _major_version_error(doc: Mapping[str, Any]) -> Finding | None:
         return None
     try:
         version = Version(raw)
-    except InvalidVersion:
+    except ValueError:  # InvalidVersion, or more digits than int() takes
         return None
     if version.major == 1:
         return None
