@@ -1,6 +1,6 @@
 """Index pinning and dependency-confusion protection, on two real loopback indexes.
 
-``shared`` is on both: 1.0 on the default index, 2.0 on the extra one; ``private-lib``
+``common`` is on both: 1.0 on the default index, 2.0 on the extra one; ``private-lib``
 1.0 is the company's own, on the internal index, and the public index serves the same
 name at 9.0 (an attacker's higher version).
 """
@@ -23,11 +23,11 @@ if TYPE_CHECKING:
     from tests.support.pkgindex import PackageIndex
 
 PUBLIC = (
-    Dist("shared", "1.0"),
-    Dist("uses-shared", "1.0", requires_dist=("shared",)),
+    Dist("common", "1.0"),
+    Dist("uses-common", "1.0", requires_dist=("common",)),
     Dist("private-lib", "9.0"),
 )
-INTERNAL = (Dist("shared", "2.0"), Dist("private-lib", "1.0"), Dist("private-cli", "0.5"))
+INTERNAL = (Dist("common", "2.0"), Dist("private-lib", "1.0"), Dist("private-cli", "0.5"))
 
 pytestmark = pytest.mark.usefixtures("lock_env")
 
@@ -63,10 +63,10 @@ def _lock(cli: CLI, project: Path, *args: str) -> dict[str, tuple[str, str]]:
 def test_a_name_comes_from_the_first_index_that_has_it(
     cli: CLI, tmp_path: Path, public: PackageIndex, internal: PackageIndex
 ) -> None:
-    """The extra index's higher ``shared`` 2.0 is never taken over the default's 1.0."""
-    project = write_project(tmp_path, ["uses-shared", "private-cli"])
+    """The extra index's higher ``common`` 2.0 is never taken over the default's 1.0."""
+    project = write_project(tmp_path, ["uses-common", "private-cli"])
     found = _lock(cli, project, "--index-url", public.url, "--extra-index-url", internal.url)
-    assert found["shared"] == ("1.0", public.url)
+    assert found["common"] == ("1.0", public.url)
     assert found["private-cli"] == ("0.5", internal.url)
 
 
@@ -92,9 +92,9 @@ def test_a_pinned_private_name_is_never_taken_from_the_public_index_and_audit_fl
 def test_a_pinned_name_comes_only_from_its_index(
     cli: CLI, tmp_path: Path, public: PackageIndex, internal: PackageIndex
 ) -> None:
-    tool = f'index-url = "{public.url}"\n[tool.tumbler.package-index]\nshared = "{internal.url}"'
-    project = write_project(tmp_path, ["uses-shared"], tool=tool)
-    assert _lock(cli, project)["shared"] == ("2.0", internal.url)
+    tool = f'index-url = "{public.url}"\n[tool.tumbler.package-index]\ncommon = "{internal.url}"'
+    project = write_project(tmp_path, ["uses-common"], tool=tool)
+    assert _lock(cli, project)["common"] == ("2.0", internal.url)
 
 
 def test_a_glob_pattern_pins_names_to_a_named_index(
@@ -105,11 +105,11 @@ def test_a_glob_pattern_pins_names_to_a_named_index(
         f'[[tool.tumbler.index]]\nname = "internal"\nurl = "{internal.url}"\n'
         '[tool.tumbler.package-index]\n"Private_*" = "internal"'
     )
-    project = write_project(tmp_path, ["uses-shared", "private-lib", "private-cli"], tool=tool)
+    project = write_project(tmp_path, ["uses-common", "private-lib", "private-cli"], tool=tool)
     found = _lock(cli, project)
     assert found["private-lib"] == ("1.0", internal.url)
     assert found["private-cli"] == ("0.5", internal.url)
-    assert found["shared"] == ("1.0", public.url)  # the named index is searched for pins only
+    assert found["common"] == ("1.0", public.url)  # the named index is searched for pins only
     recorded = tomllib.loads((tmp_path / "pylock.toml").read_text())["tool"]["tumbler"]
     assert recorded["package-indexes"] == {"private-*": internal.url}
 
@@ -117,11 +117,11 @@ def test_a_glob_pattern_pins_names_to_a_named_index(
 def test_a_pinned_name_missing_from_its_index_is_not_taken_elsewhere(
     cli: CLI, tmp_path: Path, public: PackageIndex, internal: PackageIndex
 ) -> None:
-    tool = f'index-url = "{internal.url}"\n[tool.tumbler.package-index]\nuses-shared = "{internal.url}"'
-    project = write_project(tmp_path, ["uses-shared"], tool=tool)
+    tool = f'index-url = "{internal.url}"\n[tool.tumbler.package-index]\nuses-common = "{internal.url}"'
+    project = write_project(tmp_path, ["uses-common"], tool=tool)
     run = cli("lock", project, "--target", "host", "--extra-index-url", public.url)
     assert run.code == 2
-    assert "uses-shared" in run.err
+    assert "uses-common" in run.err
     assert not (tmp_path / "pylock.toml").exists()
 
 
@@ -135,7 +135,7 @@ def test_a_pinned_name_missing_from_its_index_is_not_taken_elsewhere(
 def test_a_bad_pin_is_one_clear_error(cli: CLI, tmp_path: Path, tool: str, message: str) -> None:
     import re
 
-    project = write_project(tmp_path, ["shared"], tool=tool)
+    project = write_project(tmp_path, ["common"], tool=tool)
     run = cli("lock", project, "--target", "host")
     assert run.code == 2
     assert len(run.err.strip().splitlines()) == 1 and re.search(message, run.err), run.err
@@ -144,11 +144,11 @@ def test_a_bad_pin_is_one_clear_error(cli: CLI, tmp_path: Path, tool: str, messa
 def test_install_refuses_a_pinned_package_from_another_index(
     cli: CLI, tmp_path: Path, public: PackageIndex, internal: PackageIndex
 ) -> None:
-    """The lock pins ``shared`` to the internal index; an entry edited to take it from the
+    """The lock pins ``common`` to the internal index; an entry edited to take it from the
     public one (its index and file URL) is refused before anything is fetched."""
-    tool = f'index-url = "{public.url}"\n[tool.tumbler.package-index]\nshared = "{internal.url}"'
-    project = write_project(tmp_path, ["uses-shared"], tool=tool)
-    assert _lock(cli, project)["shared"] == ("2.0", internal.url)
+    tool = f'index-url = "{public.url}"\n[tool.tumbler.package-index]\ncommon = "{internal.url}"'
+    project = write_project(tmp_path, ["uses-common"], tool=tool)
+    assert _lock(cli, project)["common"] == ("2.0", internal.url)
     lock = tmp_path / "pylock.toml"
     venv = tmp_path / "venv"
     assert cli("install", lock, "--venv", venv, "-q").code == 0
@@ -156,10 +156,10 @@ def test_install_refuses_a_pinned_package_from_another_index(
     inside, outside = internal.url.rstrip("/"), public.url.rstrip("/")
     moved = text.replace(f'index = "{inside}"', f'index = "{outside}"')
     moved = moved.replace(internal.files_url, public.files_url)
-    assert f'shared = "{internal.url}"' in moved  # the pin itself stays
+    assert f'common = "{internal.url}"' in moved  # the pin itself stays
     lock.write_text(moved, encoding="utf-8")
     run = cli("install", lock, "--venv", tmp_path / "other-venv")
     assert run.code == 2
     assert "pinned packages would come from another index" in run.err
-    assert f"shared: pinned to {internal.url}, but its entry names {outside}" in run.err
+    assert f"common: pinned to {internal.url}, but its entry names {outside}" in run.err
     assert not (tmp_path / "other-venv").exists()
