@@ -9,7 +9,10 @@ the machine's noise falls on both, medians of ``--repeat`` runs:
 
 - **check**: ``tumbler lock --check`` against ``uv lock --check``, both on their
   up-to-date universal lock (tumbler's index option points nowhere: the gate must not
-  need the network);
+  need the network). Two rows for tumbler: *first ask* with its kept verdicts off
+  (``TUMBLER_NO_MEMO=1``: the records gate runs), and *asked again*, the run after an
+  identical one (answered from the verdict :mod:`tumbler.cli.memo` kept). uv has no such
+  memory: both rows hold the same uv runs;
 - **single --offline**: one environment, warm cache, no previous lock:
   ``tumbler lock --target host --offline`` against ``uv pip compile --offline``;
 - **universal --offline**: ``tumbler lock --universal --offline`` against
@@ -47,7 +50,8 @@ DATE = "2026-10-01T00:00:00Z"
 NOWHERE = "http://127.0.0.1:9/simple"
 #: Issue 23's targets, tumbler/uv.
 TARGETS = {
-    "check": 1.0,
+    "check (first ask)": 1.0,
+    "check (asked again)": 1.0,
     "single --offline": 3.0,
     "universal --offline": 3.0,
     "universal online (CPU)": 1.5,
@@ -161,19 +165,14 @@ def measure(project: str, setup: Setup, repeat: int, *, check_index: str = NOWHE
     groups = [a for g in groups_of(project) for a in ("--group", g)]
     rows = {name: Row(name) for name in TARGETS}
     for _ in range(repeat):
-        check = rows["check"]
-        check.tumbler.append(
-            run(
-                [
-                    *tumbler_lock(setup),
-                    "--check",
-                    *(["--index-url", check_index] if check_index else []),
-                ],
-                t,
-                env,
-            )
-        )
-        check.uv.append(run(uv_lock(setup, "--check"), u, env))
+        check = [*tumbler_lock(setup), "--check"]
+        check += ["--index-url", check_index] if check_index else []
+        rows["check (first ask)"].tumbler.append(run(check, t, {**env, "TUMBLER_NO_MEMO": "1"}))
+        run(check, t, env)  # asks once, so that the next run may answer from the kept verdict
+        rows["check (asked again)"].tumbler.append(run(check, t, env))
+        answer = run(uv_lock(setup, "--check"), u, env)
+        rows["check (first ask)"].uv.append(answer)
+        rows["check (asked again)"].uv.append(answer)
         single = rows["single --offline"]
         (t / "pylock.single.toml").unlink()
         single.tumbler.append(

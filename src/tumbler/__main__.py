@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from tumbler.cli.app import console
+from tumbler.cli.entry import console
 
 console()

@@ -64,6 +64,10 @@ def run(args: argparse.Namespace) -> int:
         from tumbler.cli.views.check import check_json, check_markdown, check_text
 
         result = run_check(options)
+        if result.ok and result.method == "records":
+            from tumbler.cli import memo
+
+            memo.vouch()  # the verdict is a function of what the run read: it may be kept
         render = {"json": check_json, "markdown": check_markdown}.get(args.format, check_text)
         if result.ok and args.quiet and args.format == "text":
             return EXIT_OK
