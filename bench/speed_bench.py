@@ -225,10 +225,10 @@ def report(project: str, rows: list[Row]) -> list[dict[str, Any]]:
 def table(results: list[dict[str, Any]]) -> str:
     lines = [f"{'project':8} {'measure':24} {'tumbler':>9} {'uv':>9} {'ratio':>7}  target"]
     for r in results:
-        unit = " MiB" if r["measure"].startswith("peak") else " s"
+        unit = "M" if r["measure"].startswith("peak") else "s"
         lines.append(
-            f"{r['project']:8} {r['measure']:24} {r['tumbler']:>7.3f}{unit[-1]:>2} "
-            f"{r['uv']:>7.3f}{unit[-1]:>2} {r['ratio']:>6.2f}x  <= {r['target']}x "
+            f"{r['project']:8} {r['measure']:24} {r['tumbler']:>7.3f}{unit:>2} "
+            f"{r['uv']:>7.3f}{unit:>2} {r['ratio']:>6.2f}x  <= {r['target']}x "
             f"{'met' if r['met'] else 'NOT met'}"
         )
     return "\n".join(lines)

@@ -181,3 +181,53 @@ def test_applies_only_to_a_check_that_may_be_kept(monkeypatch: pytest.MonkeyPatc
     assert not memo.applies([])
     monkeypatch.setenv("TUMBLER_NO_MEMO", "1")
     assert not memo.applies(["lock", "--check"])
+
+
+#: Run in a child: the audit hook a Recorder adds stays for the life of its process.
+RECORDER = """
+import os, sys
+from tumbler.cli import memo
+argv, target, edit = sys.argv[1:-2], sys.argv[-2], sys.argv[-1]
+with memo.Recorder(argv) as recorder:
+    with open(target, encoding="utf-8") as handle:
+        handle.read()
+    if edit == "during":
+        with open(target, "a", encoding="utf-8") as handle:
+            handle.write("x")
+memo.vouch()
+kept = recorder.keep(0)
+if edit == "after":
+    times = os.stat(target).st_mtime_ns
+    with open(target, "r+", encoding="utf-8") as handle:
+        handle.write("B")  # same size, same inode
+    os.utime(target, ns=(times, times))  # and the same time
+print(kept, memo.recall(argv) is not None)
+"""
+
+
+def _recorded(tmp_path: Path, edit: str) -> str:
+    target = tmp_path / "input.txt"
+    target.write_text("A", encoding="utf-8")
+    (tmp_path / "cache").mkdir()
+    argv = ["lock", "--check", "--cache-dir", str(tmp_path / "cache")]
+    done = subprocess.run(
+        [sys.executable, "-c", RECORDER, *argv, str(target), edit],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return done.stdout.strip()
+
+
+def test_a_verdict_is_kept_and_recalled_when_nothing_moved(tmp_path: Path) -> None:
+    assert _recorded(tmp_path, "none") == "True True"
+
+
+def test_a_file_changed_while_the_run_read_it_is_not_kept(tmp_path: Path) -> None:
+    assert _recorded(tmp_path, "during") == "False False"
+
+
+def test_an_edit_in_the_same_clock_tick_is_caught_by_the_bytes(tmp_path: Path) -> None:
+    """Same inode, size and time as when kept: a time this recent is not trusted."""
+    assert _recorded(tmp_path, "after") == "True False"

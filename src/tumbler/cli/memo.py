@@ -10,24 +10,26 @@ that failed), and answers a later identical question by checking that list inste
 importing the checker:
 
 - a file outside the cache by the sha256 of its bytes (a checkout rewrites files with new
-  times but the same bytes); for the project's own files (in the working folder, or a
-  ``pyproject.toml``, ``pylock.*`` or ``requirements*`` anywhere) also the names in its
-  folder (a file appearing beside the project is a change even if nothing opened it yet);
+  times but the same bytes; an unchanged inode, size and time spare the hashing unless
+  the time is too close to the entry's making, git's racy-clean rule); for the
+  project's own files (in the working folder, or a ``pyproject.toml``, ``pylock.*`` or
+  ``requirements*`` anywhere) also the names in its folder (a file appearing beside the
+  project is a change even if nothing opened it yet);
 - a folder the run listed by its names (not the interpreter's own folders: code is in
   the signature);
 - a file in the cache by its inode, size and time (the cache never edits a file in place:
   every write is a new file renamed into place, see :mod:`tumbler.net.cache`);
 - a file that was absent must still be absent.
 
-Only a clean verdict (exit 0, from the records gate, no subprocess, no network) is kept;
-drift, errors and ``--full`` always run the checker. Nothing here changes an answer: a
-kept verdict is replayed byte for byte, and any difference in what the run would read
-makes it run. ``TUMBLER_NO_MEMO=1`` turns it off. The entries live under
-``<cache>/memo/`` and are dropped after a week unused.
+Only a clean verdict (exit 0, from the records gate, no subprocess, no network, no file
+changed while the run read it) is kept; drift, errors and ``--full`` always run the
+checker. Nothing here changes an answer: a kept verdict is replayed byte for byte, and
+any difference in what the run would read makes it run. ``TUMBLER_NO_MEMO=1`` turns it
+off. The entries live under ``<cache>/memo/`` and are dropped after a week unused.
 
 This module imports only what the interpreter has already loaded (``marshal`` is
-built in; ``hashlib`` only when a kept verdict is found), so a kept answer costs the
-interpreter's start-up and a few milliseconds.
+built in, ``binascii`` names an entry; ``hashlib`` only when a file must be hashed), so
+a kept answer costs the interpreter's start-up and a few milliseconds.
 """
 
 from __future__ import annotations
@@ -56,6 +58,8 @@ _LISTING = ("os.listdir", "os.scandir")
 _CODE = (".py", ".pyc", ".so", ".pyd", ".pth")
 #: Files that belong to a project wherever they are: their folder's names are watched.
 _PROJECT = ("pyproject.toml", "pylock.", "requirements")
+#: A file whose time is this close to the entry's making is hashed again (nanoseconds).
+_RACY = 2_000_000_000
 #: An entry unused this long is removed (seconds).
 _STALE = 7 * 24 * 3600
 
@@ -97,11 +101,8 @@ def _cache_root(argv: Sequence[str]) -> str:
 def _code_signature() -> list[tuple[str, int, int]]:
     """Every source file of tumbler and ``packaging`` by size and time: an edited
     checkout (same version) answers afresh."""
-    import importlib.util
-
     folders = [os.path.dirname(os.path.dirname(os.path.abspath(__file__)))]
-    spec = importlib.util.find_spec("packaging")
-    folders += list(spec.submodule_search_locations or ()) if spec is not None else []
+    folders += _packaging_folders()
     signature = []
     for folder in folders:
         for place, _, names in os.walk(folder):
@@ -111,6 +112,16 @@ def _code_signature() -> list[tuple[str, int, int]]:
                     status = os.stat(path)
                     signature.append((path, status.st_size, status.st_mtime_ns))
     return sorted(signature)
+
+
+def _packaging_folders() -> list[str]:
+    """Where ``packaging`` imports from (the first ``sys.path`` entry holding it, as the
+    import system looks; ``importlib.util`` would cost 3 ms of every answer)."""
+    for entry in sys.path:
+        folder = os.path.join(os.path.abspath(entry or "."), "packaging")
+        if os.path.isfile(os.path.join(folder, "__init__.py")):
+            return [folder]
+    return []
 
 
 def _question(argv: Sequence[str]) -> bytes:
@@ -142,9 +153,11 @@ def _ask(argv: Sequence[str]) -> bytes:
 
 
 def _entry_path(argv: Sequence[str], question: bytes) -> str:
-    import hashlib
+    """Where the entry for ``question`` lives. The name needs no strength: the entry
+    holds the whole question and answers only that one (a clash only costs a miss)."""
+    import binascii
 
-    name = hashlib.sha256(question).hexdigest()
+    name = f"{binascii.crc32(question):08x}{len(question):x}"
     return os.path.join(_cache_root(argv), "memo", name[:2], name)
 
 
@@ -159,10 +172,14 @@ def _digest(path: str) -> str | None:
 
 
 def _stat(path: str) -> tuple[int, int, int] | None:
+    """A file's inode, size and time; None if absent. A device (``/dev/null`` as
+    ``PIP_CONFIG_FILE``) is only its inode: its time moves with every write to it."""
     try:
         status = os.stat(path)
     except OSError:
         return None
+    if status.st_mode & 0o170000 != 0o100000:
+        return (status.st_ino, -1, -1)
     return (status.st_ino, status.st_size, status.st_mtime_ns)
 
 
@@ -173,9 +190,33 @@ def _listing(folder: str) -> tuple[str, ...] | None:
         return None
 
 
-#: How each kind of entry is looked at now: file by content, cache file by status,
+def _same_bytes(path: str, seen: object) -> bool:
+    """Whether the file at ``path`` holds the bytes it held (``seen``: its status and
+    sha256 then). An unchanged inode, size and time are enough unless the time was
+    within :data:`_RACY` of the moment the entry was made (a write in the same clock
+    tick keeps the time: the racy-git rule); else the bytes are hashed again."""
+    if not isinstance(seen, tuple) or len(seen) != 3:
+        return False
+    status, digest, made = seen
+    now = _stat(path)
+    if now is None or status is None:
+        return now is None and status is None
+    if now == status and isinstance(made, int) and now[2] < made - _RACY:
+        return True
+    return bool(_digest(path) == digest)
+
+
+def _same_status(path: str, seen: object) -> bool:
+    return _stat(path) == seen
+
+
+def _same_names(folder: str, seen: object) -> bool:
+    return _listing(folder) == seen
+
+
+#: How each kind of entry is looked at now: file by its bytes, cache file by status,
 #: folder by its names.
-_LOOK = {"h": _digest, "s": _stat, "d": _listing}
+_LOOK = {"h": _same_bytes, "s": _same_status, "d": _same_names}
 
 
 def recall(argv: Sequence[str]) -> tuple[int, str, str] | None:
@@ -192,7 +233,7 @@ def recall(argv: Sequence[str]) -> tuple[int, str, str] | None:
         return None
     _, reads, code, out, err = entry
     for kind, place, seen in reads:
-        if _LOOK[kind](place) != seen:
+        if not _LOOK[kind](place, seen):
             return None
     try:
         os.utime(path)  # used: not stale
@@ -224,7 +265,8 @@ class Recorder:
     def __init__(self, argv: Sequence[str]) -> None:
         self.argv = list(argv)
         self.question = _question(argv)
-        self.opened: dict[str, None] = {}
+        #: each file opened, with its status when first opened
+        self.opened: dict[str, tuple[int, int, int] | None] = {}
         self.listed: dict[str, None] = {}
         self.outside = False
         self.watching = True
@@ -248,7 +290,9 @@ class Recorder:
             if isinstance(path, bytes):
                 path = os.fsdecode(path)
             if isinstance(path, str) and not path.endswith(_CODE):
-                self.opened[os.path.abspath(path)] = None
+                path = os.path.abspath(path)
+                if path not in self.opened:
+                    self.opened[path] = _stat(path)
         elif event in _LISTING:
             folder = args[0] if args and args[0] is not None else "."
             if isinstance(folder, bytes):
@@ -263,22 +307,34 @@ class Recorder:
         out, err = "".join(self.out.kept), "".join(self.err.kept)
         if code != 0 or not _vouched or self.outside or "\r" in err or "\x1b" in err:
             return False
-        entry = marshal.dumps((self.question, self._reads(), code, out, err))
+        reads = self._reads()
+        if reads is None:
+            return False
+        entry = marshal.dumps((self.question, reads, code, out, err))
         return _write(_entry_path(self.argv, self.question), entry)
 
-    def _reads(self) -> list[tuple[str, str, object]]:
+    def _reads(self) -> list[tuple[str, str, object]] | None:
         """What to look at again: each file opened, each folder listed that is not code,
-        and the folder of each project file (a file appearing beside the project)."""
+        and the folder of each project file (a file appearing beside the project). None
+        when a file outside the cache changed while the run read it (the verdict may be
+        about neither). The cache may gain files during the run (records the run worked
+        out and kept): the status it ends with is the one to find again."""
+        import time
+
+        made = time.time_ns()
         cache = _cache_root(self.argv) + os.sep
         here = os.getcwd() + os.sep
         code = tuple(_code_folders())
         reads: list[tuple[str, str, object]] = []
         folders = {folder: None for folder in self.listed if not _under(folder, code)}
-        for path in self.opened:
-            if path.startswith(cache):
-                reads.append(("s", path, _stat(path)))
+        for path, opened in self.opened.items():
+            status = _stat(path)
+            if path.startswith(cache):  # written only by renaming a new file into place
+                reads.append(("s", path, status))
                 continue
-            reads.append(("h", path, _digest(path)))
+            if status != opened:
+                return None
+            reads.append(("h", path, (status, _digest(path), made)))
             if path.startswith(here) or os.path.basename(path).startswith(_PROJECT):
                 folders[os.path.dirname(path)] = None
         reads += [("d", folder, _listing(folder)) for folder in sorted(folders)]
