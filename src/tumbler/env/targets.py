@@ -67,6 +67,10 @@ class Target:
     #: The tags, or how to list them when first asked (a tag list is slow to build and
     #: the gate needs few of them).
     supported: tuple[Tag, ...] | Callable[[], tuple[Tag, ...]] = field(compare=False)
+    #: Names the tag list among other targets' (platform and CPython minor version:
+    #: ``linux-x86_64-3.12``), so that it can be kept as text; "" when only the list
+    #: itself tells (the host).
+    tags_key: str = field(default="", compare=False)
 
     @property
     def tags(self) -> tuple[Tag, ...]:
@@ -121,7 +125,7 @@ def _named_target(spec: str) -> Target:
     environment = marker_environment(name, python)
     shown = f"{major}.{minor}" + (f".{patch}" if patch else "")
     supported = functools.partial(_supported, name, major, minor)
-    return Target(f"{name}-{shown}", environment, supported)
+    return Target(f"{name}-{shown}", environment, supported, f"{name}-{major}.{minor}")
 
 
 def platform_name(text: str) -> str | None:
@@ -278,6 +282,11 @@ def marker_python_splits(marker_text: str) -> frozenset[Version]:
             continue
         out |= python_splits(specifier)
     return frozenset(out)
+
+
+def tag_texts(target: Target) -> tuple[str, ...]:
+    """The target's tags as text (``cp312-cp312-manylinux_2_17_x86_64``), best first."""
+    return tuple(str(tag) for tag in target.tags)
 
 
 def tag_masks(targets: Sequence[Target]) -> dict[str, int]:

@@ -15,7 +15,6 @@ kept, to explain a failed resolution.
 from __future__ import annotations
 
 import functools
-import hashlib
 import threading
 from collections import Counter, defaultdict
 from concurrent.futures import Future
@@ -26,7 +25,7 @@ from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
 
 from tumbler.env.markers import holds
-from tumbler.env.targets import python_splits
+from tumbler.env.targets import python_splits, tag_texts
 from tumbler.errors import NetworkError
 from tumbler.index.binaries import Binaries
 from tumbler.index.compact import CompactPage, keep_page, kept_page
@@ -39,6 +38,7 @@ from tumbler.index.pages import (
     index_file,
     page_url,
     parse_page,
+    tag_text,
     version_rows,
 )
 from tumbler.net.urls import redact
@@ -54,6 +54,7 @@ if TYPE_CHECKING:
     from tumbler.env.targets import Target
     from tumbler.index.metadata import CoreMetadata
     from tumbler.index.pages import IndexFile
+    from tumbler.net.cache import Cache
     from tumbler.net.http import Http, Response
     from tumbler.project.indexes import IndexConfig
 
@@ -423,24 +424,60 @@ class Catalog:
         #: Wheel file name → (the tag lists known then, those it fits), bit ``n`` for the
         #: tag list numbered ``n`` (:meth:`tags_id`): two small ints per file name.
         self.tag_verdicts: dict[str, tuple[int, int]] = {}
-        self._tag_lists: dict[tuple[Tag, ...], int] = {}
-        #: Tag → the tag lists holding it; and every tag list registered, as bits.
-        self._tag_index: dict[Tag, int] = {}
+        #: Tag list key (:attr:`Target.tags_key`, or the texts themselves) → its number
+        #: and each tag's rank in it (0 for the best). Tags are kept as text
+        #: (``cp312-cp312-manylinux_2_17_x86_64``): a universal lock's three dozen lists
+        #: hold some 35,000 tags, slow to build as objects and to hash and compare.
+        self._tag_lists: dict[object, tuple[int, dict[str, int]]] = {}
+        #: Tag lists as text kept by an earlier run (:meth:`register`), by key.
+        self._kept_texts: dict[str, tuple[str, ...]] = {}
+        #: Tag text → the tag lists holding it; and every tag list registered, as bits.
+        self._tag_index: dict[str, int] = {}
         self.registered = 0
 
-    def tags_id(self, tags: tuple[Tag, ...]) -> int:
-        """A small number naming this list of tags (the same for equal lists)."""
-        key = tuple(tags)
+    def register(self, targets: Sequence[Target]) -> None:
+        """Number the tag lists of ``targets`` at once (each then known to
+        :meth:`fits`), their texts from the cache when a run with the same targets
+        kept them."""
+        keys = sorted({t.tags_key for t in targets if t.tags_key})
+        cache = self.http.cache
+        if keys and cache is not None:
+            self._kept_texts = _kept_tag_texts(cache, keys, targets)
+        for target in targets:
+            self.tags_id(target)
+
+    def tags_id(self, target: Target) -> int:
+        """A small number naming the target's tag list (the same for equal keys)."""
+        return self._tag_list(target)[0]
+
+    def tag_ranks(self, target: Target) -> dict[str, int]:
+        """Each tag of the target's list, as text, by its place (0 for the best), shared
+        by every finder of the list."""
+        return self._tag_list(target)[1]
+
+    def _tag_list(self, target: Target) -> tuple[int, dict[str, int]]:
+        key: object = target.tags_key
+        known = self._tag_lists.get(key) if key else None
+        if known is not None:
+            return known
+        texts = self._kept_texts.get(target.tags_key) if key else None
+        if texts is None:
+            texts = tag_texts(target)
+        key = key or texts
         with self.lock:
             known = self._tag_lists.get(key)
-            if known is not None:
-                return known
-            number = self._tag_lists[key] = len(self._tag_lists)
-            bit = 1 << number
-            for tag in key:
-                self._tag_index[tag] = self._tag_index.get(tag, 0) | bit
-            self.registered |= bit
-            return number
+            if known is None:
+                number = len(self._tag_lists)
+                bit = 1 << number
+                index = self._tag_index
+                for text in texts:
+                    index[text] = index.get(text, 0) | bit
+                ranks: dict[str, int] = {}
+                for rank, text in enumerate(texts):
+                    ranks.setdefault(text, rank)
+                known = self._tag_lists[key] = (number, ranks)
+                self.registered |= bit
+            return known
 
     def fits(self, filename: str, tags: frozenset[Tag]) -> int:
         """The tag lists (bit ``n`` for :meth:`tags_id` ``n``) a wheel with ``tags`` installs
@@ -452,7 +489,7 @@ class Catalog:
         index = self._tag_index
         mask = 0
         for tag in tags:
-            mask |= index.get(tag, 0)
+            mask |= index.get(tag_text(tag), 0)
         self.tag_verdicts[filename] = (registered, mask)
         return mask
 
@@ -496,8 +533,8 @@ class Finder:
             target.environment.get("implementation_name", ""),
             target.environment["python_full_version"],
         )
-        self._tag_rank: dict[Tag, int] = {tag: i for i, tag in enumerate(target.tags)}
-        self._tags_id = self.catalog.tags_id(target.tags)
+        self._tag_rank = self.catalog.tag_ranks(target)
+        self._tags_id = self.catalog.tags_id(target)
         #: id(a file's Requires-Python) → whether it admits the target's Python.
         self._admits: dict[int, bool] = {}
         self._lock = threading.Lock()
@@ -668,7 +705,7 @@ class Finder:
         targeted = functools.partial(version_rows, body, kind, url)
         if cache is None:
             return Listing(name, found=True, page=page, targeted=targeted, index=shown)
-        digest = response.sha256 or hashlib.sha256(body).hexdigest()
+        digest = response.sha256 or _sha256(body)
         compact = kept_page(cache, digest)
         if compact is not None:
             return Listing(name, found=True, index=shown, compact=compact)
@@ -817,7 +854,8 @@ class Finder:
     def _file_rank(self, file: IndexFile) -> tuple[int, int, str]:
         if not file.is_wheel:
             return (1, 0, file.filename)
-        return (0, min(self._tag_rank.get(t, 1 << 30) for t in file.tags), file.filename)
+        ranks = self._tag_rank
+        return (0, min(ranks.get(tag_text(t), 1 << 30) for t in file.tags), file.filename)
 
     # --- metadata ----------------------------------------------------------------------------
 
@@ -927,3 +965,49 @@ class Finder:
                 if not wanted:
                     continue
             self._want(requirement.name, requirement.specifier, frozenset(requirement.extras))
+
+
+def _sha256(body: bytes) -> str:
+    import hashlib
+
+    return hashlib.sha256(body).hexdigest()
+
+
+def _kept_tag_texts(
+    cache: Cache, keys: Sequence[str], targets: Sequence[Target]
+) -> dict[str, tuple[str, ...]]:
+    """The tag lists of ``keys`` as text: from the cache (a pure function of the keys,
+    ``packaging``'s version and the interpreter's marshal format), else built and kept."""
+    import hashlib
+    import marshal
+    import sys
+
+    import packaging
+
+    stamp = f"{packaging.__version__}\n{sys.version_info[:2]}\n" + "\n".join(keys)
+    name = hashlib.sha256(stamp.encode()).hexdigest()
+    data = cache.get_blob("tag-lists", name)
+    if data is not None:
+        try:
+            found = marshal.loads(data)
+        except (EOFError, ValueError, TypeError):
+            found = None
+        if _tag_texts_shape(found, keys):
+            return found  # type: ignore[no-any-return]
+    made: dict[str, tuple[str, ...]] = {}
+    for target in targets:
+        if target.tags_key and target.tags_key not in made:
+            made[target.tags_key] = tag_texts(target)
+    cache.put_blob("tag-lists", name, marshal.dumps(made))
+    return made
+
+
+def _tag_texts_shape(found: object, keys: Sequence[str]) -> bool:
+    return (
+        isinstance(found, dict)
+        and sorted(found) == list(keys)
+        and all(
+            isinstance(texts, tuple) and all(type(t) is str for t in texts)
+            for texts in found.values()
+        )
+    )

@@ -9,19 +9,15 @@ PEP 517 hooks. Results are cached forever under the file's sha256 (files are imm
 
 from __future__ import annotations
 
-import hashlib
 import io
 import marshal
 import re
-import tempfile
 import threading
-import zipfile
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
-from packaging.metadata import parse_email
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import NormalizedName, canonicalize_name
@@ -115,6 +111,8 @@ def _requirement(text: str) -> Requirement:
 
 def parse_metadata(data: bytes, origin: str) -> CoreMetadata:
     """Parse a METADATA / PKG-INFO document; unparseable requirements are an error."""
+    from packaging.metadata import parse_email  # e-mail parsing: only when not kept parsed
+
     raw, _ = parse_email(data)
     requirements: list[Requirement] = []
     for text in raw.get("requires_dist", []):
@@ -207,6 +205,8 @@ class RangeFile(io.RawIOBase):
 def wheel_metadata(handle: IO[bytes] | io.IOBase, origin: str) -> bytes:
     """The ``.dist-info/METADATA`` of the wheel read from ``handle``; a damaged wheel is an
     :class:`InputError` naming ``origin``."""
+    import zipfile
+
     try:
         with zipfile.ZipFile(handle) as archive:
             names = [
@@ -306,7 +306,11 @@ class MetadataFetcher:
     @staticmethod
     def _key(file: IndexFile) -> str:
         digest = file.hashes.get("sha256")
-        return digest if digest else hashlib.sha256(file.url.encode()).hexdigest()
+        if digest:
+            return digest
+        import hashlib
+
+        return hashlib.sha256(file.url.encode()).hexdigest()
 
     def get(self, file: IndexFile) -> CoreMetadata:
         """The core metadata of ``file`` (a wheel or an sdist): from the cache's parsed
@@ -339,6 +343,8 @@ class MetadataFetcher:
         if file.metadata:
             response = self._http.get(file.url + ".metadata")
             if response.status == 200:
+                import hashlib
+
                 expected = file.metadata if isinstance(file.metadata, dict) else {}
                 for algorithm, digest in expected.items():
                     if algorithm in hashlib.algorithms_available:
@@ -371,6 +377,9 @@ class MetadataFetcher:
         return wheel_metadata(handle, file.filename)
 
     def _sdist(self, file: IndexFile) -> bytes:
+        import hashlib
+        import tempfile
+
         from tumbler.index.build import metadata_from_sdist
 
         # guarded: a build leaves a temporary directory and a subprocess behind if cut short

@@ -10,7 +10,6 @@
 from __future__ import annotations
 
 import functools
-import html
 import json
 import re
 from dataclasses import dataclass
@@ -86,6 +85,16 @@ def _metadata_attribute(value: str | None) -> bool | dict[str, str] | None:
     return {algorithm: digest.lower()} if sep else True
 
 
+def _unescape(text: str) -> str:
+    """``html.unescape``, loaded only for text with an entity (its table costs every
+    run that parses no HTML)."""
+    if "&" not in text:
+        return text
+    from html import unescape
+
+    return unescape(text)
+
+
 def _redact(url: str) -> str:
     # Cheap test first: almost no file URL carries credentials.
     head = url.split("/", 3)[2] if "://" in url else ""
@@ -94,7 +103,7 @@ def _redact(url: str) -> str:
 
 def _html_row(attributes_text: str, base: str) -> list[Any] | None:
     attributes = {
-        key.lower(): html.unescape(a if a or not (b or c) else (b or c))
+        key.lower(): _unescape(a if a or not (b or c) else (b or c))
         for key, a, b, c in _ATTRIBUTE.findall(attributes_text)
     }
     href = attributes.get("href")
@@ -184,7 +193,7 @@ def _parse_html(text: str, url: str) -> list[Row]:
     base = urljoin(url, base_match.group(1)) if base_match else url
     rows: list[Row] = []
     for attributes_text, label in _ANCHOR.findall(text):
-        filename = (html.unescape(label) if "&" in label else label).strip()
+        filename = _unescape(label).strip()
         if filename:
             rows.append(Row(filename, attributes_text, base))
     return rows
@@ -222,7 +231,7 @@ def version_rows(body: bytes, content_type: str, url: str, version: Version) -> 
         match = _ANCHOR_BYTES.match(body, start)
         if match is None:
             continue
-        label = html.unescape(match.group(2).decode()).strip()
+        label = _unescape(match.group(2).decode()).strip()
         if _version_text(label) == str(version):
             rows.append(Row(label, match.group(1).decode(), base))
     return rows
@@ -382,6 +391,17 @@ def _wheel_tags(part: str) -> frozenset[Tag]:
 #: of thousands of wheel names that carry a few hundred different tags.
 _TAGS: dict[Tag, Tag] = {}
 _TAG_SETS: dict[frozenset[Tag], frozenset[Tag]] = {}
+
+
+_TAG_TEXTS: dict[Tag, str] = {}
+
+
+def tag_text(tag: Tag) -> str:
+    """``str(tag)``, worked out once per tag (tags from wheel names are interned)."""
+    text = _TAG_TEXTS.get(tag)
+    if text is None:
+        text = _TAG_TEXTS[tag] = str(tag)
+    return text
 
 
 def _interned(tags: frozenset[Tag]) -> frozenset[Tag]:

@@ -272,8 +272,7 @@ class _Universal:
         self.request = request
         self.http = http
         self.catalog = Catalog(http)
-        for target in request.universe:  # every tag list known first: see Catalog.fits
-            self.catalog.tags_id(target.tags)
+        self.catalog.register(request.universe)  # every tag list known first: see fits
         #: Versions chosen so far (and the old lock's): each target prefers them.
         self.chosen = _kept_preferences(request)
         self.directs: dict[NormalizedName, DirectSource] = {}
