@@ -78,8 +78,10 @@ def _env(tool: str = "") -> dict[str, str]:
 def command(tool: str, lock: Path, venv: Path, cache: Path) -> list[str]:
     python = str(venv / "bin" / "python")
     if tool == "tumbler" or tool in VARIANTS:
+        # --no-dev: the others install the lock's default groups only (tumbler adds the
+        # project's dev group by default, like uv sync)
         return [str(BIN / "tumbler"), "install", str(lock), "--venv", str(venv),
-                "--cache-dir", str(cache), "-q", *VARIANTS.get(tool, ())]  # fmt: skip
+                "--cache-dir", str(cache), "-q", "--no-dev", *VARIANTS.get(tool, ())]  # fmt: skip
     if tool == "uv" or tool in UV_VARIANTS:
         return [str(UV), "pip", "install", "-q", "-r", str(lock), "--python", python,
                 "--cache-dir", str(cache)]  # fmt: skip

@@ -7,12 +7,13 @@ import json
 from pathlib import Path
 
 import pytest
+from packaging.version import Version
 
 from tests.conftest import CLI
 from tests.support.lockfixtures import write_project
 from tests.support.pkgindex import PackageIndex
 from tumbler.errors import CacheError
-from tumbler.index.compact import CompactPage, encode, keep_page, kept_page
+from tumbler.index.compact import CompactPage, Versions, encode, keep_page, kept_page
 from tumbler.index.pages import group_rows, parse_page
 from tumbler.net.cache import Cache
 
@@ -93,3 +94,26 @@ def test_a_warm_offline_lock_reads_no_page_body(
     run = cli(*base, "--target", "host", "--offline")
     assert run.code == 0, run.err
     assert lock.read_bytes() == first
+
+
+def test_a_kept_page_parses_only_the_versions_reached(tmp_path: Path) -> None:
+    """Versions are parsed as they are reached, and one version's rows are found by its
+    text without parsing the others; every way of reading gives the grouped page."""
+    grouped = group_rows(
+        parse_page(json.dumps(PAGE).encode(), "application/vnd.pypi.simple.v1+json", URL)
+    )
+    cache = Cache(tmp_path)
+    keep_page(cache, "c" * 64, grouped)
+    page = kept_page(cache, "c" * 64)
+    assert page is not None
+    versions = page.versions
+    assert isinstance(versions, Versions)
+    oldest, rows = grouped[-1]
+    assert list(versions.rows_for(oldest) or ()) == rows
+    assert versions.rows_for(Version("9.9")) is None
+    assert versions._parsed == [None] * len(grouped)  # nothing parsed to find them
+    assert versions[0][0] == grouped[0][0]
+    assert versions._parsed[1:] == [None] * (len(grouped) - 1)
+    assert [v for v, _ in versions[-2:]] == [v for v, _ in grouped[-2:]]
+    assert [v for v, _ in versions] == [v for v, _ in grouped]
+    assert len(versions) == len(grouped)

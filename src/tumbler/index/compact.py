@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
     from tumbler.net.cache import Cache
 
-__all__ = ["CompactPage", "encode", "keep_page", "kept_page"]
+__all__ = ["CompactPage", "Versions", "encode", "keep_page", "kept_page"]
 
 _KIND = "page"
 #: What a kept page starts with (then the header's length, 8 bytes big-endian).
@@ -97,12 +97,67 @@ class _Rows(Sequence[Row]):
         return iter(self._decoded())
 
 
+class Versions(Sequence[tuple[Version, Sequence[Row]]]):
+    """A kept page's versions with their rows, newest first, each version parsed only
+    when reached: resolution mostly stops at the first few of a project's hundred
+    versions, and a version's rows are found by its text without parsing the rest."""
+
+    __slots__ = ("_parsed", "_rows", "_texts", "_where")
+
+    def __init__(self, texts: list[str], rows: list[_Rows]) -> None:
+        self._texts = texts
+        self._rows = rows
+        #: Each version once parsed (threads may race to parse one: both get equal values).
+        self._parsed: list[Version | None] = [None] * len(texts)
+        self._where: dict[str, int] | None = None
+
+    def _version(self, index: int) -> Version:
+        version = self._parsed[index]
+        if version is None:
+            text = self._texts[index]
+            try:
+                version = self._parsed[index] = Version(text)
+            except InvalidVersion:
+                raise CacheError(f"a kept page lists {text!r}, not a version: run again") from None
+        return version
+
+    def __len__(self) -> int:
+        return len(self._texts)
+
+    @overload
+    def __getitem__(self, index: int) -> tuple[Version, Sequence[Row]]: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[tuple[Version, Sequence[Row]]]: ...
+    def __getitem__(
+        self, index: int | slice
+    ) -> tuple[Version, Sequence[Row]] | Sequence[tuple[Version, Sequence[Row]]]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError(index)
+        return self._version(index), self._rows[index]
+
+    def __iter__(self) -> Iterator[tuple[Version, Sequence[Row]]]:
+        for index in range(len(self._texts)):
+            yield self._version(index), self._rows[index]
+
+    def rows_for(self, version: Version) -> Sequence[Row] | None:
+        """The rows of ``version`` (found by its text: the page kept ``str(version)``)."""
+        where = self._where
+        if where is None:
+            where = self._where = {text: i for i, text in enumerate(self._texts)}
+        index = where.get(str(version))
+        return None if index is None else self._rows[index]
+
+
 class CompactPage:
     """A page's versions, newest first, with their rows read and decoded lazily."""
 
     __slots__ = ("versions",)
 
-    def __init__(self, versions: list[tuple[Version, Sequence[Row]]]) -> None:
+    def __init__(self, versions: Versions) -> None:
         self.versions = versions
 
     @classmethod
@@ -118,18 +173,15 @@ class CompactPage:
                 shape, base, texts, ends = marshal.loads(handle.read(size))
         except (OSError, ValueError, EOFError, TypeError):
             return None
-        if shape != _SHAPE or len(texts) != len(ends):
+        if shape != _SHAPE or len(texts) != len(ends) or not isinstance(base, str):
             return None
-        versions: list[tuple[Version, Sequence[Row]]] = []
+        rows: list[_Rows] = []
         start = head + size
-        try:
-            for text, end in zip(texts, ends, strict=True):
-                span = (start, head + size + end)
-                versions.append((Version(text), _Rows(path, span, base)))
-                start = span[1]
-        except InvalidVersion:
-            return None
-        return cls(versions)
+        for end in ends:
+            span = (start, head + size + end)
+            rows.append(_Rows(path, span, base))
+            start = span[1]
+        return cls(Versions(list(texts), rows))
 
 
 def kept_page(cache: Cache, digest: str) -> CompactPage | None:

@@ -28,7 +28,7 @@ from tumbler.env.markers import holds
 from tumbler.env.targets import python_splits, tag_texts
 from tumbler.errors import NetworkError
 from tumbler.index.binaries import Binaries
-from tumbler.index.compact import CompactPage, keep_page, kept_page
+from tumbler.index.compact import CompactPage, Versions, keep_page, kept_page
 from tumbler.index.metadata import MetadataFetcher
 from tumbler.index.pages import (
     ACCEPT,
@@ -188,7 +188,7 @@ class Listing:
         self._targeted = targeted
         #: Called with the grouped page once it is parsed (to keep its compact form).
         self._keep = keep
-        self._grouped: list[tuple[Version, Sequence[Row]]] | None = (
+        self._grouped: Sequence[tuple[Version, Sequence[Row]]] | None = (
             None if compact is None else compact.versions
         )
         self._by_version: dict[Version, Sequence[Row]] | None = None
@@ -280,7 +280,7 @@ class Listing:
         return made
 
     @property
-    def versions(self) -> list[tuple[Version, Sequence[Row]]]:
+    def versions(self) -> Sequence[tuple[Version, Sequence[Row]]]:
         """Every version on the page with its rows, newest first."""
         grouped = self._grouped
         if grouped is None:
@@ -311,7 +311,10 @@ class Listing:
                 return rows
         by_version = self._by_version
         if by_version is None:
-            by_version = self._by_version = dict(self.versions)
+            grouped = self.versions
+            if isinstance(grouped, Versions):  # a kept page: no need to parse them all
+                return grouped.rows_for(version)
+            by_version = self._by_version = dict(grouped)
         return by_version.get(version)
 
 
