@@ -14,7 +14,7 @@ from tests.support.lockfixtures import write_project
 from tests.support.pkgindex import PackageIndex
 from tumbler.errors import CacheError
 from tumbler.index.compact import CompactPage, Versions, encode, keep_page, kept_page
-from tumbler.index.pages import group_rows, parse_page
+from tumbler.index.pages import Row, group_rows, parse_page
 from tumbler.net.cache import Cache
 
 PAGE = {
@@ -35,14 +35,23 @@ PAGE = {
 URL = "https://example.com/simple/demo/"
 
 
-def test_the_rows_come_back_version_by_version(tmp_path: Path) -> None:
-    grouped = group_rows(
+def _grouped() -> list[tuple[Version, list[Row]]]:
+    return group_rows(
         parse_page(json.dumps(PAGE).encode(), "application/vnd.pypi.simple.v1+json", URL)
     )
+
+
+def _kept(tmp_path: Path, grouped: list[tuple[Version, list[Row]]]) -> CompactPage:
     cache = Cache(tmp_path)
     keep_page(cache, "a" * 64, grouped)
     page = kept_page(cache, "a" * 64)
     assert page is not None
+    return page
+
+
+def test_the_rows_come_back_version_by_version(tmp_path: Path) -> None:
+    grouped = _grouped()
+    page = _kept(tmp_path, grouped)
     assert [v for v, _ in page.versions] == [v for v, _ in grouped]
     for (_, kept), (_, rows) in zip(page.versions, grouped, strict=True):
         assert list(kept) == rows
@@ -58,10 +67,7 @@ def test_what_is_not_a_kept_page_is_ignored(tmp_path: Path) -> None:
 
 
 def test_a_page_cut_short_under_a_run_is_one_clear_error(tmp_path: Path) -> None:
-    grouped = group_rows(
-        parse_page(json.dumps(PAGE).encode(), "application/vnd.pypi.simple.v1+json", URL)
-    )
-    data = encode(grouped)
+    data = encode(_grouped())
     assert data is not None
     path = tmp_path / "page"
     path.write_bytes(data)
@@ -99,14 +105,8 @@ def test_a_warm_offline_lock_reads_no_page_body(
 def test_a_kept_page_parses_only_the_versions_reached(tmp_path: Path) -> None:
     """Versions are parsed as they are reached, and one version's rows are found by its
     text without parsing the others; every way of reading gives the grouped page."""
-    grouped = group_rows(
-        parse_page(json.dumps(PAGE).encode(), "application/vnd.pypi.simple.v1+json", URL)
-    )
-    cache = Cache(tmp_path)
-    keep_page(cache, "c" * 64, grouped)
-    page = kept_page(cache, "c" * 64)
-    assert page is not None
-    versions = page.versions
+    grouped = _grouped()
+    versions = _kept(tmp_path, grouped).versions
     assert isinstance(versions, Versions)
     oldest, rows = grouped[-1]
     assert list(versions.rows_for(oldest) or ()) == rows

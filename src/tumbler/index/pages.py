@@ -393,15 +393,10 @@ _TAGS: dict[Tag, Tag] = {}
 _TAG_SETS: dict[frozenset[Tag], frozenset[Tag]] = {}
 
 
-_TAG_TEXTS: dict[Tag, str] = {}
-
-
+@functools.cache
 def tag_text(tag: Tag) -> str:
     """``str(tag)``, worked out once per tag (tags from wheel names are interned)."""
-    text = _TAG_TEXTS.get(tag)
-    if text is None:
-        text = _TAG_TEXTS[tag] = str(tag)
-    return text
+    return str(tag)
 
 
 def _interned(tags: frozenset[Tag]) -> frozenset[Tag]:

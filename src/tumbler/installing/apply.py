@@ -37,7 +37,11 @@ __all__ = ["InstallFailed", "apply_plan"]
 
 #: Written to each installed distribution's INSTALLER file.
 INSTALLER_NAME = b"tumbler\n"
-_WORKERS = min(8, (os.cpu_count() or 2) * 2)
+#: Threads putting wheels in place: one per core. Each file is a system call between two
+#: short stretches of Python, so more threads than cores only fight over the GIL (medium,
+#: warm, hard links, 2 cores: 8 threads 0.44-0.52 s, 2 threads 0.33-0.46 s; copies the
+#: same way).
+_WORKERS = max(2, min(8, os.cpu_count() or 2))
 
 
 class InstallFailed(TumblerError):
