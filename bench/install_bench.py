@@ -16,13 +16,20 @@ system has them) after checking each cached file's size and time; ``--tools`` ca
 Linux; ``uv-copy`` runs it with ``UV_LINK_MODE=copy``. Each tool is also compared with its
 peer at the same link mode (tumbler with ``uv-copy``, ``tumbler-hardlink`` with ``uv``).
 
+Runs are interleaved: every tool's first cold run, then every tool's second, and so on
+(warm likewise), so that the disk's drift over the minutes weighs on each tool alike.
+Besides wall time each run's user and system CPU time is kept (``wait4``: the command and
+every process it waited for); user time is what the tools' own work costs, system time is
+mostly file creation, where this machine's disk noise shows.
+
 Each tool gets its own cache directory. After the first run of each tool the installed
 set is compared with what ``packaging.pylock`` selects (a tool that installs something
 else is reported, not timed silently). pip runs with its defaults (it compiles bytecode;
 tumbler and uv do not by default); the row notes say so.
 
-Targets (issue 5): tumbler at least 3x faster than pip, and within 2x of uv. The script
-prints medians and ratios and exits 0 whether or not targets are met.
+Targets: issue 5, tumbler at least 3x faster than pip and within 2x of uv; issue 23, at
+most 1.0x uv at the same link mode. The script prints medians and ratios and exits 0
+whether or not targets are met.
 
     .venv/bin/python bench/install_bench.py --projects medium,large --repeat 3 --cold-repeat 3
     .venv/bin/python bench/install_bench.py --tools tumbler,uv-copy,tumbler-hardlink,uv
@@ -37,8 +44,10 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import tomllib
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from packaging.pylock import Pylock
@@ -94,13 +103,28 @@ def fresh_venv(path: Path) -> None:
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(path)], check=True)
 
 
-def timed(argv: list[str], tool: str) -> float:
-    started = time.perf_counter()
-    done = subprocess.run(argv, env=_env(tool), capture_output=True, text=True, check=False)
-    elapsed = time.perf_counter() - started
-    if done.returncode != 0:
-        raise SystemExit(f"{argv[0]} failed ({done.returncode}):\n{done.stdout}{done.stderr}")
-    return elapsed
+@dataclass(frozen=True, slots=True)
+class Sample:
+    """One run: wall time, and the CPU time of the command and every process it waited for
+    (user and system apart: system time is where this machine's disk noise shows)."""
+
+    wall: float
+    user: float
+    system: float
+
+
+def timed(argv: list[str], tool: str) -> Sample:
+    with tempfile.TemporaryFile() as output:
+        started = time.perf_counter()
+        child = subprocess.Popen(argv, env=_env(tool), stdout=output, stderr=output)
+        _, status, usage = os.wait4(child.pid, 0)
+        elapsed = time.perf_counter() - started
+        code = os.waitstatus_to_exitcode(status)
+        if code != 0:
+            output.seek(0)
+            shown = output.read().decode(errors="replace")[-3000:]
+            raise SystemExit(f"{argv[0]} failed ({code}):\n{shown}")
+    return Sample(elapsed, usage.ru_utime, usage.ru_stime)
 
 
 def installed(venv: Path) -> dict[str, str]:
@@ -130,35 +154,51 @@ def make_lock(project: str, date: str) -> Path:
     return where / "pylock.toml"
 
 
+Runs = dict[str, list[Sample]]
+
+
 def measure(
-    tool: str, lock: Path, scratch: Path, repeat: int, cold_repeat: int
-) -> dict[str, list[float]]:
-    venv = scratch / f"venv-{tool}"
-    cold: list[float] = []
+    tools: list[str], lock: Path, scratch: Path, repeat: int, cold_repeat: int
+) -> dict[str, Runs]:
+    """Cold then warm runs of every tool, interleaved round by round (tool A, tool B, …,
+    then again), so that a disk slowing down over the minutes weighs on each alike."""
+    samples: dict[str, Runs] = {tool: {"cold": [], "warm": []} for tool in tools}
+    venvs = {tool: scratch / f"venv-{tool}" for tool in tools}
     for run in range(cold_repeat):
-        cache = scratch / f"cache-{tool}-cold-{run}"
-        shutil.rmtree(cache, ignore_errors=True)
-        fresh_venv(venv)
-        cold.append(timed(command(tool, lock, venv, cache), tool))
-        if run == 0:
-            got, want = installed(venv), selected(lock)
-            if got != want:
-                differ = sorted(set(got.items()) ^ set(want.items()))
-                raise SystemExit(f"{tool} installed something else than the lock selects: {differ}")
-        shutil.rmtree(cache, ignore_errors=True)
-    cache = scratch / f"cache-{tool}-warm"
-    shutil.rmtree(cache, ignore_errors=True)
-    fresh_venv(venv)
-    timed(command(tool, lock, venv, cache), tool)  # fill the cache, untimed
-    warm: list[float] = []
+        for tool in tools:
+            cache = scratch / f"cache-{tool}-cold"
+            shutil.rmtree(cache, ignore_errors=True)
+            fresh_venv(venvs[tool])
+            samples[tool]["cold"].append(timed(command(tool, lock, venvs[tool], cache), tool))
+            if run == 0:
+                got, want = installed(venvs[tool]), selected(lock)
+                if got != want:
+                    differ = sorted(set(got.items()) ^ set(want.items()))
+                    raise SystemExit(
+                        f"{tool} installed something else than the lock selects: {differ}"
+                    )
+            shutil.rmtree(cache, ignore_errors=True)
+    warm_caches = {tool: scratch / f"cache-{tool}-warm" for tool in tools}
+    for tool in tools:
+        shutil.rmtree(warm_caches[tool], ignore_errors=True)
+        fresh_venv(venvs[tool])
+        timed(command(tool, lock, venvs[tool], warm_caches[tool]), tool)  # fill it, untimed
     for _ in range(repeat):
-        fresh_venv(venv)
-        warm.append(timed(command(tool, lock, venv, cache), tool))
-    shutil.rmtree(cache, ignore_errors=True)
-    shutil.rmtree(venv, ignore_errors=True)
-    shown = {k: [round(t, 2) for t in v] for k, v in (("cold", cold), ("warm", warm))}
-    log(f"install-bench: {tool}: cold {shown['cold']}, warm {shown['warm']}")
-    return {"cold": cold, "warm": warm}
+        for tool in tools:
+            fresh_venv(venvs[tool])
+            samples[tool]["warm"].append(
+                timed(command(tool, lock, venvs[tool], warm_caches[tool]), tool)
+            )
+    for tool in tools:
+        shutil.rmtree(warm_caches[tool], ignore_errors=True)
+        shutil.rmtree(venvs[tool], ignore_errors=True)
+        shown = {k: [round(s.wall, 2) for s in v] for k, v in samples[tool].items()}
+        log(f"install-bench: {tool}: cold {shown['cold']}, warm {shown['warm']}")
+    return samples
+
+
+def median(runs: list[Sample], part: str = "wall") -> float:
+    return statistics.median(getattr(s, part) for s in runs) if runs else float("nan")
 
 
 def main() -> None:
@@ -171,41 +211,43 @@ def main() -> None:
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     args = parser.parse_args()
     tools = [t for t in args.tools.split(",") if t]
-    results: dict[str, tuple[int, dict[str, dict[str, list[float]]]]] = {}
+    results: dict[str, tuple[int, dict[str, Runs]]] = {}
     for project in [p for p in args.projects.split(",") if p]:
         lock = make_lock(project, args.exclude_newer)
         count = len(selected(lock))
         scratch = WORK / project / "scratch"
         scratch.mkdir(parents=True, exist_ok=True)
-        rows = {tool: measure(tool, lock, scratch, args.repeat, args.cold_repeat) for tool in tools}
-        results[project] = (count, rows)
+        results[project] = (count, measure(tools, lock, scratch, args.repeat, args.cold_repeat))
     if args.json:
-        doc = {p: {"packages": c, "tools": r} for p, (c, r) in results.items()}
+        doc = {
+            p: {"packages": c, "tools": {t: {k: [asdict(s) for s in v] for k, v in r.items()}
+                                         for t, r in rows.items()}}
+            for p, (c, rows) in results.items()
+        }  # fmt: skip
         print(json.dumps(doc, indent=2))
         return
-    print(f"install into a fresh venv; median seconds (--exclude-newer {args.exclude_newer})")
-    head = ("project", "pkgs", "tool", "cold", "warm", "cold/tumbler", "warm/tumbler")
-    print("{:<8} {:>4} {:<20} {:>7} {:>7} {:>13} {:>13}".format(*head))
+    date = args.exclude_newer
+    print(f"install into a fresh venv; medians of interleaved runs (--exclude-newer {date})")
+    head = ("project", "pkgs", "tool", "cold s", "user", "sys", "warm s", "user", "sys")
+    print("{:<8} {:>4} {:<20} {:>7} {:>6} {:>6} {:>7} {:>6} {:>6}".format(*head))
     for project, (count, rows) in results.items():
-        base = rows.get("tumbler")
         for tool, row in rows.items():
-            cold = statistics.median(row["cold"]) if row["cold"] else float("nan")
-            warm = statistics.median(row["warm"]) if row["warm"] else float("nan")
-            if base is not None and tool != "tumbler":
-                rc = cold / statistics.median(base["cold"])
-                rw = warm / statistics.median(base["warm"])
-                ratios = f"{rc:>12.2f}x {rw:>12.2f}x"
-            else:
-                ratios = f"{'':>13} {'':>13}"
-            print(f"{project:<8} {count:>4} {tool:<20} {cold:>7.2f} {warm:>7.2f} {ratios}")
+            cells = [
+                median(row[k], part)
+                for k in ("cold", "warm")
+                for part in ("wall", "user", "system")
+            ]
+            print(f"{project:<8} {count:>4} {tool:<20} " + " ".join(
+                f"{c:>{7 if i % 3 == 0 else 6}.2f}" for i, c in enumerate(cells)))  # fmt: skip
     same_mode(results)
-    print("targets: pip/tumbler >= 3.0 (cold and warm); tumbler/uv <= 2.0, i.e. uv/tumbler >= 0.5")
+    print("targets: tumbler/uv <= 1.0 at the same link mode, cold and warm (issue 23)")
     print("pip compiles bytecode by default; tumbler and uv do not (tumbler: --compile)")
 
 
-def same_mode(results: dict[str, tuple[int, dict[str, dict[str, list[float]]]]]) -> None:
+def same_mode(results: dict[str, tuple[int, dict[str, Runs]]]) -> None:
     """tumbler against uv at the same link mode (copy: ``tumbler`` / ``uv-copy``; hard
-    links: ``tumbler-hardlink`` / ``uv``): the target is at most 1.0x."""
+    links: ``tumbler-hardlink`` / ``uv``): wall time (the target, at most 1.0x) and user
+    CPU time, which the disk's noise does not reach."""
     for project, (_, rows) in results.items():
         for ours, theirs in PEERS.items():
             if ours not in rows or theirs not in rows:
@@ -213,8 +255,9 @@ def same_mode(results: dict[str, tuple[int, dict[str, dict[str, list[float]]]]])
             cells = []
             for kind in ("cold", "warm"):
                 a, b = rows[ours][kind], rows[theirs][kind]
-                ratio = statistics.median(a) / statistics.median(b) if a and b else float("nan")
-                cells.append(f"{kind} {ratio:.2f}x")
+                wall = median(a) / median(b) if a and b else float("nan")
+                user = median(a, "user") / median(b, "user") if a and b else float("nan")
+                cells.append(f"{kind} {wall:.2f}x (user CPU {user:.2f}x)")
             print(f"{project}: {ours} / {theirs} (same link mode): {', '.join(cells)}")
 
 

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import argparse
     from collections.abc import Sequence
+    from pathlib import Path
 
     from tumbler.cli.views.findings import FileReport, Style
     from tumbler.lockfile.source import LockSource
@@ -28,6 +29,7 @@ __all__ = [
     "output_options",
     "progress",
     "report",
+    "shown_path",
     "style",
     "trust_root",
 ]
@@ -171,3 +173,12 @@ def lock_input(ref: str, args: argparse.Namespace) -> LockSource:
         http.close()
     text = render(imported.pylock)
     return LockSource(f"{source.origin} (read as {found.name})", text.encode())
+
+
+def shown_path(path: Path) -> str:
+    """``path`` relative to the working directory when it lies below it."""
+    try:
+        relative = os.path.relpath(path)
+    except ValueError:  # another drive
+        return str(path)
+    return str(path) if relative.startswith("..") else relative

@@ -142,8 +142,9 @@ def _stop(signum: int, frame: object) -> None:
 def serve() -> None:
     """A worker's life: stage each job read on standard input, answer each on the
     original standard output, until the input closes."""
-    from tumbler.installing.unpack import stage
+    from tumbler.installing.unpack import inflate_with_zlib_ng, stage
 
+    inflate_with_zlib_ng()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _stop)
     answers = os.fdopen(os.dup(1), "w", encoding="utf-8")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
-from tumbler.cli.views.lock import shown_path
+from tumbler.cli.common import shown_path
 from tumbler.installing.plan import Action
 
 if TYPE_CHECKING:

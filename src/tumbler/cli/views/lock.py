@@ -3,27 +3,16 @@
 from __future__ import annotations
 
 import json
-import os
 from typing import TYPE_CHECKING
 
+from tumbler.cli.common import shown_path
 from tumbler.cli.views.diff import change_line, counts
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
     from tumbler.cli.views.findings import Style
     from tumbler.resolver.workflow import LockOutcome
 
 __all__ = ["lock_json", "lock_text", "shown_path"]
-
-
-def shown_path(path: Path) -> str:
-    """``path`` relative to the working directory when it lies below it."""
-    try:
-        relative = os.path.relpath(path)
-    except ValueError:  # another drive
-        return str(path)
-    return str(path) if relative.startswith("..") else relative
 
 
 def lock_text(outcome: LockOutcome, style: Style) -> str:
