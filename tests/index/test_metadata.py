@@ -10,7 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from packaging.utils import parse_wheel_filename
+from packaging.utils import canonicalize_name, parse_wheel_filename
 
 from tests.support.pkgindex import Dist, build_wheel, core_metadata
 from tumbler.index.metadata import MetadataFetcher
@@ -136,3 +136,81 @@ def test_sizes_are_kept_for_offline_runs(server: _Server, tmp_path: Path) -> Non
     offline = MetadataFetcher(Http(cache=cache, offline=True), cache)
     assert offline.sizes.of([file]) == {file.url: len(server.wheel)}
     assert len(server.seen) == 1
+
+
+#: Requirements whose kept parts must rebuild exactly what packaging parses.
+TRICKY = (
+    "alpha>=1",
+    "Beta_Pkg[Extra_One,two] (>=2.0,!=2.1.*,<3) ; python_version < '3.12' and extra == 'Test_X'",
+    "gamma @ https://example.com/gamma-1.0.tar.gz#sha256=" + "a" * 64,
+    "delta[x] @ file:///somewhere/delta ; sys_platform == 'win32' or os_name != \"nt\"",
+    "epsilon===1.0+local",
+    "zeta~=1.4.2; (platform_machine == 'x86_64' and implementation_name == 'cpython') "
+    "or extra == 'all'",
+    "eta; extra == 'a.b' and python_full_version >= '3.11.2'",
+    "theta",
+)
+
+
+def test_kept_metadata_rebuilds_what_packaging_parses(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A later run reads Requires-Dist from the kept parts, without packaging's requirement
+    parser (the largest block of a warm one-target lock), and gets equal requirements."""
+    import packaging.requirements
+    from packaging.requirements import Requirement
+    from packaging.specifiers import SpecifierSet
+
+    from tumbler.index import metadata as kept
+
+    wanted = [Requirement(text) for text in TRICKY]
+    original = kept.CoreMetadata(
+        name=canonicalize_name("demo-pkg"),
+        version="1.0",
+        requires_dist=tuple(wanted),
+        requires_python=SpecifierSet(">=3.9"),
+        provides_extra=frozenset({canonicalize_name("test-x")}),
+    )
+    data = kept._to_parsed(original)
+
+    def refuse(text: str) -> None:
+        raise AssertionError(f"parsed {text!r} again")
+
+    for cache in ("_REQUIREMENTS", "_SPECIFIERS", "_MARKERS"):
+        monkeypatch.setattr(kept, cache, {})
+    monkeypatch.setattr(packaging.requirements, "_parse_requirement", refuse)
+    rebuilt = kept._from_parsed(data)
+    monkeypatch.undo()
+    assert rebuilt is not None
+    assert rebuilt == original
+    assert [str(r) for r in rebuilt.requires_dist] == [str(r) for r in wanted]
+    environments = [
+        {"python_version": "3.11", "sys_platform": "win32", "extra": "test-x"},
+        {"python_version": "3.12", "os_name": "nt", "platform_machine": "x86_64", "extra": "all"},
+    ]
+    for got, want in zip(rebuilt.requires_dist, wanted, strict=True):
+        assert got == want and hash(got) == hash(want)
+        assert got.extras == want.extras and got.url == want.url
+        if want.marker is not None:
+            assert got.marker is not None
+            for environment in environments:
+                assert got.marker.evaluate(environment) == want.marker.evaluate(environment)
+
+
+def test_metadata_kept_in_the_old_shape_is_read_again(server: _Server, tmp_path: Path) -> None:
+    """An entry of the earlier shape (requirements as text) is not trusted: the metadata
+    is parsed again from the kept METADATA and kept in the new shape."""
+    import marshal
+
+    from tumbler.index import metadata as kept
+
+    cache = Cache(tmp_path / "cache")
+    file = _file(server, None)
+    first = MetadataFetcher(Http(cache=cache), cache).get(file)
+    key = file.hashes["sha256"]
+    old = marshal.dumps((1, "demo-pkg", "1.2", ["wrong>=9"], None, []))
+    cache.put_blob(kept._PARSED, key, old)
+    again = MetadataFetcher(Http(cache=cache, offline=True), cache).get(file)
+    assert again == first
+    assert [str(r) for r in again.requires_dist] == ["alpha>=1", 'beta; extra == "x"']
+    assert kept._from_parsed(cache.get_blob(kept._PARSED, key)) == first

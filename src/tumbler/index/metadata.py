@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
+from packaging.markers import InvalidMarker, Marker
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import NormalizedName, canonicalize_name
@@ -62,7 +63,23 @@ class CoreMetadata:
 
 #: The cache's kind for core metadata already parsed (see :func:`_to_parsed`).
 _PARSED = "metadata-parsed"
-_PARSED_SHAPE = 1
+#: 2: each requirement kept as its parts (name, URL, extras, specifier, marker), so that
+#: a later run builds it without packaging's requirement parser (shape 1 kept the text).
+_PARSED_SHAPE = 2
+
+#: A requirement as kept: name, URL, extras, specifier text, marker text.
+_Parts = tuple[str, str | None, tuple[str, ...], str, str | None]
+
+
+def _parts(requirement: Requirement) -> _Parts:
+    marker = requirement.marker
+    return (
+        requirement.name,
+        requirement.url,
+        tuple(sorted(requirement.extras)),
+        str(requirement.specifier),
+        None if marker is None else str(marker),
+    )
 
 
 def _to_parsed(metadata: CoreMetadata) -> bytes:
@@ -72,7 +89,7 @@ def _to_parsed(metadata: CoreMetadata) -> bytes:
             _PARSED_SHAPE,
             str(metadata.name),
             metadata.version,
-            [str(r) for r in metadata.requires_dist],
+            [_parts(r) for r in metadata.requires_dist],
             None if metadata.requires_python is None else str(metadata.requires_python),
             sorted(metadata.provides_extra),
         )
@@ -90,22 +107,52 @@ def _from_parsed(data: bytes | None) -> CoreMetadata | None:
         return CoreMetadata(
             name=canonicalize_name(name),
             version=version,
-            requires_dist=tuple(_requirement(t) for t in requires),
-            requires_python=None if python is None else SpecifierSet(python),
+            requires_dist=tuple(_requirement(tuple(parts)) for parts in requires),
+            requires_python=None if python is None else _specifier(python),
             provides_extra=frozenset(extras),
         )
-    except (ValueError, EOFError, TypeError, InvalidRequirement, InvalidSpecifier):
+    except (ValueError, EOFError, TypeError, InvalidSpecifier, InvalidMarker):
         return None
 
 
-#: Requirements by text: releases share most of theirs (``typing-extensions>=4``).
-_REQUIREMENTS: dict[str, Requirement] = {}
+#: Requirements, specifiers and markers by their kept parts or text: releases share most
+#: of their requirements (``typing-extensions>=4``), and far more of their markers
+#: (``extra == "test"``) and specifiers; each distinct one is parsed once per run.
+_REQUIREMENTS: dict[tuple[object, ...], Requirement] = {}
+_SPECIFIERS: dict[str, SpecifierSet] = {}
+_MARKERS: dict[str, Marker] = {}
 
 
-def _requirement(text: str) -> Requirement:
-    known = _REQUIREMENTS.get(text)
+def _requirement(parts: tuple[object, ...]) -> Requirement:
+    """The requirement kept as ``parts`` (:func:`_parts`), built as packaging builds one
+    from fields (``Requirement.__replace__``): its public attributes set on a new object,
+    the specifier and marker parsed from their own text."""
+    known = _REQUIREMENTS.get(parts)
     if known is None:
-        known = _REQUIREMENTS[text] = Requirement(text)
+        name, url, extras, specifier, marker = parts
+        if not (isinstance(name, str) and isinstance(specifier, str)):
+            raise TypeError("not a kept requirement")
+        made = Requirement.__new__(Requirement)
+        made.name = name
+        made.url = url if isinstance(url, str) else None
+        made.extras = {str(e) for e in extras} if isinstance(extras, (list, tuple)) else set()
+        made.specifier = _specifier(specifier)
+        made.marker = _marker(marker) if isinstance(marker, str) else None
+        known = _REQUIREMENTS[parts] = made
+    return known
+
+
+def _specifier(text: str) -> SpecifierSet:
+    known = _SPECIFIERS.get(text)
+    if known is None:
+        known = _SPECIFIERS[text] = SpecifierSet(text)
+    return known
+
+
+def _marker(text: str) -> Marker:
+    known = _MARKERS.get(text)
+    if known is None:
+        known = _MARKERS[text] = Marker(text)
     return known
 
 

@@ -29,7 +29,7 @@ from tumbler.lockfile.model import LOCK_VERSION
 from tumbler.lockfile.tables import DEV_GROUP, Unavailable, tool_table
 from tumbler.net.urls import redact
 from tumbler.resolver.request import LockRequest, lock_inputs
-from tumbler.resolver.resolve import Req, replay, resolve, roots_reaching, settle
+from tumbler.resolver.resolve import Req, project_of, replay, resolve, roots_reaching, settle
 from tumbler.resolver.universal import (
     FLOOR,
     admits_older,
@@ -743,13 +743,12 @@ def _build(
             needed_by.setdefault(name, set()).add(origin)
     keys_of: dict[NormalizedName, list[str]] = {}  # project → its nodes (name, name[extra])
     for key in resolution.chosen:
-        keys_of.setdefault(canonicalize_name(key.split("[")[0]), []).append(key)
+        keys_of.setdefault(project_of(key), []).append(key)
     packages = []
     for name, candidate in sorted(resolution.pins.items()):
         keys = keys_of.get(name, [])
         dependency_names = sorted(
-            {canonicalize_name(d.split("[")[0]) for k in keys for d in resolution.edges.get(k, ())}
-            - {name}
+            {project_of(d) for k in keys for d in resolution.edges.get(k, ())} - {name}
         )
         dependencies = [{"name": d} for d in dependency_names]
         marker = _marker(needed_by.get(name, {""}), project.default_groups)

@@ -34,7 +34,16 @@ if TYPE_CHECKING:
     from tumbler.index.finder import Finder, Project, Release
     from tumbler.index.metadata import CoreMetadata
 
-__all__ = ["Candidate", "Req", "Resolution", "replay", "requirements_of", "resolve", "settle"]
+__all__ = [
+    "Candidate",
+    "Req",
+    "Resolution",
+    "project_of",
+    "replay",
+    "requirements_of",
+    "resolve",
+    "settle",
+]
 
 #: The identifier of the target interpreter: a release's Requires-Python is a dependency on it.
 PYTHON = NormalizedName("<python>")
@@ -65,8 +74,9 @@ class Req:
         known = _MADE.get(key)
         if known is not None and known[0] is requirement:
             return known[1]
-        shown = Requirement(str(requirement))
-        shown.marker = None
+        shown = Requirement.__new__(Requirement)  # as packaging's __replace__ builds one
+        shown.name, shown.url, shown.extras = requirement.name, requirement.url, requirement.extras
+        shown.specifier, shown.marker = requirement.specifier, None
         made = cls(
             name=canonicalize_name(requirement.name),
             extras=frozenset(canonicalize_name(e) for e in requirement.extras),
@@ -90,6 +100,12 @@ _MADE: dict[tuple[int, str | None], tuple[Requirement, Req]] = {}
 
 def _key(name: str, extras: frozenset[str]) -> str:
     return f"{name}[{','.join(sorted(extras))}]" if extras else name
+
+
+def project_of(key: str) -> NormalizedName:
+    """The project of a resolver identifier (``name`` or ``name[a,b]``: the name in it is
+    normalized already, see :func:`_key`)."""
+    return NormalizedName(key.partition("[")[0])
 
 
 @dataclass(frozen=True, slots=True)
@@ -901,4 +917,4 @@ def roots_reaching(resolution: Resolution, roots: Iterable[Req]) -> set[Normaliz
             continue
         seen.add(key)
         stack.extend(resolution.edges.get(key, ()))
-    return {canonicalize_name(k.split("[")[0]) for k in seen}
+    return {project_of(k) for k in seen}
