@@ -44,14 +44,14 @@ import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
-import time
 import tomllib
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 
 from packaging.pylock import Pylock
 from packaging.utils import canonicalize_name
+
+from usage import Usage, run_measured
 
 REPO = Path(__file__).resolve().parents[1]
 PROJECTS = REPO / "bench" / "projects"
@@ -103,28 +103,8 @@ def fresh_venv(path: Path) -> None:
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(path)], check=True)
 
 
-@dataclass(frozen=True, slots=True)
-class Sample:
-    """One run: wall time, and the CPU time of the command and every process it waited for
-    (user and system apart: system time is where this machine's disk noise shows)."""
-
-    wall: float
-    user: float
-    system: float
-
-
-def timed(argv: list[str], tool: str) -> Sample:
-    with tempfile.TemporaryFile() as output:
-        started = time.perf_counter()
-        child = subprocess.Popen(argv, env=_env(tool), stdout=output, stderr=output)
-        _, status, usage = os.wait4(child.pid, 0)
-        elapsed = time.perf_counter() - started
-        code = os.waitstatus_to_exitcode(status)
-        if code != 0:
-            output.seek(0)
-            shown = output.read().decode(errors="replace")[-3000:]
-            raise SystemExit(f"{argv[0]} failed ({code}):\n{shown}")
-    return Sample(elapsed, usage.ru_utime, usage.ru_stime)
+def timed(argv: list[str], tool: str) -> Usage:
+    return run_measured(argv, _env(tool))
 
 
 def installed(venv: Path) -> dict[str, str]:
@@ -154,7 +134,7 @@ def make_lock(project: str, date: str) -> Path:
     return where / "pylock.toml"
 
 
-Runs = dict[str, list[Sample]]
+Runs = dict[str, list[Usage]]
 
 
 def measure(
@@ -197,7 +177,7 @@ def measure(
     return samples
 
 
-def median(runs: list[Sample], part: str = "wall") -> float:
+def median(runs: list[Usage], part: str = "wall") -> float:
     return statistics.median(getattr(s, part) for s in runs) if runs else float("nan")
 
 

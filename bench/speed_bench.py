@@ -36,10 +36,11 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from usage import run_measured
 
 REPO = Path(__file__).resolve().parent.parent
 PROJECTS = REPO / "bench" / "projects"
@@ -86,18 +87,12 @@ class Row:
 
 def run(argv: list[str], cwd: Path, env: dict[str, str]) -> Sample:
     """Run ``argv``; its wall time, CPU time and peak memory (exit 2 on failure)."""
-    with tempfile.TemporaryFile() as errors:
-        started = time.perf_counter()
-        child = subprocess.Popen(argv, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=errors)
-        _, status, usage = os.wait4(child.pid, 0)
-        wall = time.perf_counter() - started
-        code = os.waitstatus_to_exitcode(status)
-        if code != 0:
-            errors.seek(0)
-            shown = errors.read().decode(errors="replace")[-2000:]
-            print(f"failed ({code}): {' '.join(argv)}\n{shown}", file=sys.stderr)
-            sys.exit(2)
-    return Sample(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024)
+    try:
+        used = run_measured(argv, env, cwd)
+    except SystemExit as failure:
+        print(failure, file=sys.stderr)
+        sys.exit(2)
+    return Sample(used.wall, used.user + used.system, used.peak)
 
 
 def environment(cache: Path) -> dict[str, str]:
