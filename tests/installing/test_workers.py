@@ -51,6 +51,9 @@ REAPER = """
 import ctypes, json, os, signal, subprocess, sys, time
 assert ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0) == 0  # CHILD_SUBREAPER
 mode, log, err, *argv = sys.argv[1:]
+# A background job of a non-interactive shell starts with SIGINT ignored, and a Python
+# started so keeps ignoring it: give the command the default, as a terminal would.
+signal.signal(signal.SIGINT, signal.SIG_DFL)
 with open(err, "wb") as stderr:
     child = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=stderr, process_group=0)
 if mode == "interrupt":
