@@ -161,6 +161,7 @@ def test_kept_metadata_rebuilds_what_packaging_parses(
     from packaging.requirements import Requirement
     from packaging.specifiers import SpecifierSet
 
+    from tumbler.env.markers import parsed_marker
     from tumbler.index import metadata as kept
 
     wanted = [Requirement(text) for text in TRICKY]
@@ -176,8 +177,9 @@ def test_kept_metadata_rebuilds_what_packaging_parses(
     def refuse(text: str) -> None:
         raise AssertionError(f"parsed {text!r} again")
 
-    for cache in ("_REQUIREMENTS", "_SPECIFIERS", "_MARKERS"):
+    for cache in ("_REQUIREMENTS", "_SPECIFIERS"):
         monkeypatch.setattr(kept, cache, {})
+    parsed_marker.cache_clear()
     monkeypatch.setattr(packaging.requirements, "_parse_requirement", refuse)
     rebuilt = kept._from_parsed(data)
     monkeypatch.undo()

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
     from packaging.markers import Marker
 
-__all__ = ["Environments", "holds", "names_read"]
+__all__ = ["Environments", "holds", "names_read", "parsed_marker"]
 
 #: (id(environment), extra) → id(marker) → verdict.
 _VERDICTS: dict[tuple[int, str], dict[int, bool]] = {}
@@ -144,7 +144,7 @@ class Environments:
             key = (text, values, extra, self.lock_file)
             verdict = _MASKED.get(key)
             if verdict is None:
-                verdict = self._evaluate(_parsed_marker(text), self.items[first], extra)
+                verdict = self._evaluate(parsed_marker(text), self.items[first], extra)
                 _MASKED[key] = verdict
             if verdict:
                 out |= bits
@@ -171,7 +171,10 @@ class Environments:
 
 
 @functools.lru_cache(maxsize=8192)
-def _parsed_marker(text: str) -> Marker:
+def parsed_marker(text: str) -> Marker:
+    """``Marker(text)``, parsed once per distinct text (markers repeat across releases:
+    ``extra == "test"``); the object is shared, so it is never to be changed.
+    """
     from packaging.markers import Marker
 
     return Marker(text)

@@ -18,11 +18,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
-from packaging.markers import InvalidMarker, Marker
+from packaging.markers import InvalidMarker
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import NormalizedName, canonicalize_name
 
+from tumbler.env.markers import parsed_marker
 from tumbler.errors import InputError, NetworkError
 from tumbler.leaving import guarded
 from tumbler.net.store import Store, link_or_copy
@@ -115,12 +116,11 @@ def _from_parsed(data: bytes | None) -> CoreMetadata | None:
         return None
 
 
-#: Requirements, specifiers and markers by their kept parts or text: releases share most
-#: of their requirements (``typing-extensions>=4``), and far more of their markers
-#: (``extra == "test"``) and specifiers; each distinct one is parsed once per run.
+#: Requirements and specifiers by their kept parts or text: releases share most of their
+#: requirements (``typing-extensions>=4``) and far more of their specifiers (markers:
+#: :func:`~tumbler.env.markers.parsed_marker`); each distinct one is parsed once per run.
 _REQUIREMENTS: dict[tuple[object, ...], Requirement] = {}
 _SPECIFIERS: dict[str, SpecifierSet] = {}
-_MARKERS: dict[str, Marker] = {}
 
 
 def _requirement(parts: tuple[object, ...]) -> Requirement:
@@ -137,7 +137,7 @@ def _requirement(parts: tuple[object, ...]) -> Requirement:
         made.url = url if isinstance(url, str) else None
         made.extras = {str(e) for e in extras} if isinstance(extras, (list, tuple)) else set()
         made.specifier = _specifier(specifier)
-        made.marker = _marker(marker) if isinstance(marker, str) else None
+        made.marker = parsed_marker(marker) if isinstance(marker, str) else None
         known = _REQUIREMENTS[parts] = made
     return known
 
@@ -146,13 +146,6 @@ def _specifier(text: str) -> SpecifierSet:
     known = _SPECIFIERS.get(text)
     if known is None:
         known = _SPECIFIERS[text] = SpecifierSet(text)
-    return known
-
-
-def _marker(text: str) -> Marker:
-    known = _MARKERS.get(text)
-    if known is None:
-        known = _MARKERS[text] = Marker(text)
     return known
 
 

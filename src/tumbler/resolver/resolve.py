@@ -13,6 +13,7 @@ it, back to the project's own table, and why versions that exist were passed ove
 
 from __future__ import annotations
 
+import copy
 from collections import defaultdict, deque
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
@@ -74,9 +75,8 @@ class Req:
         known = _MADE.get(key)
         if known is not None and known[0] is requirement:
             return known[1]
-        shown = Requirement.__new__(Requirement)  # as packaging's __replace__ builds one
-        shown.name, shown.url, shown.extras = requirement.name, requirement.url, requirement.extras
-        shown.specifier, shown.marker = requirement.specifier, None
+        shown = copy.copy(requirement)  # without its marker: no need to parse it again
+        shown.marker = None
         made = cls(
             name=canonicalize_name(requirement.name),
             extras=frozenset(canonicalize_name(e) for e in requirement.extras),

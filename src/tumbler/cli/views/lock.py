@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     from tumbler.cli.views.findings import Style
     from tumbler.resolver.workflow import LockOutcome
 
-__all__ = ["lock_json", "lock_text", "shown_path"]
+__all__ = ["lock_json", "lock_text"]
 
 
 def lock_text(outcome: LockOutcome, style: Style) -> str:
